@@ -1,0 +1,70 @@
+//! `cdc-mask-lambda`: the Firehose data-transformation Lambda.
+//!
+//! Configured by environment (see `cdc_mask_transformer::config::env`). Bad
+//! configuration fails the init with one line; each invocation answers every
+//! record or fails as a whole so that Firehose retries it.
+
+use std::sync::Arc;
+
+use cdc_mask_transformer::config::Settings;
+use cdc_mask_transformer::Processor;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::value::RawValue;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let settings = Settings::from_env(|name| std::env::var(name).ok())?;
+    let processor = Arc::new(settings.build().await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let processor = Arc::clone(&processor);
+        async move { handle(&processor, event).await }
+    }))
+    .await
+}
+
+async fn handle(
+    processor: &Processor,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<Box<RawValue>, Error> {
+    let started = std::time::Instant::now();
+    let result = processor.process(event.payload.get().as_bytes()).await?;
+    let stats = &result.stats;
+    tracing::info!(
+        request_id = %event.context.request_id,
+        view = result.view.as_str(),
+        records = stats.records,
+        rows = stats.rows,
+        dropped_control = stats.dropped_control,
+        quarantined = stats.quarantined_total(),
+        failed_response_full = stats.failed_response_full,
+        bytes_in = stats.bytes_in,
+        bytes_out = stats.bytes_out,
+        millis = started.elapsed().as_millis(),
+        "batch done"
+    );
+    // The response is JSON we wrote; handing it over raw avoids a re-parse.
+    let response = String::from_utf8(result.response)?;
+    Ok(RawValue::from_string(response)?)
+}
+
+/// Logs as JSON lines at INFO. `lambda_runtime` would log whole events (PII)
+/// at TRACE, so its targets are capped at INFO whatever `RUST_LOG` says.
+fn init_logging() {
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .from_env_lossy()
+        .add_directive("lambda_runtime=info".parse().expect("static directive"))
+        .add_directive(
+            "lambda_runtime_api_client=info"
+                .parse()
+                .expect("static directive"),
+        );
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .init();
+}

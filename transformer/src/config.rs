@@ -1,0 +1,327 @@
+//! Configuration shared by the Lambda (from its environment) and the CLI
+//! (from its flags): what to load, and how to build a [`Processor`] from it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
+use crate::firehose::{Processor, ViewMode};
+use crate::keys::{
+    CacheLimits, DataKeyCache, KeyProvider, KmsKeys, LocalKeyring, Purpose, TokenKey,
+};
+use crate::policy::{Policy, View};
+use crate::transform::{Shape, Transformer};
+
+/// Environment variables the Lambda reads (and nothing else of ours).
+pub mod env {
+    /// `masked`, `encrypted` or `auto` (default: from the delivery stream name).
+    pub const VIEW: &str = "CDCMASK_VIEW";
+    /// Path of the policy JSON.
+    pub const POLICY: &str = "CDCMASK_POLICY";
+    /// `flat` (default) or `envelope`.
+    pub const SHAPE: &str = "CDCMASK_SHAPE";
+    /// Local keyring directory (instead of KMS).
+    pub const KEYRING: &str = "CDCMASK_KEYRING";
+    /// KMS key for data keys of the encrypted view.
+    pub const KMS_KEY_ID: &str = "CDCMASK_KMS_KEY_ID";
+    /// KMS key for quarantine data keys (default: `CDCMASK_KMS_KEY_ID`).
+    pub const QUARANTINE_KMS_KEY_ID: &str = "CDCMASK_QUARANTINE_KMS_KEY_ID";
+    /// Base64 KMS ciphertext of the token (HMAC) key, decrypted at start.
+    pub const TOKEN_KEY_CIPHERTEXT: &str = "CDCMASK_TOKEN_KEY_CIPHERTEXT";
+    /// Version written into tokens (`tok<N>_`), default 1.
+    pub const TOKEN_KEY_VERSION: &str = "CDCMASK_TOKEN_KEY_VERSION";
+    /// Oldest a data key may get, in seconds (default 300).
+    pub const DATA_KEY_MAX_AGE: &str = "CDCMASK_DATA_KEY_MAX_AGE_SECONDS";
+    /// Most records one data key may encrypt (default 1,000,000).
+    pub const DATA_KEY_MAX_RECORDS: &str = "CDCMASK_DATA_KEY_MAX_RECORDS";
+
+    /// Every variable above, for documentation and tests.
+    pub const ALL: [&str; 10] = [
+        VIEW,
+        POLICY,
+        SHAPE,
+        KEYRING,
+        KMS_KEY_ID,
+        QUARANTINE_KMS_KEY_ID,
+        TOKEN_KEY_CIPHERTEXT,
+        TOKEN_KEY_VERSION,
+        DATA_KEY_MAX_AGE,
+        DATA_KEY_MAX_RECORDS,
+    ];
+}
+
+/// A configuration that cannot work; the message is one line, for people.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Where keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A local keyring directory.
+    Local(PathBuf),
+    /// AWS KMS.
+    Kms {
+        /// Key for data keys.
+        key_id: String,
+        /// Key for quarantine data keys.
+        quarantine_key_id: String,
+        /// KMS ciphertext of the token key, if the policy tokenises.
+        token_key_ciphertext: Option<Vec<u8>>,
+        /// Endpoint override (`--endpoint-url`); `AWS_ENDPOINT_URL` also works.
+        endpoint_url: Option<String>,
+    },
+}
+
+/// Everything needed to build a [`Processor`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Which view to write.
+    pub view: ViewMode,
+    /// Policy file.
+    pub policy: PathBuf,
+    /// Output shape.
+    pub shape: Shape,
+    /// Key source.
+    pub keys: KeySource,
+    /// Token key version.
+    pub token_key_version: u32,
+    /// Data-key cache limits.
+    pub cache: CacheLimits,
+}
+
+impl Settings {
+    /// Reads the Lambda's environment through `var`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or wrong.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let view = match set(env::VIEW).as_deref().unwrap_or("auto") {
+            "auto" => ViewMode::Auto,
+            other => ViewMode::Fixed(
+                other
+                    .parse::<View>()
+                    .map_err(|e| ConfigError(format!("{}: {e}", env::VIEW)))?,
+            ),
+        };
+        let policy = set(env::POLICY).map(PathBuf::from).ok_or_else(|| {
+            ConfigError(format!(
+                "{} is not set (path of the policy JSON)",
+                env::POLICY
+            ))
+        })?;
+        let shape = match set(env::SHAPE) {
+            Some(s) => s
+                .parse()
+                .map_err(|e| ConfigError(format!("{}: {e}", env::SHAPE)))?,
+            None => Shape::Flat,
+        };
+        let keys = match (set(env::KEYRING), set(env::KMS_KEY_ID)) {
+            (Some(dir), None) => KeySource::Local(PathBuf::from(dir)),
+            (None, Some(key_id)) => KeySource::Kms {
+                quarantine_key_id: set(env::QUARANTINE_KMS_KEY_ID)
+                    .unwrap_or_else(|| key_id.clone()),
+                key_id,
+                token_key_ciphertext: set(env::TOKEN_KEY_CIPHERTEXT)
+                    .map(|b| BASE64.decode(b.trim()))
+                    .transpose()
+                    .map_err(|_| {
+                        ConfigError(format!("{} is not base64", env::TOKEN_KEY_CIPHERTEXT))
+                    })?,
+                endpoint_url: None,
+            },
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(format!(
+                    "set only one of {} and {}",
+                    env::KEYRING,
+                    env::KMS_KEY_ID
+                )))
+            }
+            (None, None) => {
+                return Err(ConfigError(format!(
+                    "set {} (KMS) or {} (local keyring)",
+                    env::KMS_KEY_ID,
+                    env::KEYRING
+                )))
+            }
+        };
+        let number = |name: &str, default: u64| -> Result<u64, ConfigError> {
+            set(name).map_or(Ok(default), |v| {
+                v.trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ConfigError(format!("{name} must be a positive integer")))
+            })
+        };
+        let defaults = CacheLimits::default();
+        Ok(Settings {
+            view,
+            policy,
+            shape,
+            keys,
+            token_key_version: u32::try_from(number(env::TOKEN_KEY_VERSION, 1)?)
+                .map_err(|_| ConfigError(format!("{} is too large", env::TOKEN_KEY_VERSION)))?,
+            cache: CacheLimits {
+                max_age: Duration::from_secs(number(
+                    env::DATA_KEY_MAX_AGE,
+                    defaults.max_age.as_secs(),
+                )?),
+                max_records: number(env::DATA_KEY_MAX_RECORDS, defaults.max_records)?,
+            },
+        })
+    }
+
+    /// Loads the policy and keys and builds the processor.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the policy cannot be loaded, the keyring cannot be
+    /// opened, or the token key is needed and cannot be had.
+    pub async fn build(&self) -> Result<Processor, ConfigError> {
+        let policy = Arc::new(Policy::load(&self.policy).map_err(|e| ConfigError(e.to_string()))?);
+        let needs_token = policy.uses_token(View::Masked) || policy.uses_token(View::Encrypted);
+        let (data, quarantine, token): (Arc<dyn KeyProvider>, Arc<dyn KeyProvider>, _) = match &self
+            .keys
+        {
+            KeySource::Local(dir) => {
+                let ring = LocalKeyring::open(dir).map_err(|e| ConfigError(e.to_string()))?;
+                let token = if needs_token {
+                    Some(
+                        ring.token_key_bytes()
+                            .map_err(|e| ConfigError(e.to_string()))?
+                            .to_vec(),
+                    )
+                } else {
+                    None
+                };
+                let ring: Arc<dyn KeyProvider> = Arc::new(ring);
+                (Arc::clone(&ring), ring, token)
+            }
+            KeySource::Kms {
+                key_id,
+                quarantine_key_id,
+                token_key_ciphertext,
+                endpoint_url,
+            } => {
+                let kms = KmsKeys::from_env(Some(key_id.clone()), endpoint_url.as_deref()).await;
+                let token = match (needs_token, token_key_ciphertext) {
+                    (false, _) => None,
+                    (true, None) => {
+                        return Err(ConfigError(format!(
+                            "the policy tokenises columns: set {} (KMS-encrypted token key)",
+                            env::TOKEN_KEY_CIPHERTEXT
+                        )))
+                    }
+                    (true, Some(blob)) => Some(
+                        kms.decrypt_secret(blob)
+                            .await
+                            .map_err(|e| ConfigError(format!("cannot decrypt the token key: {e}")))?
+                            .to_vec(),
+                    ),
+                };
+                let data: Arc<dyn KeyProvider> = Arc::new(kms);
+                let quarantine: Arc<dyn KeyProvider> = if quarantine_key_id == key_id {
+                    Arc::clone(&data)
+                } else {
+                    Arc::new(
+                        KmsKeys::from_env(Some(quarantine_key_id.clone()), endpoint_url.as_deref())
+                            .await,
+                    )
+                };
+                (data, quarantine, token)
+            }
+        };
+        let token_key = token
+            .map(|bytes| {
+                let bytes = zeroize::Zeroizing::new(bytes);
+                TokenKey::new(&bytes, self.token_key_version)
+            })
+            .transpose()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        let transformer = |view| {
+            Transformer::new(Arc::clone(&policy), view, self.shape, token_key.clone())
+                .map_err(|e| ConfigError(e.to_string()))
+        };
+        Ok(Processor::new(
+            transformer(View::Masked)?,
+            transformer(View::Encrypted)?,
+            self.view,
+            Arc::new(DataKeyCache::new(data, Purpose::Data, self.cache)),
+            Arc::new(DataKeyCache::new(
+                quarantine,
+                Purpose::Quarantine,
+                self.cache,
+            )),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Settings::from_env(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn reads_the_environment() {
+        let s = from(&[
+            (env::POLICY, "/p.json"),
+            (env::KEYRING, "/k"),
+            (env::VIEW, "encrypted"),
+        ])
+        .unwrap();
+        assert_eq!(s.view, ViewMode::Fixed(View::Encrypted));
+        assert_eq!(s.keys, KeySource::Local("/k".into()));
+        assert_eq!(s.cache, CacheLimits::default());
+        let s = from(&[(env::POLICY, "/p.json"), (env::KMS_KEY_ID, "alias/x")]).unwrap();
+        assert_eq!(s.view, ViewMode::Auto);
+        assert!(
+            matches!(s.keys, KeySource::Kms { ref quarantine_key_id, .. } if quarantine_key_id == "alias/x")
+        );
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        for (vars, needle) in [
+            (vec![(env::KEYRING, "/k")], env::POLICY),
+            (vec![(env::POLICY, "/p")], env::KMS_KEY_ID),
+            (
+                vec![
+                    (env::POLICY, "/p"),
+                    (env::KEYRING, "/k"),
+                    (env::KMS_KEY_ID, "k"),
+                ],
+                "only one",
+            ),
+            (
+                vec![
+                    (env::POLICY, "/p"),
+                    (env::KEYRING, "/k"),
+                    (env::VIEW, "raw"),
+                ],
+                env::VIEW,
+            ),
+            (
+                vec![
+                    (env::POLICY, "/p"),
+                    (env::KEYRING, "/k"),
+                    (env::DATA_KEY_MAX_RECORDS, "0"),
+                ],
+                env::DATA_KEY_MAX_RECORDS,
+            ),
+        ] {
+            let err = from(&vars).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+}

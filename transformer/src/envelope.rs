@@ -1,0 +1,164 @@
+//! The AWS DMS Kinesis-target record: `data`, `metadata`, optional
+//! `before-image`, and `control` for DDL records.
+
+use std::borrow::Cow;
+
+use crate::json::{self, Kind, Member};
+use crate::reason::Reason;
+
+/// Largest record accepted (DMS caps a Kinesis message at 1 MiB).
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// Field name of the before-image (DMS `BeforeImageSettings.FieldName`).
+pub const BEFORE_IMAGE_FIELD: &str = "before-image";
+
+/// A parsed DMS record, borrowing from the input.
+#[derive(Debug)]
+pub enum DmsRecord<'a> {
+    /// A row change (`record-type: data`).
+    Data(DataRecord<'a>),
+    /// A DDL or task record (`record-type: control`).
+    Control {
+        /// `schema-name`, if present.
+        schema: Option<Cow<'a, str>>,
+        /// `table-name`, if present.
+        table: Option<Cow<'a, str>>,
+    },
+}
+
+/// A row change.
+#[derive(Debug)]
+pub struct DataRecord<'a> {
+    /// The top-level members in input order (for the envelope shape).
+    pub top: Vec<Member<'a>>,
+    /// The columns of `data`.
+    pub data: Vec<Member<'a>>,
+    /// The columns of the before-image, when there is one (not `null`).
+    pub before: Option<Vec<Member<'a>>>,
+    /// The members of `metadata`.
+    pub metadata: Vec<Member<'a>>,
+    /// `schema-name`.
+    pub schema: Cow<'a, str>,
+    /// `table-name`.
+    pub table: Cow<'a, str>,
+}
+
+impl<'a> DataRecord<'a> {
+    /// The raw value of a metadata member (`operation`, `timestamp`, …).
+    pub fn meta(&self, name: &str) -> Option<&Member<'a>> {
+        self.metadata.iter().find(|m| m.name == name)
+    }
+}
+
+/// Parses one DMS record.
+///
+/// # Errors
+/// The [`Reason`] the record cannot be processed: not JSON, too deep, too
+/// large, or not shaped like a DMS record.
+pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
+    if input.len() > MAX_RECORD_BYTES {
+        return Err(Reason::TooLarge);
+    }
+    let top = json::parse_object(input)?;
+    let mut data = None;
+    let mut metadata = None;
+    let mut before = None;
+    for member in &top {
+        let slot = match member.name.as_ref() {
+            "data" => &mut data,
+            "metadata" => &mut metadata,
+            BEFORE_IMAGE_FIELD => &mut before,
+            _ => continue,
+        };
+        if slot.replace(member).is_some() {
+            return Err(Reason::DuplicateField);
+        }
+    }
+    let metadata = match metadata {
+        Some(m) if m.kind == Kind::Object => json::parse_object(m.raw)?,
+        _ => return Err(Reason::NotDms),
+    };
+    let text = |name: &str| -> Result<Option<Cow<'a, str>>, Reason> {
+        let mut found = metadata.iter().filter(|m| m.name == name);
+        match (found.next(), found.next()) {
+            (None, _) => Ok(None),
+            (Some(m), None) if m.kind == Kind::String => Ok(Some(m.text())),
+            _ => Err(Reason::NotDms),
+        }
+    };
+    let record_type = text("record-type")?.ok_or(Reason::NotDms)?;
+    match record_type.as_ref() {
+        "control" => {
+            let schema = text("schema-name")?;
+            let table = text("table-name")?;
+            Ok(DmsRecord::Control { schema, table })
+        }
+        "data" => {
+            let schema = text("schema-name")?.ok_or(Reason::NotDms)?;
+            let table = text("table-name")?.ok_or(Reason::NotDms)?;
+            let data = match data {
+                Some(d) if d.kind == Kind::Object => json::parse_object(d.raw)?,
+                _ => return Err(Reason::NotDms),
+            };
+            let before = match before {
+                None => None,
+                Some(b) if b.kind == Kind::Null => None,
+                Some(b) if b.kind == Kind::Object => Some(json::parse_object(b.raw)?),
+                Some(_) => return Err(Reason::NotDms),
+            };
+            Ok(DmsRecord::Data(DataRecord {
+                top,
+                data,
+                before,
+                metadata,
+                schema,
+                table,
+            }))
+        }
+        _ => Err(Reason::UnknownRecordType),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_data_and_control() {
+        let rec = br#"{"data":{"id":1,"mail":"a@b.c"},"before-image":{"id":1},"metadata":{"timestamp":"2026-01-02T03:04:05.000006Z","record-type":"data","operation":"update","partition-key-type":"schema-table","schema-name":"dataset","table-name":"customer","transaction-id":42}}"#;
+        let DmsRecord::Data(d) = parse(rec).unwrap() else {
+            panic!("not data")
+        };
+        assert_eq!(
+            (d.schema.as_ref(), d.table.as_ref()),
+            ("dataset", "customer")
+        );
+        assert_eq!(d.data.len(), 2);
+        assert_eq!(d.before.as_ref().unwrap().len(), 1);
+        assert_eq!(d.meta("transaction-id").unwrap().raw, b"42");
+
+        let ctl = br#"{"control":{"table-def":{}},"metadata":{"record-type":"control","operation":"create-table","schema-name":"","table-name":"awsdms_apply_exceptions"}}"#;
+        assert!(matches!(parse(ctl).unwrap(), DmsRecord::Control { .. }));
+    }
+
+    #[test]
+    fn rejects_what_is_not_dms() {
+        for (bad, reason) in [
+            (&br#"{"data":{}}"#[..], Reason::NotDms),
+            (br#"{"data":{},"metadata":{"record-type":"data","table-name":"t"}}"#, Reason::NotDms),
+            (br#"{"data":[],"metadata":{"record-type":"data","schema-name":"s","table-name":"t"}}"#, Reason::NotDms),
+            (br#"{"data":{},"metadata":{"record-type":"oops"}}"#, Reason::UnknownRecordType),
+            (br#"{"data":{},"data":{},"metadata":{"record-type":"data"}}"#, Reason::DuplicateField),
+            (br#"{"data":{},"metadata":{"record-type":"data","record-type":"control"}}"#, Reason::NotDms),
+            (br#"{"data":{},"metadata":{"record-type":"data","schema-name":"s","table-name":"t"},"before-image":"x"}"#, Reason::NotDms),
+            (b"{\"data\":", Reason::InvalidJson),
+            (b"\xff", Reason::InvalidUtf8),
+        ] {
+            assert_eq!(parse(bad).unwrap_err(), reason, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(
+            parse(&vec![b' '; MAX_RECORD_BYTES + 1]).unwrap_err(),
+            Reason::TooLarge
+        );
+    }
+}

@@ -1,0 +1,517 @@
+//! The Firehose data-transformation contract: a batch of base64 records in,
+//! exactly one answer per `recordId` out.
+//!
+//! A batch is processed in three steps so that no key service is called
+//! while transforming and none at all when it is not needed:
+//! 1. transform every record into one output arena (sync, pure);
+//! 2. if a record was rejected, get a quarantine data key and seal it;
+//! 3. write the response, keeping it under [`MAX_RESPONSE_BYTES`].
+//!
+//! Answers: a row change is `Ok` with its view in `partitionKeys.view`; a
+//! control record is `Dropped`; a malformed record is `Ok` with view
+//! `quarantine` and its original bytes sealed under the quarantine key. A
+//! record whose answer would push the response past the limit is
+//! `ProcessingFailed` (counted, logged): Firehose then writes its raw bytes to
+//! the delivery stream's error prefix, which must be locked down like the
+//! quarantine. `ProcessingFailed` is never used for anything else; when a key
+//! cannot be had the whole invocation fails and Firehose retries it.
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::cipher;
+use crate::json;
+use crate::keys::{DataKey, DataKeyCache, KeyError};
+use crate::partition;
+use crate::policy::View;
+use crate::reason::Reason;
+use crate::transform::{Outcome, Route, Scratch, Transformer};
+
+/// Largest response we produce. Lambda rejects synchronous responses over
+/// 6 MB (measured limit 6,291,556 bytes); like AWS's own Firehose blueprint we
+/// stop at 6,000,000 to keep a margin.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>
+pub const MAX_RESPONSE_BYTES: usize = 6_000_000;
+
+/// Partition-key names every `Ok` and `Dropped` answer carries.
+pub const PARTITION_KEYS: [&str; 4] = ["view", "schema", "table", "dt"];
+
+/// `partitionKeys.view` of sealed malformed records.
+pub const QUARANTINE_VIEW: &str = "quarantine";
+
+/// `partitionKeys.view` of dropped control records.
+pub const CONTROL_VIEW: &str = "control";
+
+/// Accepts base64 with or without padding, as producers differ.
+const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Which view an invocation writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewMode {
+    /// Always this view.
+    Fixed(View),
+    /// Taken from the invoking delivery stream's name: a name with a
+    /// `masked` or `encrypted` segment (split on `-`, `_`, `.`), e.g.
+    /// `cdc-masked`, `cdc-encrypted`.
+    Auto,
+}
+
+/// An invocation that cannot be answered record by record; Firehose retries
+/// the whole batch.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// The event is not a Firehose transformation event.
+    #[error("not a Firehose transformation event ({0})")]
+    BadEvent(String),
+    /// `CDCMASK_VIEW=auto` and the delivery stream's name names no view.
+    #[error("cannot tell the view from delivery stream {0:?}: its name must contain a `masked` or `encrypted` segment")]
+    UnknownView(String),
+    /// A data or quarantine key was needed and could not be had.
+    #[error("{0}")]
+    Key(#[from] KeyError),
+}
+
+/// Counts of one batch, by outcome.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Records in the event.
+    pub records: u64,
+    /// Rows written to the view (`Ok`).
+    pub rows: u64,
+    /// Control records answered `Dropped`.
+    pub dropped_control: u64,
+    /// Records sealed into the quarantine, by reason.
+    pub quarantined: Vec<(Reason, u64)>,
+    /// Records answered `ProcessingFailed` because the response was full.
+    pub failed_response_full: u64,
+    /// Bytes of the decoded input records.
+    pub bytes_in: u64,
+    /// Bytes of the response.
+    pub bytes_out: u64,
+}
+
+impl BatchStats {
+    fn quarantine(&mut self, reason: Reason) {
+        match self.quarantined.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, n)) => *n += 1,
+            None => self.quarantined.push((reason, 1)),
+        }
+    }
+
+    /// Total records sealed into the quarantine.
+    pub fn quarantined_total(&self) -> u64 {
+        self.quarantined.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// A processed batch: the response bytes and what happened.
+#[derive(Debug)]
+pub struct BatchResult {
+    /// The response JSON (`{"records":[…]}`).
+    pub response: Vec<u8>,
+    /// The view written.
+    pub view: View,
+    /// Counts.
+    pub stats: BatchStats,
+}
+
+/// Processes Firehose transformation events.
+pub struct Processor {
+    masked: Transformer,
+    encrypted: Transformer,
+    mode: ViewMode,
+    data_keys: Arc<DataKeyCache>,
+    quarantine_keys: Arc<DataKeyCache>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Event<'a> {
+    #[serde(borrow, default)]
+    delivery_stream_arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    records: Vec<EventRecord<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventRecord<'a> {
+    #[serde(borrow)]
+    record_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    approximate_arrival_timestamp: Option<&'a RawValue>,
+}
+
+/// One record's answer before the response is written.
+enum Answer {
+    /// Output line in the arena, and its rendered partition keys.
+    Ok {
+        line: Range<usize>,
+        keys: Range<usize>,
+    },
+    /// A control record.
+    Dropped { keys: Range<usize> },
+    /// Original bytes (in the rejects arena), to be sealed.
+    Rejected {
+        reason: Reason,
+        original: Range<usize>,
+        date: String,
+    },
+}
+
+impl Processor {
+    /// A processor over both transformers (`masked` must be for the masked
+    /// view and `encrypted` for the encrypted one) and two key caches.
+    pub fn new(
+        masked: Transformer,
+        encrypted: Transformer,
+        mode: ViewMode,
+        data_keys: Arc<DataKeyCache>,
+        quarantine_keys: Arc<DataKeyCache>,
+    ) -> Self {
+        debug_assert_eq!(masked.view(), View::Masked);
+        debug_assert_eq!(encrypted.view(), View::Encrypted);
+        Processor {
+            masked,
+            encrypted,
+            mode,
+            data_keys,
+            quarantine_keys,
+        }
+    }
+
+    /// Total remote key-service calls made so far.
+    pub fn key_service_calls(&self) -> u64 {
+        let data = self.data_keys.provider().remote_calls();
+        let quarantine = self.quarantine_keys.provider().remote_calls();
+        if Arc::ptr_eq(self.data_keys.provider(), self.quarantine_keys.provider()) {
+            data
+        } else {
+            data + quarantine
+        }
+    }
+
+    /// Answers one Firehose transformation event.
+    ///
+    /// # Errors
+    /// [`BatchError`] when the event is malformed, the view cannot be told,
+    /// or a needed key cannot be had: the invocation must fail so Firehose
+    /// retries it. Nothing about a single record is ever an error.
+    pub async fn process(&self, event: &[u8]) -> Result<BatchResult, BatchError> {
+        let event: Event<'_> = serde_json::from_slice(event).map_err(|e| {
+            // serde's message can quote input; report only where and what kind.
+            BatchError::BadEvent(format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let view = match self.mode {
+            ViewMode::Fixed(view) => view,
+            ViewMode::Auto => view_from_stream(event.delivery_stream_arn.as_deref().unwrap_or(""))?,
+        };
+        let (transformer, key) = match view {
+            View::Masked => (&self.masked, None),
+            View::Encrypted => {
+                let records = u64::try_from(event.records.len()).unwrap_or(u64::MAX);
+                (
+                    &self.encrypted,
+                    Some(self.data_keys.key_for(records).await?),
+                )
+            }
+        };
+        let mut batch = Batch::default();
+        for record in &event.records {
+            batch.add(transformer, key.as_deref(), record);
+        }
+        if batch.rejected > 0 {
+            let q_key = self.quarantine_keys.key_for(batch.rejected).await?;
+            batch.seal_rejected(&q_key, &event.records);
+        }
+        let mut stats = std::mem::take(&mut batch.stats);
+        let response = batch.respond(view, &event.records, &mut stats);
+        stats.bytes_out = u64::try_from(response.len()).unwrap_or(u64::MAX);
+        Ok(BatchResult {
+            response,
+            view,
+            stats,
+        })
+    }
+}
+
+/// The view named by a delivery stream ARN or name.
+///
+/// # Errors
+/// [`BatchError::UnknownView`] unless exactly one of `masked` / `encrypted`
+/// is a segment of the name.
+pub fn view_from_stream(arn: &str) -> Result<View, BatchError> {
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    let mut found = None;
+    for part in name.split(['-', '_', '.']) {
+        let view = if part.eq_ignore_ascii_case("masked") {
+            View::Masked
+        } else if part.eq_ignore_ascii_case("encrypted") {
+            View::Encrypted
+        } else {
+            continue;
+        };
+        if found.is_some_and(|f| f != view) {
+            return Err(BatchError::UnknownView(name.to_owned()));
+        }
+        found = Some(view);
+    }
+    found.ok_or_else(|| BatchError::UnknownView(name.to_owned()))
+}
+
+#[derive(Default)]
+struct Batch {
+    answers: Vec<Answer>,
+    /// Output lines of all rows, back to back.
+    lines: Vec<u8>,
+    /// Rendered `partitionKeys` objects.
+    keys: Vec<u8>,
+    /// Original bytes of rejected records.
+    originals: Vec<u8>,
+    decoded: Vec<u8>,
+    scratch: Scratch,
+    rejected: u64,
+    stats: BatchStats,
+}
+
+impl Batch {
+    fn add(&mut self, transformer: &Transformer, key: Option<&DataKey>, record: &EventRecord<'_>) {
+        self.stats.records += 1;
+        let arrival = record
+            .approximate_arrival_timestamp
+            .and_then(|raw| raw.get().parse::<f64>().ok())
+            .filter(|ms| ms.is_finite())
+            // Saturating float-to-int conversion; any value is safe here.
+            .map(|ms| partition::date_from_millis(ms as i64));
+        let data = record
+            .data
+            .map(|raw| serde_json::from_str::<Cow<'_, str>>(raw.get()));
+        let decoded = match data {
+            Some(Ok(text)) => {
+                self.decoded.clear();
+                LENIENT_BASE64
+                    .decode_vec(text.as_bytes(), &mut self.decoded)
+                    .is_ok()
+            }
+            _ => false,
+        };
+        if !decoded {
+            // Keep whatever was sent (the JSON text of `data`), sealed.
+            let original = record.data.map_or("", |raw| raw.get()).as_bytes().to_vec();
+            self.reject(Reason::InvalidBase64, &original, arrival);
+            return;
+        }
+        self.stats.bytes_in += u64::try_from(self.decoded.len()).unwrap_or(u64::MAX);
+        let start = self.lines.len();
+        let decoded = std::mem::take(&mut self.decoded);
+        match transformer.transform(&decoded, key, &mut self.lines, &mut self.scratch) {
+            Outcome::Row(route) => {
+                let keys =
+                    self.render_keys(transformer.view().as_str(), &route, arrival.as_deref());
+                self.answers.push(Answer::Ok {
+                    line: start..self.lines.len(),
+                    keys,
+                });
+                self.stats.rows += 1;
+            }
+            Outcome::Control(route) => {
+                let keys = self.render_keys(CONTROL_VIEW, &route, arrival.as_deref());
+                self.answers.push(Answer::Dropped { keys });
+                self.stats.dropped_control += 1;
+            }
+            Outcome::Rejected(reason) => self.reject(reason, &decoded, arrival),
+        }
+        self.decoded = decoded;
+    }
+
+    fn reject(&mut self, reason: Reason, original: &[u8], arrival: Option<String>) {
+        let start = self.originals.len();
+        self.originals.extend_from_slice(original);
+        self.answers.push(Answer::Rejected {
+            reason,
+            original: start..self.originals.len(),
+            date: arrival.unwrap_or_else(|| partition::UNKNOWN.to_owned()),
+        });
+        self.rejected += 1;
+        self.stats.quarantine(reason);
+    }
+
+    /// Renders `{"view":…,"schema":…,"table":…,"dt":…}` into the keys arena.
+    fn render_keys(
+        &mut self,
+        view: &str,
+        route: &Route<'_>,
+        arrival: Option<&str>,
+    ) -> Range<usize> {
+        let date = route.date.or(arrival).unwrap_or(partition::UNKNOWN);
+        let start = self.keys.len();
+        write_keys(
+            &mut self.keys,
+            view,
+            &partition::segment(&route.schema),
+            &partition::segment(&route.table),
+            date,
+        );
+        start..self.keys.len()
+    }
+
+    /// Seals every rejected record and turns its answer into an `Ok` one.
+    fn seal_rejected(&mut self, key: &DataKey, records: &[EventRecord<'_>]) {
+        let mut sealed = Vec::new();
+        for (answer, record) in self.answers.iter_mut().zip(records) {
+            let Answer::Rejected {
+                reason,
+                original,
+                date,
+            } = answer
+            else {
+                continue;
+            };
+            tracing::warn!(record_id = %record.record_id, reason = %reason, "record quarantined");
+            let start = self.lines.len();
+            cipher::write_quarantine(
+                key,
+                reason.as_str(),
+                &record.record_id,
+                &self.originals[original.clone()],
+                &mut sealed,
+                &mut self.lines,
+            );
+            let keys_start = self.keys.len();
+            write_keys(
+                &mut self.keys,
+                QUARANTINE_VIEW,
+                partition::UNKNOWN,
+                partition::UNKNOWN,
+                date,
+            );
+            *answer = Answer::Ok {
+                line: start..self.lines.len(),
+                keys: keys_start..self.keys.len(),
+            };
+        }
+        // The originals held raw records: do not keep them around.
+        zeroize::Zeroize::zeroize(&mut self.originals);
+    }
+
+    /// Writes the response, answering every record once, in order, and
+    /// keeping the total under [`MAX_RESPONSE_BYTES`].
+    fn respond(&self, view: View, records: &[EventRecord<'_>], stats: &mut BatchStats) -> Vec<u8> {
+        const OPEN: &[u8] = b"{\"records\":[";
+        const CLOSE: &[u8] = b"]}";
+        let failed_len = |id: &str| 2 * id.len() + 64;
+        let mut reserve: usize = records.iter().map(|r| failed_len(&r.record_id)).sum();
+        let expected =
+            self.lines.len() * 4 / 3 + self.keys.len() + reserve + OPEN.len() + CLOSE.len();
+        let mut out = Vec::with_capacity(expected.min(MAX_RESPONSE_BYTES + 1024));
+        out.extend_from_slice(OPEN);
+        for (i, (answer, record)) in self.answers.iter().zip(records).enumerate() {
+            reserve -= failed_len(&record.record_id);
+            let start = out.len();
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"recordId\":");
+            json::write_string(&mut out, &record.record_id);
+            let keys = match answer {
+                Answer::Ok { line, keys } => {
+                    out.extend_from_slice(b",\"result\":\"Ok\",\"data\":\"");
+                    append_base64(&mut out, &self.lines[line.clone()]);
+                    out.push(b'"');
+                    Some(keys)
+                }
+                Answer::Dropped { keys } => {
+                    out.extend_from_slice(b",\"result\":\"Dropped\",\"data\":\"\"");
+                    Some(keys)
+                }
+                // Every rejected record was sealed before responding; should
+                // one not be, it is retried by Firehose, not answered Ok.
+                Answer::Rejected { .. } => None,
+            };
+            if let Some(keys) = keys {
+                out.extend_from_slice(b",\"metadata\":{\"partitionKeys\":");
+                out.extend_from_slice(&self.keys[keys.clone()]);
+                out.extend_from_slice(b"}}");
+            }
+            if keys.is_none() || out.len() + reserve + CLOSE.len() > MAX_RESPONSE_BYTES {
+                out.truncate(start);
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"recordId\":");
+                json::write_string(&mut out, &record.record_id);
+                out.extend_from_slice(b",\"result\":\"ProcessingFailed\",\"data\":\"\"}");
+                stats.failed_response_full += 1;
+                if matches!(answer, Answer::Ok { .. }) {
+                    stats.rows = stats.rows.saturating_sub(1);
+                }
+            }
+        }
+        if stats.failed_response_full > 0 {
+            tracing::error!(
+                view = view.as_str(),
+                failed = stats.failed_response_full,
+                "response would exceed {MAX_RESPONSE_BYTES} bytes: records answered ProcessingFailed; lower the processor's BufferSizeInMBs"
+            );
+        }
+        out.extend_from_slice(CLOSE);
+        out
+    }
+}
+
+fn write_keys(out: &mut Vec<u8>, view: &str, schema: &str, table: &str, date: &str) {
+    for (i, (name, value)) in PARTITION_KEYS
+        .iter()
+        .zip([view, schema, table, date])
+        .enumerate()
+    {
+        out.extend_from_slice(if i == 0 { b"{\"" } else { b",\"" });
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        json::write_string(out, value);
+    }
+    out.push(b'}');
+}
+
+fn append_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + bytes.len().div_ceil(3) * 4, 0);
+    let written = STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + written);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_from_stream_names() {
+        let arn = |n: &str| format!("arn:aws:firehose:us-east-1:123456789012:deliverystream/{n}");
+        assert_eq!(view_from_stream(&arn("cdc-masked")).unwrap(), View::Masked);
+        assert_eq!(
+            view_from_stream(&arn("dcp_Encrypted")).unwrap(),
+            View::Encrypted
+        );
+        assert_eq!(view_from_stream("cdc-encrypted").unwrap(), View::Encrypted);
+        for bad in ["cdc", "cdc-unmasked", "masked-encrypted", ""] {
+            assert!(view_from_stream(&arn(bad)).is_err(), "{bad}");
+        }
+    }
+}

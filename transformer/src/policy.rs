@@ -1,0 +1,440 @@
+//! The protection policy: which columns of which tables are protected, and
+//! how, in each view. The file format is `schemas/policy.schema.json`; this
+//! module parses it, checks it, and compiles it into lookups that match
+//! schema, table and column names case-insensitively.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The seed's redaction string (the AWS sample's Glue job writes 18 `#`).
+pub const DEFAULT_REDACTION: &str = "##################";
+
+/// Names the flat output shape adds to every row; a source column with one of
+/// these names is written as `<name>_src` instead.
+pub const RESERVED_NAMES: [&str; 7] =
+    ["_op", "_ts", "_txn", "_before", "_schema", "_table", "_key"];
+
+/// Suffix of a renamed source column that collides with a generated name.
+pub const COLLISION_SUFFIX: &str = "_src";
+
+/// The policy file as written by people and by `findings compile`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Format version; must be 1.
+    pub version: u32,
+    /// Free text for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// What `redact` writes, unless a column says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redact_with: Option<String>,
+    /// The protected tables. Tables not listed pass unchanged.
+    pub tables: Vec<TablePolicy>,
+}
+
+/// The protected columns of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TablePolicy {
+    /// Schema (database) name as DMS reports it in `schema-name`.
+    pub schema: String,
+    /// Table name as DMS reports it in `table-name`.
+    pub table: String,
+    /// Column name → how to protect it.
+    pub columns: BTreeMap<String, ColumnPolicy>,
+}
+
+/// How one column is protected in each view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnPolicy {
+    /// The sensitive-data types found in this column (Macie identifiers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+    /// Action in the masked view (default `redact`).
+    #[serde(default = "default_masked", deserialize_with = "action")]
+    pub masked: Action,
+    /// Action in the encrypted view (default `encrypt`).
+    #[serde(default = "default_encrypted", deserialize_with = "action")]
+    pub encrypted: Action,
+    /// Write the column as `<col>_masked` / `<col>_encrypted` (default true).
+    #[serde(default = "yes")]
+    pub rename: bool,
+}
+
+fn default_masked() -> Action {
+    Action::Redact { with: None }
+}
+
+fn default_encrypted() -> Action {
+    Action::Encrypt
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What happens to a protected value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Action {
+    /// Replace with a fixed string (default `##################`).
+    Redact {
+        /// The replacement; defaults to the policy's `redact_with`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        with: Option<String>,
+    },
+    /// Keep the last `keep_last` characters, mask the rest with `*`. Values
+    /// too short to keep that many and still hide as many are fully masked.
+    Partial {
+        /// How many trailing characters stay readable.
+        keep_last: usize,
+    },
+    /// Deterministic keyed token: `tok<version>_<base64url HMAC-SHA-256>`.
+    Token,
+    /// Replace with JSON `null`.
+    Null,
+    /// Leave the value as it is (and the column name too).
+    Keep,
+    /// Keep only the year (`to: year`) or year and month of a date.
+    Generalize {
+        /// How much of the date survives.
+        to: DatePrecision,
+    },
+    /// AES-256-GCM with a random nonce (encrypted view).
+    Encrypt,
+    /// Deterministic encryption (reserved; not supported yet).
+    EncryptDeterministic,
+}
+
+/// What `generalize` keeps of a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatePrecision {
+    /// `YYYY`.
+    Year,
+    /// `YYYY-MM`.
+    Month,
+}
+
+/// Accepts an action as a bare name (`"token"`) or as an object
+/// (`{"action": "partial", "keep_last": 4}`).
+fn action<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Action, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    let value = match value {
+        serde_json::Value::String(name) => serde_json::json!({ "action": name }),
+        other => other,
+    };
+    Action::deserialize(value).map_err(serde::de::Error::custom)
+}
+
+/// A policy that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read policy {path}: {source}")]
+    Read {
+        /// The policy path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not valid policy JSON.
+    #[error("invalid policy: {0}")]
+    Parse(String),
+    /// Valid JSON, but not a usable policy.
+    #[error("invalid policy: {0}")]
+    Invalid(String),
+}
+
+/// Which output a transformation produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    /// For analysts: protected values masked or tokenised.
+    Masked,
+    /// For ML training: protected values encrypted.
+    Encrypted,
+}
+
+impl View {
+    /// `masked` or `encrypted`, as used in prefixes and partition keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Masked => "masked",
+            View::Encrypted => "encrypted",
+        }
+    }
+
+    /// The rename suffix of this view.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            View::Masked => "_masked",
+            View::Encrypted => "_encrypted",
+        }
+    }
+}
+
+impl std::str::FromStr for View {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "masked" => Ok(View::Masked),
+            "encrypted" => Ok(View::Encrypted),
+            _ => Err(format!("unknown view {s:?} (expected masked or encrypted)")),
+        }
+    }
+}
+
+/// The compiled rule for one column.
+#[derive(Debug, Clone)]
+pub struct ColumnRule {
+    /// Action in the masked view.
+    pub masked: Action,
+    /// Action in the encrypted view.
+    pub encrypted: Action,
+    /// Whether the output name gets the view's suffix.
+    pub rename: bool,
+}
+
+impl ColumnRule {
+    /// The action for `view`.
+    pub fn action(&self, view: View) -> &Action {
+        match view {
+            View::Masked => &self.masked,
+            View::Encrypted => &self.encrypted,
+        }
+    }
+}
+
+/// The compiled rules of one table.
+#[derive(Debug, Default)]
+pub struct TableRules {
+    /// Lower-cased column name → rule.
+    columns: HashMap<String, ColumnRule>,
+    /// Lower-cased names that the protected columns produce, per view; a
+    /// source column with such a name would collide.
+    generated: [HashSet<String>; 2],
+}
+
+impl TableRules {
+    /// The rule of a column, by its lower-cased name.
+    pub fn column(&self, lowercase_name: &str) -> Option<&ColumnRule> {
+        self.columns.get(lowercase_name)
+    }
+
+    /// Whether an unprotected source column (lower-cased name) would collide
+    /// with a name this table's protected columns generate in `view`.
+    pub fn collides(&self, view: View, lowercase_name: &str) -> bool {
+        self.generated[view as usize].contains(lowercase_name)
+    }
+}
+
+/// A checked, compiled policy ready for lookups.
+#[derive(Debug, Default)]
+pub struct Policy {
+    tables: HashMap<String, TableRules>,
+    redact_with: String,
+    uses_token: [bool; 2],
+}
+
+impl Policy {
+    /// Reads and compiles a policy file.
+    ///
+    /// # Errors
+    /// [`PolicyError`] if the file cannot be read or is not a usable policy.
+    pub fn load(path: &std::path::Path) -> Result<Self, PolicyError> {
+        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_slice(&bytes)
+    }
+
+    /// Parses and compiles policy JSON.
+    ///
+    /// # Errors
+    /// [`PolicyError`] if the JSON is not a usable policy.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, PolicyError> {
+        let file: PolicyFile =
+            serde_json::from_slice(bytes).map_err(|e| PolicyError::Parse(e.to_string()))?;
+        Self::compile(&file)
+    }
+
+    /// Checks a parsed policy file and compiles it.
+    ///
+    /// # Errors
+    /// [`PolicyError::Invalid`] for a wrong version, a duplicate table or
+    /// column (names compare case-insensitively), an encryption action in the
+    /// masked view, or an unsupported action.
+    pub fn compile(file: &PolicyFile) -> Result<Self, PolicyError> {
+        let invalid = |msg: String| PolicyError::Invalid(msg);
+        if file.version != 1 {
+            return Err(invalid(format!("unsupported version {}", file.version)));
+        }
+        let mut policy = Policy {
+            tables: HashMap::new(),
+            redact_with: file
+                .redact_with
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REDACTION.to_owned()),
+            uses_token: [false; 2],
+        };
+        for table in &file.tables {
+            let key = table_key(&table.schema, &table.table);
+            if policy.tables.contains_key(&key) {
+                return Err(invalid(format!(
+                    "table {}.{} is listed twice",
+                    table.schema, table.table
+                )));
+            }
+            let mut rules = TableRules::default();
+            for (name, column) in &table.columns {
+                let at = format!("{}.{}.{}", table.schema, table.table, name);
+                check_action(&column.masked, View::Masked, &at)?;
+                check_action(&column.encrypted, View::Encrypted, &at)?;
+                let lower = lowercase(name);
+                for view in [View::Masked, View::Encrypted] {
+                    let action = if view == View::Masked {
+                        &column.masked
+                    } else {
+                        &column.encrypted
+                    };
+                    policy.uses_token[view as usize] |= *action == Action::Token;
+                    if column.rename && *action != Action::Keep {
+                        rules.generated[view as usize].insert(format!("{lower}{}", view.suffix()));
+                    }
+                }
+                let rule = ColumnRule {
+                    masked: column.masked.clone(),
+                    encrypted: column.encrypted.clone(),
+                    rename: column.rename,
+                };
+                if rules.columns.insert(lower, rule).is_some() {
+                    return Err(invalid(format!("column {at} is listed twice")));
+                }
+            }
+            policy.tables.insert(key, rules);
+        }
+        Ok(policy)
+    }
+
+    /// The rules of a table, if the policy protects it.
+    pub fn table(&self, schema: &str, table: &str) -> Option<&TableRules> {
+        self.tables.get(&table_key(schema, table))
+    }
+
+    /// What `redact` writes by default.
+    pub fn redact_with(&self) -> &str {
+        &self.redact_with
+    }
+
+    /// Whether any column is tokenised in `view` (then a token key is
+    /// required).
+    pub fn uses_token(&self, view: View) -> bool {
+        self.uses_token[view as usize]
+    }
+}
+
+fn check_action(action: &Action, view: View, at: &str) -> Result<(), PolicyError> {
+    match (action, view) {
+        (Action::Encrypt | Action::EncryptDeterministic, View::Masked) => {
+            Err(PolicyError::Invalid(format!(
+                "{at}: encryption is not allowed in the masked view"
+            )))
+        }
+        (Action::EncryptDeterministic, View::Encrypted) => Err(PolicyError::Invalid(format!(
+            "{at}: encrypt-deterministic is not supported yet; use encrypt"
+        ))),
+        (Action::Partial { keep_last: 0 }, _) => Err(PolicyError::Invalid(format!(
+            "{at}: partial needs keep_last >= 1 (use redact to keep nothing)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Lower-cases a name for case-insensitive matching (ASCII fast path).
+pub fn lowercase(name: &str) -> String {
+    if name.is_ascii() {
+        name.to_ascii_lowercase()
+    } else {
+        name.to_lowercase()
+    }
+}
+
+fn table_key(schema: &str, table: &str) -> String {
+    let mut key = lowercase(schema);
+    key.push('\0');
+    key.push_str(&lowercase(table));
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{
+      "version": 1,
+      "tables": [{
+        "schema": "Dataset", "table": "Customer",
+        "columns": {
+          "Mail": {"types": ["EMAIL_ADDRESS"], "masked": "token"},
+          "card": {"masked": {"action": "partial", "keep_last": 4}, "rename": false},
+          "birthdate": {"masked": {"action": "generalize", "to": "year"}, "encrypted": "keep"}
+        }
+      }]
+    }"#;
+
+    #[test]
+    fn compiles_and_matches_case_insensitively() {
+        let policy = Policy::from_slice(SAMPLE.as_bytes()).unwrap();
+        assert!(policy.uses_token(View::Masked));
+        assert!(!policy.uses_token(View::Encrypted));
+        let table = policy.table("DATASET", "customer").unwrap();
+        let mail = table.column("mail").unwrap();
+        assert_eq!(mail.masked, Action::Token);
+        assert_eq!(mail.encrypted, Action::Encrypt);
+        assert!(mail.rename);
+        assert_eq!(
+            table.column("card").unwrap().masked,
+            Action::Partial { keep_last: 4 }
+        );
+        assert!(table.collides(View::Masked, "mail_masked"));
+        assert!(!table.collides(View::Masked, "card_masked"));
+        assert!(!table.collides(View::Encrypted, "birthdate_encrypted"));
+        assert!(policy.table("dataset", "bank").is_none());
+        assert_eq!(policy.redact_with(), DEFAULT_REDACTION);
+    }
+
+    #[test]
+    fn rejects_bad_policies() {
+        for (bad, why) in [
+            (r#"{"version":2,"tables":[]}"#, "version"),
+            (r#"{"version":1,"tables":[],"extra":1}"#, "unknown field"),
+            (
+                r#"{"version":1,"tables":[{"schema":"a","table":"b","columns":{"c":{"masked":"encrypt"}}}]}"#,
+                "not allowed in the masked view",
+            ),
+            (
+                r#"{"version":1,"tables":[{"schema":"a","table":"b","columns":{"c":{"masked":"shred"}}}]}"#,
+                "unknown variant",
+            ),
+            (
+                r#"{"version":1,"tables":[{"schema":"a","table":"b","columns":{"c":{},"C":{}}}]}"#,
+                "listed twice",
+            ),
+            (
+                r#"{"version":1,"tables":[{"schema":"a","table":"b","columns":{}},{"schema":"A","table":"B","columns":{}}]}"#,
+                "listed twice",
+            ),
+            (
+                r#"{"version":1,"tables":[{"schema":"a","table":"b","columns":{"c":{"masked":{"action":"partial","keep_last":0}}}}]}"#,
+                "keep_last",
+            ),
+        ] {
+            let err = Policy::from_slice(bad.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+}

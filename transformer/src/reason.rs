@@ -1,0 +1,74 @@
+//! Why a record went to the quarantine instead of a view.
+
+use crate::json::JsonError;
+
+/// The reason a record could not be transformed. Names only the class of
+/// problem, never the content, so it is safe to log and to store in clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// The Firehose `data` field is not base64 (or not a string).
+    InvalidBase64,
+    /// Not valid UTF-8.
+    InvalidUtf8,
+    /// Not well-formed JSON, or not a JSON object.
+    InvalidJson,
+    /// Nested deeper than the parser allows.
+    TooDeep,
+    /// Larger than a DMS record can be (1 MiB).
+    TooLarge,
+    /// JSON, but not shaped like a DMS record (missing or mistyped
+    /// `metadata`, `data`, `schema-name`, `table-name`, `before-image`).
+    NotDms,
+    /// `record-type` is neither `data` nor `control`.
+    UnknownRecordType,
+    /// `data`, `metadata` or `before-image` appears twice.
+    DuplicateField,
+    /// A value must be encrypted but no data key was available.
+    NoDataKey,
+}
+
+impl Reason {
+    /// Every reason, for counters and documentation.
+    pub const ALL: [Reason; 9] = [
+        Reason::InvalidBase64,
+        Reason::InvalidUtf8,
+        Reason::InvalidJson,
+        Reason::TooDeep,
+        Reason::TooLarge,
+        Reason::NotDms,
+        Reason::UnknownRecordType,
+        Reason::DuplicateField,
+        Reason::NoDataKey,
+    ];
+
+    /// The stable snake_case code written to logs and quarantine records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::InvalidBase64 => "invalid_base64",
+            Reason::InvalidUtf8 => "invalid_utf8",
+            Reason::InvalidJson => "invalid_json",
+            Reason::TooDeep => "too_deep",
+            Reason::TooLarge => "too_large",
+            Reason::NotDms => "not_dms_record",
+            Reason::UnknownRecordType => "unknown_record_type",
+            Reason::DuplicateField => "duplicate_field",
+            Reason::NoDataKey => "no_data_key",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<JsonError> for Reason {
+    fn from(err: JsonError) -> Self {
+        match err {
+            JsonError::Syntax(_) => Reason::InvalidJson,
+            JsonError::TooDeep => Reason::TooDeep,
+            JsonError::Utf8 => Reason::InvalidUtf8,
+        }
+    }
+}
