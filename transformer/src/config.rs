@@ -176,12 +176,28 @@ impl Settings {
         })
     }
 
-    /// Loads the policy and keys and builds the processor.
+    /// Loads the policy and keys and builds the Firehose processor.
+    ///
+    /// # Errors
+    /// As [`Settings::components`].
+    pub async fn build(&self) -> Result<Processor, ConfigError> {
+        let parts = self.components().await?;
+        Ok(Processor::new(
+            parts.masked,
+            parts.encrypted,
+            self.view,
+            parts.data_keys,
+            parts.quarantine_keys,
+        ))
+    }
+
+    /// Loads the policy and keys and builds both transformers and the key
+    /// caches (for callers that drive records themselves, like the router).
     ///
     /// # Errors
     /// [`ConfigError`] if the policy cannot be loaded, the keyring cannot be
     /// opened, or the token key is needed and cannot be had.
-    pub async fn build(&self) -> Result<Processor, ConfigError> {
+    pub async fn components(&self) -> Result<Components, ConfigError> {
         let policy = Arc::new(Policy::load(&self.policy).map_err(|e| ConfigError(e.to_string()))?);
         let needs_token = policy.uses_token(View::Masked) || policy.uses_token(View::Encrypted);
         let (data, quarantine, token): (Arc<dyn KeyProvider>, Arc<dyn KeyProvider>, _) = match &self
@@ -246,18 +262,29 @@ impl Settings {
             Transformer::new(Arc::clone(&policy), view, self.shape, token_key.clone())
                 .map_err(|e| ConfigError(e.to_string()))
         };
-        Ok(Processor::new(
-            transformer(View::Masked)?,
-            transformer(View::Encrypted)?,
-            self.view,
-            Arc::new(DataKeyCache::new(data, Purpose::Data, self.cache)),
-            Arc::new(DataKeyCache::new(
+        Ok(Components {
+            masked: transformer(View::Masked)?,
+            encrypted: transformer(View::Encrypted)?,
+            data_keys: Arc::new(DataKeyCache::new(data, Purpose::Data, self.cache)),
+            quarantine_keys: Arc::new(DataKeyCache::new(
                 quarantine,
                 Purpose::Quarantine,
                 self.cache,
             )),
-        ))
+        })
     }
+}
+
+/// The built parts of a configuration.
+pub struct Components {
+    /// Transformer of the masked view.
+    pub masked: Transformer,
+    /// Transformer of the encrypted view.
+    pub encrypted: Transformer,
+    /// Data keys of the encrypted view.
+    pub data_keys: Arc<DataKeyCache>,
+    /// Data keys of the quarantine.
+    pub quarantine_keys: Arc<DataKeyCache>,
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub enum DmsRecord<'a> {
         schema: Option<Cow<'a, str>>,
         /// `table-name`, if present.
         table: Option<Cow<'a, str>>,
+        /// The raw `timestamp` value, if present.
+        timestamp: Option<&'a [u8]>,
     },
 }
 
@@ -91,7 +93,15 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
         "control" => {
             let schema = text("schema-name")?;
             let table = text("table-name")?;
-            Ok(DmsRecord::Control { schema, table })
+            let timestamp = metadata
+                .iter()
+                .find(|m| m.name == "timestamp")
+                .map(|m| m.raw);
+            Ok(DmsRecord::Control {
+                schema,
+                table,
+                timestamp,
+            })
         }
         "data" => {
             let schema = text("schema-name")?.ok_or(Reason::NotDms)?;

@@ -123,11 +123,15 @@ impl Transformer {
     ) -> Outcome<'a> {
         let record = match envelope::parse(input) {
             Ok(DmsRecord::Data(record)) => record,
-            Ok(DmsRecord::Control { schema, table }) => {
+            Ok(DmsRecord::Control {
+                schema,
+                table,
+                timestamp,
+            }) => {
                 return Outcome::Control(Route {
                     schema: schema.unwrap_or_default(),
                     table: table.unwrap_or_default(),
-                    date: None,
+                    date: timestamp.and_then(date_of),
                 })
             }
             Err(reason) => return Outcome::Rejected(reason),

@@ -55,6 +55,22 @@ impl LocalKeyring {
         })
     }
 
+    /// Opens a keyring that must already exist (to decrypt: a missing keyring
+    /// would otherwise be silently replaced by a new, useless one).
+    ///
+    /// # Errors
+    /// [`KeyError::Keyring`] if `dir` holds no keyring, else as
+    /// [`LocalKeyring::open`].
+    pub fn open_existing(dir: &Path) -> Result<Self, KeyError> {
+        if !dir.join(MASTER_FILE).is_file() {
+            return Err(KeyError::Keyring(format!(
+                "no keyring at {} (expected {MASTER_FILE})",
+                dir.display()
+            )));
+        }
+        Self::open(dir)
+    }
+
     /// The token (HMAC) key of this keyring, created on first use.
     ///
     /// # Errors

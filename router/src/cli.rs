@@ -1,0 +1,146 @@
+//! Command-line arguments of `cdc-mask`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Masks and encrypts PII in AWS DMS change streams.
+///
+/// Start with `cdc-mask demo`: it generates change data for three sample
+/// tables, masks and encrypts it, and writes a local lake laid out like S3.
+#[derive(Debug, Parser)]
+#[command(name = "cdc-mask", version, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `cdc-mask` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole path locally on generated sample data (no AWS account).
+    Demo(DemoArgs),
+    /// Answer a Firehose transformation event as the Lambda would.
+    TransformEvent(TransformEventArgs),
+    /// Decrypt encrypted-view rows (or unseal quarantined records).
+    Decrypt(DecryptArgs),
+}
+
+/// Where keys come from. The same environment variables as the Lambda's
+/// work as defaults.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// Local keyring directory (stands in for KMS; created on first use).
+    #[arg(
+        long,
+        env = "CDCMASK_KEYRING",
+        value_name = "DIR",
+        conflicts_with = "kms_key_id"
+    )]
+    pub keyring: Option<PathBuf>,
+    /// KMS key (id, ARN or alias) for data keys.
+    #[arg(long, env = "CDCMASK_KMS_KEY_ID", value_name = "ID")]
+    pub kms_key_id: Option<String>,
+    /// KMS key for quarantine data keys [default: --kms-key-id].
+    #[arg(
+        long,
+        env = "CDCMASK_QUARANTINE_KMS_KEY_ID",
+        value_name = "ID",
+        requires = "kms_key_id"
+    )]
+    pub quarantine_kms_key_id: Option<String>,
+    /// Base64 KMS ciphertext of the token (HMAC) key, needed with KMS when the
+    /// policy tokenises (`aws kms encrypt --plaintext fileb://token.key`).
+    #[arg(
+        long,
+        env = "CDCMASK_TOKEN_KEY_CIPHERTEXT",
+        value_name = "BASE64",
+        requires = "kms_key_id"
+    )]
+    pub token_key_ciphertext: Option<String>,
+    /// Version written into tokens (`tok<N>_…`).
+    #[arg(
+        long,
+        env = "CDCMASK_TOKEN_KEY_VERSION",
+        value_name = "N",
+        default_value_t = 1
+    )]
+    pub token_key_version: u32,
+    /// Send every AWS call to this endpoint (a compatible local service).
+    /// `AWS_ENDPOINT_URL` works too.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory of the local lake (and of its keyring, reused across runs).
+    #[arg(long, default_value = "./lake", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of change records to generate.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub records: u64,
+    /// Seed of the generator (same seed, same data).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Arguments of `transform-event`.
+#[derive(Debug, Args)]
+pub struct TransformEventArgs {
+    /// Which view to write: masked, encrypted, or auto (from the event's
+    /// deliveryStreamArn, as the Lambda does).
+    #[arg(long, value_name = "VIEW")]
+    pub view: String,
+    /// Policy JSON (see schemas/policy.schema.json).
+    #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Output shape: flat (one object per change) or envelope (DMS layout).
+    #[arg(
+        long,
+        env = "CDCMASK_SHAPE",
+        default_value = "flat",
+        value_name = "SHAPE"
+    )]
+    pub shape: String,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Print `records=N seconds=S records_per_s=R kms_calls=K` on stderr.
+    #[arg(long)]
+    pub stats: bool,
+    /// Firehose event JSON; `-` or nothing reads stdin.
+    #[arg(value_name = "EVENT_FILE")]
+    pub event: Option<PathBuf>,
+}
+
+/// Arguments of `decrypt`.
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// Local keyring directory that encrypted the rows.
+    #[arg(
+        long,
+        env = "CDCMASK_KEYRING",
+        value_name = "DIR",
+        conflicts_with = "kms"
+    )]
+    pub keyring: Option<PathBuf>,
+    /// Unwrap data keys with AWS KMS (the key is named inside each row).
+    #[arg(long)]
+    pub kms: bool,
+    /// Same as --kms, for symmetry with the other commands (the id is not
+    /// needed to decrypt; if given, KMS checks the rows were made with it).
+    #[arg(long, value_name = "ID", conflicts_with = "keyring")]
+    pub kms_key_id: Option<String>,
+    /// Send every AWS call to this endpoint. `AWS_ENDPOINT_URL` works too.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Input is quarantine records: print each original record's exact bytes
+    /// followed by a newline (needs the quarantine key: admins only).
+    #[arg(long)]
+    pub quarantine: bool,
+    /// Encrypted-view JSON lines; `-` or nothing reads stdin.
+    #[arg(value_name = "FILE")]
+    pub input: Option<PathBuf>,
+}

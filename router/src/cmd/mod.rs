@@ -1,0 +1,46 @@
+//! One module per subcommand; this one only dispatches.
+
+mod decrypt;
+mod demo;
+mod transform_event;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::cli::Command;
+
+/// Runs a subcommand.
+///
+/// # Errors
+/// Whatever stops the command, as one line for people.
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::TransformEvent(args) => transform_event::run(args).await,
+        Command::Decrypt(args) => decrypt::run(args).await,
+    }
+}
+
+/// Reads a whole file, or stdin for `None` and `-`.
+fn read_input(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    match path {
+        None => std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading stdin")?,
+        Some(p) if p == Path::new("-") => std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading stdin")?,
+        Some(p) => return std::fs::read(p).with_context(|| format!("cannot read {}", p.display())),
+    };
+    Ok(bytes)
+}
+
+/// The policy path as given, checked to exist (a clearer message than the
+/// loader's when the path is simply wrong).
+fn existing(path: &PathBuf, what: &str) -> anyhow::Result<PathBuf> {
+    anyhow::ensure!(path.is_file(), "{what} {} does not exist", path.display());
+    Ok(path.clone())
+}

@@ -1,0 +1,200 @@
+//! Records in, both views out: the router's loop body. Every record ends in
+//! exactly one place: a row in both views, the control log, or the
+//! quarantine (sealed, with its reason in clear).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cdc_mask_transformer::cipher;
+use cdc_mask_transformer::config::Components;
+use cdc_mask_transformer::json;
+use cdc_mask_transformer::keys::{DataKeyCache, KeyError};
+use cdc_mask_transformer::partition::{self, UNKNOWN};
+use cdc_mask_transformer::{Outcome, Reason, Scratch, Transformer};
+
+use crate::sink::{Partition, Sink};
+
+/// One input record and where it came from.
+#[derive(Debug, Clone)]
+pub struct SourceRecord {
+    /// Its position in the source (`file:line`, `shard/sequence`, …).
+    pub id: String,
+    /// The DMS record bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Counts of what the pipeline did.
+#[derive(Debug, Default, Clone)]
+pub struct PipelineStats {
+    /// Input records.
+    pub records: u64,
+    /// Input bytes.
+    pub bytes: u64,
+    /// Rows written per (schema, table); each went to both views.
+    pub rows: BTreeMap<(String, String), u64>,
+    /// Control records written to the control log.
+    pub control: u64,
+    /// Records sealed into the quarantine, by reason.
+    pub quarantined: BTreeMap<Reason, u64>,
+}
+
+impl PipelineStats {
+    /// Rows written, all tables.
+    pub fn total_rows(&self) -> u64 {
+        self.rows.values().sum()
+    }
+
+    /// Records quarantined, all reasons.
+    pub fn total_quarantined(&self) -> u64 {
+        self.quarantined.values().sum()
+    }
+}
+
+/// A failure that stops the pipeline (a record's own problems never do).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A data or quarantine key could not be had: nothing of the batch was
+    /// written in clear.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The sink failed.
+    #[error("writing output: {0}")]
+    Sink(#[from] std::io::Error),
+}
+
+/// Runs records through both views into a sink.
+pub struct Pipeline {
+    masked: Transformer,
+    encrypted: Transformer,
+    data_keys: Arc<DataKeyCache>,
+    quarantine_keys: Arc<DataKeyCache>,
+    masked_line: Vec<u8>,
+    encrypted_line: Vec<u8>,
+    scratch: Scratch,
+    stats: PipelineStats,
+}
+
+impl Pipeline {
+    /// A pipeline over built components.
+    pub fn new(parts: Components) -> Self {
+        Pipeline {
+            masked: parts.masked,
+            encrypted: parts.encrypted,
+            data_keys: parts.data_keys,
+            quarantine_keys: parts.quarantine_keys,
+            masked_line: Vec::new(),
+            encrypted_line: Vec::new(),
+            scratch: Scratch::default(),
+            stats: PipelineStats::default(),
+        }
+    }
+
+    /// What has been done so far.
+    pub fn stats(&self) -> &PipelineStats {
+        &self.stats
+    }
+
+    /// Processes one batch: one data key for all of it, the quarantine key
+    /// only if a record is rejected.
+    ///
+    /// # Errors
+    /// [`PipelineError`] if a key cannot be had or the sink fails; records of
+    /// the batch may then be partly written, never in clear.
+    pub async fn process(
+        &mut self,
+        batch: &[SourceRecord],
+        sink: &mut dyn Sink,
+    ) -> Result<(), PipelineError> {
+        let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+        let key = self.data_keys.key_for(count).await?;
+        let mut rejected = Vec::new();
+        for record in batch {
+            self.stats.records += 1;
+            self.stats.bytes += u64::try_from(record.bytes.len()).unwrap_or(u64::MAX);
+            self.masked_line.clear();
+            let outcome = self.masked.transform(
+                &record.bytes,
+                None,
+                &mut self.masked_line,
+                &mut self.scratch,
+            );
+            match outcome {
+                Outcome::Row(route) => {
+                    self.encrypted_line.clear();
+                    let encrypted = self.encrypted.transform(
+                        &record.bytes,
+                        Some(&key),
+                        &mut self.encrypted_line,
+                        &mut self.scratch,
+                    );
+                    if let Outcome::Rejected(reason) = encrypted {
+                        rejected.push((record, reason));
+                        continue;
+                    }
+                    let schema = partition::segment(&route.schema);
+                    let table = partition::segment(&route.table);
+                    let date = route.date.unwrap_or(UNKNOWN);
+                    for (view, line) in [
+                        ("masked", &self.masked_line),
+                        ("encrypted", &self.encrypted_line),
+                    ] {
+                        sink.write(
+                            Partition {
+                                view,
+                                schema: &schema,
+                                table: &table,
+                                date,
+                            },
+                            line,
+                        )?;
+                    }
+                    *self
+                        .stats
+                        .rows
+                        .entry((route.schema.into_owned(), route.table.into_owned()))
+                        .or_default() += 1;
+                }
+                Outcome::Control(route) => {
+                    self.masked_line.clear();
+                    json::write_raw_one_line(&mut self.masked_line, &record.bytes);
+                    self.masked_line.push(b'\n');
+                    let partition = Partition {
+                        view: "control",
+                        schema: &partition::segment(&route.schema),
+                        table: &partition::segment(&route.table),
+                        date: route.date.unwrap_or(UNKNOWN),
+                    };
+                    sink.write(partition, &self.masked_line)?;
+                    self.stats.control += 1;
+                }
+                Outcome::Rejected(reason) => rejected.push((record, reason)),
+            }
+        }
+        if !rejected.is_empty() {
+            let count = u64::try_from(rejected.len()).unwrap_or(u64::MAX);
+            let key = self.quarantine_keys.key_for(count).await?;
+            let mut sealed = Vec::new();
+            for (record, reason) in rejected {
+                tracing::warn!(record = %record.id, reason = %reason, "record quarantined");
+                self.masked_line.clear();
+                cipher::write_quarantine(
+                    &key,
+                    reason.as_str(),
+                    &record.id,
+                    &record.bytes,
+                    &mut sealed,
+                    &mut self.masked_line,
+                );
+                let partition = Partition {
+                    view: "quarantine",
+                    schema: UNKNOWN,
+                    table: UNKNOWN,
+                    date: UNKNOWN,
+                };
+                sink.write(partition, &self.masked_line)?;
+                *self.stats.quarantined.entry(reason).or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Where DMS records come from.
+
+pub mod generate;
