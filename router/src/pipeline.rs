@@ -174,14 +174,14 @@ impl Pipeline {
             let count = u64::try_from(rejected.len()).unwrap_or(u64::MAX);
             let key = self.quarantine_keys.key_for(count).await?;
             let mut sealed = Vec::new();
-            for (record, reason) in rejected {
-                tracing::warn!(record = %record.id, reason = %reason, "record quarantined");
+            for (input, reason) in rejected {
+                tracing::warn!(position = %input.id, reason = %reason, "quarantined");
                 self.masked_line.clear();
                 cipher::write_quarantine(
                     &key,
                     reason.as_str(),
-                    &record.id,
-                    &record.bytes,
+                    &input.id,
+                    &input.bytes,
                     &mut sealed,
                     &mut self.masked_line,
                 );

@@ -375,7 +375,7 @@ impl Batch {
     /// Seals every rejected record and turns its answer into an `Ok` one.
     fn seal_rejected(&mut self, key: &DataKey, records: &[EventRecord<'_>]) {
         let mut sealed = Vec::new();
-        for (answer, record) in self.answers.iter_mut().zip(records) {
+        for (answer, input) in self.answers.iter_mut().zip(records) {
             let Answer::Rejected {
                 reason,
                 original,
@@ -384,12 +384,12 @@ impl Batch {
             else {
                 continue;
             };
-            tracing::warn!(record_id = %record.record_id, reason = %reason, "record quarantined");
+            tracing::warn!(record_id = %input.record_id, reason = %reason, "quarantined");
             let start = self.lines.len();
             cipher::write_quarantine(
                 key,
                 reason.as_str(),
-                &record.record_id,
+                &input.record_id,
                 &self.originals[original.clone()],
                 &mut sealed,
                 &mut self.lines,
