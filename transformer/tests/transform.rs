@@ -125,7 +125,7 @@ async fn non_pii_values_leave_byte_for_byte_in_order() {
     ] {
         assert!(line.contains(exact), "{exact} not in {line}");
     }
-    let order: Vec<&str> = [
+    let order = [
         "\"id\"",
         "username_masked",
         "name_masked",
@@ -136,10 +136,7 @@ async fn non_pii_values_leave_byte_for_byte_in_order() {
         "ratio",
         "note",
         "_op",
-    ]
-    .iter()
-    .map(|k| *k)
-    .collect();
+    ];
     let positions: Vec<usize> = order.iter().map(|k| line.find(k).unwrap()).collect();
     assert!(
         positions.windows(2).all(|w| w[0] < w[1]),

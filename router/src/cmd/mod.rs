@@ -38,9 +38,9 @@ fn read_input(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The policy path as given, checked to exist (a clearer message than the
+/// The path as given, checked to be a file (a clearer message than a
 /// loader's when the path is simply wrong).
-fn existing(path: &PathBuf, what: &str) -> anyhow::Result<PathBuf> {
+fn existing(path: &Path, what: &str) -> anyhow::Result<PathBuf> {
     anyhow::ensure!(path.is_file(), "{what} {} does not exist", path.display());
-    Ok(path.clone())
+    Ok(path.to_path_buf())
 }
