@@ -10,8 +10,8 @@ use base64::Engine as _;
 use cdc_mask_router::source::generate::{Generator, GeneratorConfig};
 use cdc_mask_transformer::config::{KeySource, Settings};
 use cdc_mask_transformer::decrypt::decrypt_row;
-use cdc_mask_transformer::keys::{CacheLimits, KeyProvider, KmsKeys, UnwrapCache};
-use cdc_mask_transformer::transform::Shape;
+use cdc_mask_transformer::keys::{KeyProvider, KmsKeys, UnwrapCache};
+use cdc_mask_transformer::policy_source::PolicyLocation;
 use cdc_mask_transformer::{View, ViewMode};
 use serde_json::{json, Value};
 use support::{workspace_root, MotoServer};
@@ -32,19 +32,18 @@ async fn one_generate_data_key_per_100k_records_with_default_cache_settings() {
         .key_metadata
         .unwrap()
         .key_id;
-    let settings = Settings {
-        view: ViewMode::Fixed(View::Encrypted),
-        policy: workspace_root().join("transformer/tests/fixtures/no-token-policy.json"),
-        shape: Shape::Flat,
-        keys: KeySource::Kms {
+    let mut settings = Settings::new(
+        ViewMode::Fixed(View::Encrypted),
+        PolicyLocation::File(
+            workspace_root().join("transformer/tests/fixtures/no-token-policy.json"),
+        ),
+        KeySource::Kms {
             key_id: key_id.clone(),
             quarantine_key_id: key_id,
             token_key_ciphertext: None,
-            endpoint_url: Some(moto.endpoint.clone()),
         },
-        token_key_version: 1,
-        cache: CacheLimits::default(),
-    };
+    );
+    settings.endpoint_url = Some(moto.endpoint.clone());
     // The SDK reads region and credentials from the environment.
     for (name, value) in moto.aws_env() {
         std::env::set_var(name, value);

@@ -94,9 +94,9 @@ pub struct TransformEventArgs {
     /// deliveryStreamArn, as the Lambda does).
     #[arg(long, value_name = "VIEW")]
     pub view: String,
-    /// Policy JSON (see schemas/policy.schema.json).
-    #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE")]
-    pub policy: PathBuf,
+    /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
+    #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE|S3_URL")]
+    pub policy: String,
     /// Output shape: flat (one object per change) or envelope (DMS layout).
     #[arg(
         long,

@@ -27,7 +27,6 @@ pub fn key_source(args: &KeyArgs) -> anyhow::Result<KeySource> {
                 .map(|b| BASE64.decode(b.trim()))
                 .transpose()
                 .context("--token-key-ciphertext is not base64")?,
-            endpoint_url: args.endpoint_url.clone(),
         }),
         (Some(_), Some(_)) => bail!("give only one of --keyring and --kms-key-id"),
         (None, None) => bail!("give --keyring DIR (local keys) or --kms-key-id ID (AWS KMS)"),

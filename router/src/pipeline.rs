@@ -10,7 +10,8 @@ use cdc_mask_transformer::config::Components;
 use cdc_mask_transformer::json;
 use cdc_mask_transformer::keys::{DataKeyCache, KeyError};
 use cdc_mask_transformer::partition::{self, UNKNOWN};
-use cdc_mask_transformer::{Outcome, Reason, Scratch, Transformer};
+use cdc_mask_transformer::policy_cache::{PolicyCache, StalePolicy};
+use cdc_mask_transformer::{Outcome, Reason, Scratch};
 
 use crate::sink::{Partition, Sink};
 
@@ -57,6 +58,9 @@ pub enum PipelineError {
     /// written in clear.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The policy could not be confirmed within its max age.
+    #[error(transparent)]
+    Stale(#[from] StalePolicy),
     /// The sink failed.
     #[error("writing output: {0}")]
     Sink(#[from] std::io::Error),
@@ -64,8 +68,7 @@ pub enum PipelineError {
 
 /// Runs records through both views into a sink.
 pub struct Pipeline {
-    masked: Transformer,
-    encrypted: Transformer,
+    policies: Arc<PolicyCache>,
     data_keys: Arc<DataKeyCache>,
     quarantine_keys: Arc<DataKeyCache>,
     masked_line: Vec<u8>,
@@ -78,8 +81,7 @@ impl Pipeline {
     /// A pipeline over built components.
     pub fn new(parts: Components) -> Self {
         Pipeline {
-            masked: parts.masked,
-            encrypted: parts.encrypted,
+            policies: parts.policies,
             data_keys: parts.data_keys,
             quarantine_keys: parts.quarantine_keys,
             masked_line: Vec::new(),
@@ -105,6 +107,7 @@ impl Pipeline {
         batch: &[SourceRecord],
         sink: &mut dyn Sink,
     ) -> Result<(), PipelineError> {
+        let views = self.policies.current()?;
         let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
         let key = self.data_keys.key_for(count).await?;
         let mut rejected = Vec::new();
@@ -112,7 +115,7 @@ impl Pipeline {
             self.stats.records += 1;
             self.stats.bytes += u64::try_from(record.bytes.len()).unwrap_or(u64::MAX);
             self.masked_line.clear();
-            let outcome = self.masked.transform(
+            let outcome = views.masked.transform(
                 &record.bytes,
                 None,
                 &mut self.masked_line,
@@ -121,7 +124,7 @@ impl Pipeline {
             match outcome {
                 Outcome::Row(route) => {
                     self.encrypted_line.clear();
-                    let encrypted = self.encrypted.transform(
+                    let encrypted = views.encrypted.transform(
                         &record.bytes,
                         Some(&key),
                         &mut self.encrypted_line,

@@ -13,14 +13,20 @@ use crate::keys::{
     CacheLimits, DataKeyCache, KeyProvider, KmsKeys, LocalKeyring, Purpose, TokenKey,
 };
 use crate::policy::{Policy, View};
-use crate::transform::{Shape, Transformer};
+use crate::policy_cache::{BuildViews, PolicyCache, PolicyLimits, Views};
+use crate::policy_source::{FilePolicy, PolicyLocation, PolicySource, S3Policy};
+use crate::transform::{SetupError, Shape, Transformer};
 
 /// Environment variables the Lambda reads (and nothing else of ours).
 pub mod env {
     /// `masked`, `encrypted` or `auto` (default: from the delivery stream name).
     pub const VIEW: &str = "CDCMASK_VIEW";
-    /// Path of the policy JSON.
+    /// Policy JSON: a path or `s3://bucket/key`.
     pub const POLICY: &str = "CDCMASK_POLICY";
+    /// Seconds between background re-checks of the policy (default 60).
+    pub const POLICY_TTL: &str = "CDCMASK_POLICY_TTL";
+    /// Seconds a policy stays usable without a successful check (default 900).
+    pub const POLICY_MAX_AGE: &str = "CDCMASK_POLICY_MAX_AGE";
     /// `flat` (default) or `envelope`.
     pub const SHAPE: &str = "CDCMASK_SHAPE";
     /// Local keyring directory (instead of KMS).
@@ -39,9 +45,11 @@ pub mod env {
     pub const DATA_KEY_MAX_RECORDS: &str = "CDCMASK_DATA_KEY_MAX_RECORDS";
 
     /// Every variable above, for documentation and tests.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 12] = [
         VIEW,
         POLICY,
+        POLICY_TTL,
+        POLICY_MAX_AGE,
         SHAPE,
         KEYRING,
         KMS_KEY_ID,
@@ -69,10 +77,8 @@ pub enum KeySource {
         key_id: String,
         /// Key for quarantine data keys.
         quarantine_key_id: String,
-        /// KMS ciphertext of the token key, if the policy tokenises.
+        /// KMS ciphertext of the token key, if there is one.
         token_key_ciphertext: Option<Vec<u8>>,
-        /// Endpoint override (`--endpoint-url`); `AWS_ENDPOINT_URL` also works.
-        endpoint_url: Option<String>,
     },
 }
 
@@ -81,8 +87,10 @@ pub enum KeySource {
 pub struct Settings {
     /// Which view to write.
     pub view: ViewMode,
-    /// Policy file.
-    pub policy: PathBuf,
+    /// Where the policy is.
+    pub policy: PolicyLocation,
+    /// How long the policy is trusted.
+    pub policy_limits: PolicyLimits,
     /// Output shape.
     pub shape: Shape,
     /// Key source.
@@ -91,9 +99,26 @@ pub struct Settings {
     pub token_key_version: u32,
     /// Data-key cache limits.
     pub cache: CacheLimits,
+    /// Endpoint for every AWS call (`--endpoint-url`); `AWS_ENDPOINT_URL`
+    /// works too.
+    pub endpoint_url: Option<String>,
 }
 
 impl Settings {
+    /// Settings with defaults for everything but the policy, view and keys.
+    pub fn new(view: ViewMode, policy: PolicyLocation, keys: KeySource) -> Self {
+        Settings {
+            view,
+            policy,
+            policy_limits: PolicyLimits::default(),
+            shape: Shape::Flat,
+            keys,
+            token_key_version: 1,
+            cache: CacheLimits::default(),
+            endpoint_url: None,
+        }
+    }
+
     /// Reads the Lambda's environment through `var`.
     ///
     /// # Errors
@@ -108,12 +133,14 @@ impl Settings {
                     .map_err(|e| ConfigError(format!("{}: {e}", env::VIEW)))?,
             ),
         };
-        let policy = set(env::POLICY).map(PathBuf::from).ok_or_else(|| {
+        let policy = set(env::POLICY).ok_or_else(|| {
             ConfigError(format!(
-                "{} is not set (path of the policy JSON)",
+                "{} is not set (path or s3://bucket/key of the policy JSON)",
                 env::POLICY
             ))
         })?;
+        let policy = PolicyLocation::parse(policy.trim())
+            .map_err(|e| ConfigError(format!("{}: {e}", env::POLICY)))?;
         let shape = match set(env::SHAPE) {
             Some(s) => s
                 .parse()
@@ -132,7 +159,6 @@ impl Settings {
                     .map_err(|_| {
                         ConfigError(format!("{} is not base64", env::TOKEN_KEY_CIPHERTEXT))
                     })?,
-                endpoint_url: None,
             },
             (Some(_), Some(_)) => {
                 return Err(ConfigError(format!(
@@ -159,9 +185,17 @@ impl Settings {
             })
         };
         let defaults = CacheLimits::default();
+        let policy_defaults = PolicyLimits::default();
         Ok(Settings {
             view,
             policy,
+            policy_limits: PolicyLimits {
+                ttl: Duration::from_secs(number(env::POLICY_TTL, policy_defaults.ttl.as_secs())?),
+                max_age: Duration::from_secs(number(
+                    env::POLICY_MAX_AGE,
+                    policy_defaults.max_age.as_secs(),
+                )?),
+            },
             shape,
             keys,
             token_key_version: u32::try_from(number(env::TOKEN_KEY_VERSION, 1)?)
@@ -173,6 +207,7 @@ impl Settings {
                 )?),
                 max_records: number(env::DATA_KEY_MAX_RECORDS, defaults.max_records)?,
             },
+            endpoint_url: None,
         })
     }
 
@@ -183,37 +218,30 @@ impl Settings {
     pub async fn build(&self) -> Result<Processor, ConfigError> {
         let parts = self.components().await?;
         Ok(Processor::new(
-            parts.masked,
-            parts.encrypted,
+            parts.policies,
             self.view,
             parts.data_keys,
             parts.quarantine_keys,
         ))
     }
 
-    /// Loads the policy and keys and builds both transformers and the key
-    /// caches (for callers that drive records themselves, like the router).
+    /// Loads the policy and keys: the policy cache and the key caches (for
+    /// callers that drive records themselves, like the router).
     ///
     /// # Errors
-    /// [`ConfigError`] if the policy cannot be loaded, the keyring cannot be
-    /// opened, or the token key is needed and cannot be had.
+    /// [`ConfigError`] if the policy cannot be loaded or used, the keyring
+    /// cannot be opened, or the token key is needed and cannot be had.
     pub async fn components(&self) -> Result<Components, ConfigError> {
-        let policy = Arc::new(Policy::load(&self.policy).map_err(|e| ConfigError(e.to_string()))?);
-        let needs_token = policy.uses_token(View::Masked) || policy.uses_token(View::Encrypted);
         let (data, quarantine, token): (Arc<dyn KeyProvider>, Arc<dyn KeyProvider>, _) = match &self
             .keys
         {
             KeySource::Local(dir) => {
                 let ring = LocalKeyring::open(dir).map_err(|e| ConfigError(e.to_string()))?;
-                let token = if needs_token {
-                    Some(
-                        ring.token_key_bytes()
-                            .map_err(|e| ConfigError(e.to_string()))?
-                            .to_vec(),
-                    )
-                } else {
-                    None
-                };
+                let token = Some(
+                    ring.token_key_bytes()
+                        .map_err(|e| ConfigError(e.to_string()))?
+                        .to_vec(),
+                );
                 let ring: Arc<dyn KeyProvider> = Arc::new(ring);
                 (Arc::clone(&ring), ring, token)
             }
@@ -221,18 +249,12 @@ impl Settings {
                 key_id,
                 quarantine_key_id,
                 token_key_ciphertext,
-                endpoint_url,
             } => {
-                let kms = KmsKeys::from_env(Some(key_id.clone()), endpoint_url.as_deref()).await;
-                let token = match (needs_token, token_key_ciphertext) {
-                    (false, _) => None,
-                    (true, None) => {
-                        return Err(ConfigError(format!(
-                            "the policy tokenises columns: set {} (KMS-encrypted token key)",
-                            env::TOKEN_KEY_CIPHERTEXT
-                        )))
-                    }
-                    (true, Some(blob)) => Some(
+                let endpoint = self.endpoint_url.as_deref();
+                let kms = KmsKeys::from_env(Some(key_id.clone()), endpoint).await;
+                let token = match token_key_ciphertext {
+                    None => None,
+                    Some(blob) => Some(
                         kms.decrypt_secret(blob)
                             .await
                             .map_err(|e| ConfigError(format!("cannot decrypt the token key: {e}")))?
@@ -243,10 +265,7 @@ impl Settings {
                 let quarantine: Arc<dyn KeyProvider> = if quarantine_key_id == key_id {
                     Arc::clone(&data)
                 } else {
-                    Arc::new(
-                        KmsKeys::from_env(Some(quarantine_key_id.clone()), endpoint_url.as_deref())
-                            .await,
-                    )
+                    Arc::new(KmsKeys::from_env(Some(quarantine_key_id.clone()), endpoint).await)
                 };
                 (data, quarantine, token)
             }
@@ -258,13 +277,36 @@ impl Settings {
             })
             .transpose()
             .map_err(|e| ConfigError(e.to_string()))?;
-        let transformer = |view| {
-            Transformer::new(Arc::clone(&policy), view, self.shape, token_key.clone())
-                .map_err(|e| ConfigError(e.to_string()))
+        let shape = self.shape;
+        let build: Box<BuildViews> = Box::new(move |policy: Arc<Policy>| {
+            let make = |view| {
+                Transformer::new(Arc::clone(&policy), view, shape, token_key.clone()).map_err(|e| {
+                    match e {
+                        SetupError::NoTokenKey(_) => format!(
+                            "{e}: set {} (KMS-encrypted token key) or use a keyring",
+                            env::TOKEN_KEY_CIPHERTEXT
+                        ),
+                    }
+                })
+            };
+            Ok(Views {
+                masked: make(View::Masked)?,
+                encrypted: make(View::Encrypted)?,
+            })
+        });
+        let source: Box<dyn PolicySource> = match &self.policy {
+            PolicyLocation::File(path) => Box::new(FilePolicy::new(path.clone())),
+            PolicyLocation::S3 { bucket, key } => Box::new(S3Policy::new(
+                S3Policy::client_from_env(self.endpoint_url.as_deref()).await,
+                bucket.clone(),
+                key.clone(),
+            )),
         };
+        let policies = PolicyCache::load(source, build, self.policy_limits)
+            .await
+            .map_err(|e| ConfigError(e.to_string()))?;
         Ok(Components {
-            masked: transformer(View::Masked)?,
-            encrypted: transformer(View::Encrypted)?,
+            policies,
             data_keys: Arc::new(DataKeyCache::new(data, Purpose::Data, self.cache)),
             quarantine_keys: Arc::new(DataKeyCache::new(
                 quarantine,
@@ -277,10 +319,8 @@ impl Settings {
 
 /// The built parts of a configuration.
 pub struct Components {
-    /// Transformer of the masked view.
-    pub masked: Transformer,
-    /// Transformer of the encrypted view.
-    pub encrypted: Transformer,
+    /// The policy and its transformers, refreshed in the background.
+    pub policies: Arc<PolicyCache>,
     /// Data keys of the encrypted view.
     pub data_keys: Arc<DataKeyCache>,
     /// Data keys of the quarantine.

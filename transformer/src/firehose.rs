@@ -31,6 +31,7 @@ use crate::json;
 use crate::keys::{DataKey, DataKeyCache, KeyError};
 use crate::partition;
 use crate::policy::View;
+use crate::policy_cache::PolicyCache;
 use crate::reason::Reason;
 use crate::transform::{Outcome, Route, Scratch, Transformer};
 
@@ -94,6 +95,8 @@ pub struct BatchStats {
     pub quarantined: Vec<(Reason, u64)>,
     /// Records answered `ProcessingFailed` because the response was full.
     pub failed_response_full: u64,
+    /// Records answered `ProcessingFailed` because the policy is stale.
+    pub failed_policy_stale: u64,
     /// Bytes of the decoded input records.
     pub bytes_in: u64,
     /// Bytes of the response.
@@ -127,8 +130,7 @@ pub struct BatchResult {
 
 /// Processes Firehose transformation events.
 pub struct Processor {
-    masked: Transformer,
-    encrypted: Transformer,
+    policies: Arc<PolicyCache>,
     mode: ViewMode,
     data_keys: Arc<DataKeyCache>,
     quarantine_keys: Arc<DataKeyCache>,
@@ -172,20 +174,15 @@ enum Answer {
 }
 
 impl Processor {
-    /// A processor over both transformers (`masked` must be for the masked
-    /// view and `encrypted` for the encrypted one) and two key caches.
+    /// A processor over a policy cache and two key caches.
     pub fn new(
-        masked: Transformer,
-        encrypted: Transformer,
+        policies: Arc<PolicyCache>,
         mode: ViewMode,
         data_keys: Arc<DataKeyCache>,
         quarantine_keys: Arc<DataKeyCache>,
     ) -> Self {
-        debug_assert_eq!(masked.view(), View::Masked);
-        debug_assert_eq!(encrypted.view(), View::Encrypted);
         Processor {
-            masked,
-            encrypted,
+            policies,
             mode,
             data_keys,
             quarantine_keys,
@@ -223,12 +220,20 @@ impl Processor {
             ViewMode::Fixed(view) => view,
             ViewMode::Auto => view_from_stream(event.delivery_stream_arn.as_deref().unwrap_or(""))?,
         };
+        // One policy version for the whole batch, even if a newer one lands.
+        let views = match self.policies.current() {
+            Ok(views) => views,
+            Err(stale) => {
+                tracing::error!(error = %stale, records = event.records.len(), "every record answered ProcessingFailed");
+                return Ok(fail_all(view, &event.records));
+            }
+        };
         let (transformer, key) = match view {
-            View::Masked => (&self.masked, None),
+            View::Masked => (&views.masked, None),
             View::Encrypted => {
                 let records = u64::try_from(event.records.len()).unwrap_or(u64::MAX);
                 (
-                    &self.encrypted,
+                    &views.encrypted,
                     Some(self.data_keys.key_for(records).await?),
                 )
             }
@@ -249,6 +254,32 @@ impl Processor {
             view,
             stats,
         })
+    }
+}
+
+/// Answers every record `ProcessingFailed` (fail closed: no usable policy).
+fn fail_all(view: View, records: &[EventRecord<'_>]) -> BatchResult {
+    let mut response = b"{\"records\":[".to_vec();
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            response.push(b',');
+        }
+        response.extend_from_slice(b"{\"recordId\":");
+        json::write_string(&mut response, &record.record_id);
+        response.extend_from_slice(b",\"result\":\"ProcessingFailed\",\"data\":\"\"}");
+    }
+    response.extend_from_slice(b"]}");
+    let count = u64::try_from(records.len()).unwrap_or(u64::MAX);
+    let stats = BatchStats {
+        records: count,
+        failed_policy_stale: count,
+        bytes_out: u64::try_from(response.len()).unwrap_or(u64::MAX),
+        ..BatchStats::default()
+    };
+    BatchResult {
+        response,
+        view,
+        stats,
     }
 }
 

@@ -5,6 +5,9 @@
 //! - [`json`]: strict, byte-preserving JSON scanning and writing.
 //! - [`envelope`]: the DMS Kinesis-target record (`data`, `metadata`, `before-image`).
 //! - [`policy`]: which columns are protected and how; compiled lookups.
+//! - [`findings`]: a policy compiled from Amazon Macie findings (`findings compile`).
+//! - [`policy_source`]: where the policy is read from (file, S3), conditionally.
+//! - [`policy_cache`]: the current policy, re-checked per TTL, stale after a max age.
 //! - [`mask`]: the masked view's actions (`redact`, `partial`, `token`, …).
 //! - [`cipher`]: the encrypted-value and quarantine formats.
 //! - [`keys`]: data keys, the KMS and local-keyring providers, caches, the token key.
@@ -19,12 +22,15 @@ pub mod cipher;
 pub mod config;
 pub mod decrypt;
 pub mod envelope;
+pub mod findings;
 pub mod firehose;
 pub mod json;
 pub mod keys;
 pub mod mask;
 pub mod partition;
 pub mod policy;
+pub mod policy_cache;
+pub mod policy_source;
 pub mod reason;
 pub mod transform;
 

@@ -62,6 +62,11 @@ pub struct ColumnPolicy {
     /// Write the column as `<col>_masked` / `<col>_encrypted` (default true).
     #[serde(default = "yes")]
     pub rename: bool,
+    /// Provenance: the ids of the Macie findings that reported this column,
+    /// sorted and deduplicated; `findings compile` keeps at most 20 and then
+    /// ends the list with `+N more`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<String>,
 }
 
 fn default_masked() -> Action {

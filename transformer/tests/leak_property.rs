@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::keys::CacheLimits;
+use cdc_mask_transformer::policy_source::PolicyLocation;
 use cdc_mask_transformer::transform::Shape;
 use cdc_mask_transformer::{Processor, View, ViewMode};
 use proptest::prelude::*;
@@ -50,12 +50,12 @@ fn fixture() -> &'static Fixture {
         for view in [View::Masked, View::Encrypted] {
             for shape in [Shape::Flat, Shape::Envelope] {
                 let settings = Settings {
-                    view: ViewMode::Fixed(view),
-                    policy: dir.path().join("policy.json"),
                     shape,
-                    keys: KeySource::Local(dir.path().join("keyring")),
-                    token_key_version: 1,
-                    cache: CacheLimits::default(),
+                    ..Settings::new(
+                        ViewMode::Fixed(view),
+                        PolicyLocation::File(dir.path().join("policy.json")),
+                        KeySource::Local(dir.path().join("keyring")),
+                    )
                 };
                 processors.push((view, shape, runtime.block_on(settings.build()).unwrap()));
             }

@@ -4,7 +4,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use cdc_mask_transformer::config::{KeySource, Settings};
 use cdc_mask_transformer::decrypt::{decrypt_row, unseal_quarantine};
-use cdc_mask_transformer::keys::{CacheLimits, KeyProvider, LocalKeyring, UnwrapCache};
+use cdc_mask_transformer::keys::{KeyProvider, LocalKeyring, UnwrapCache};
+use cdc_mask_transformer::policy_source::PolicyLocation;
 use cdc_mask_transformer::transform::Shape;
 use cdc_mask_transformer::{Processor, View, ViewMode};
 use serde_json::{json, Value};
@@ -49,12 +50,12 @@ impl Env {
 
     async fn processor(&self, view: View, shape: Shape) -> Processor {
         Settings {
-            view: ViewMode::Fixed(view),
-            policy: self.dir.path().join("policy.json"),
             shape,
-            keys: KeySource::Local(self.dir.path().join("keyring")),
-            token_key_version: 1,
-            cache: CacheLimits::default(),
+            ..Settings::new(
+                ViewMode::Fixed(view),
+                PolicyLocation::File(self.dir.path().join("policy.json")),
+                KeySource::Local(self.dir.path().join("keyring")),
+            )
         }
         .build()
         .await
@@ -355,12 +356,12 @@ async fn firehose_fixture_answers_every_record_once() {
 async fn auto_view_follows_the_delivery_stream_and_fails_closed() {
     let env = Env::new();
     let processor = Settings {
-        view: ViewMode::Auto,
-        policy: env.dir.path().join("policy.json"),
         shape: Shape::Flat,
-        keys: KeySource::Local(env.dir.path().join("keyring")),
-        token_key_version: 1,
-        cache: CacheLimits::default(),
+        ..Settings::new(
+            ViewMode::Auto,
+            PolicyLocation::File(env.dir.path().join("policy.json")),
+            KeySource::Local(env.dir.path().join("keyring")),
+        )
     }
     .build()
     .await

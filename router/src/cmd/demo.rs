@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::keys::CacheLimits;
 use cdc_mask_transformer::policy::{Action, PolicyFile, View};
-use cdc_mask_transformer::transform::Shape;
+use cdc_mask_transformer::policy_source::PolicyLocation;
 use cdc_mask_transformer::ViewMode;
 
 use crate::cli::DemoArgs;
@@ -36,14 +35,11 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let policy_path = args.out.join("policy.json");
     std::fs::write(&policy_path, SAMPLE_POLICY)
         .with_context(|| format!("cannot write {}", policy_path.display()))?;
-    let settings = Settings {
-        view: ViewMode::Fixed(View::Masked),
-        policy: policy_path.clone(),
-        shape: Shape::Flat,
-        keys: KeySource::Local(args.out.join("keyring")),
-        token_key_version: 1,
-        cache: CacheLimits::default(),
-    };
+    let settings = Settings::new(
+        ViewMode::Fixed(View::Masked),
+        PolicyLocation::File(policy_path.clone()),
+        KeySource::Local(args.out.join("keyring")),
+    );
     let mut pipeline = Pipeline::new(settings.components().await?);
     let mut sink = DirSink::new(&args.out, "demo.jsonl");
     let mut generator = Generator::new(GeneratorConfig {

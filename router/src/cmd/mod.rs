@@ -5,7 +5,7 @@ mod demo;
 mod transform_event;
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -38,9 +38,9 @@ fn read_input(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The path as given, checked to be a file (a clearer message than a
-/// loader's when the path is simply wrong).
-fn existing(path: &Path, what: &str) -> anyhow::Result<PathBuf> {
+/// Checks that a path is a file (a clearer message than a loader's when the
+/// path is simply wrong).
+fn ensure_file(path: &Path, what: &str) -> anyhow::Result<()> {
     anyhow::ensure!(path.is_file(), "{what} {} does not exist", path.display());
-    Ok(path.to_path_buf())
+    Ok(())
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use cdc_mask_transformer::config::Settings;
-use cdc_mask_transformer::keys::CacheLimits;
+use cdc_mask_transformer::policy_source::PolicyLocation;
 use cdc_mask_transformer::ViewMode;
 
 use crate::cli::TransformEventArgs;
@@ -21,18 +21,20 @@ pub(super) async fn run(args: TransformEventArgs) -> anyhow::Result<()> {
                 .context("--view")?,
         ),
     };
-    let settings = Settings {
-        view,
-        policy: super::existing(&args.policy, "policy")?,
-        shape: args
-            .shape
-            .parse()
-            .map_err(anyhow::Error::msg)
-            .context("--shape")?,
-        keys: key_source(&args.keys)?,
-        token_key_version: args.keys.token_key_version,
-        cache: CacheLimits::default(),
-    };
+    let policy = PolicyLocation::parse(&args.policy)
+        .map_err(anyhow::Error::msg)
+        .context("--policy")?;
+    if let PolicyLocation::File(path) = &policy {
+        super::ensure_file(path, "policy")?;
+    }
+    let mut settings = Settings::new(view, policy, key_source(&args.keys)?);
+    settings.shape = args
+        .shape
+        .parse()
+        .map_err(anyhow::Error::msg)
+        .context("--shape")?;
+    settings.token_key_version = args.keys.token_key_version;
+    settings.endpoint_url.clone_from(&args.keys.endpoint_url);
     let processor = settings.build().await?;
     let event = super::read_input(args.event.as_deref())?;
     let calls_before = processor.key_service_calls();

@@ -38,6 +38,7 @@ async fn handle(
         dropped_control = stats.dropped_control,
         quarantined = stats.quarantined_total(),
         failed_response_full = stats.failed_response_full,
+        failed_policy_stale = stats.failed_policy_stale,
         bytes_in = stats.bytes_in,
         bytes_out = stats.bytes_out,
         millis = started.elapsed().as_millis(),

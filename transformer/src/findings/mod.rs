@@ -1,0 +1,231 @@
+//! `findings compile`: a protection policy from Amazon Macie findings.
+//!
+//! Feed a [`Compiler`] the bytes of each source (a file, or an S3 object
+//! written by the EventBridge → Firehose rule), then [`Compiler::finish`]
+//! with optional [`Overrides`]. Each sensitive-data finding is reduced to
+//! `(schema.table, column, type, finding id)`:
+//!
+//! - the table from the scanned object's key, by a [`Layout`] (default: the
+//!   DMS S3-target layout `…/<schema>/<table>/[<partitions>/]<file>`);
+//! - the column from each occurrence: `records[].jsonPath` (Parquet, Avro,
+//!   JSON, JSON Lines: the top-level field, after a leading `data` or
+//!   `before-image` of the DMS envelope) or `cells[].columnName` (CSV, TSV);
+//!   an occurrence that names no column (a cell with only a column index,
+//!   a text file's line ranges) is a warning;
+//! - the type from `sensitiveData[].detections[].type` (managed identifiers)
+//!   or `customDataIdentifiers.detections[].name`, written `custom:<name>`.
+//!
+//! Columns are unioned across all findings (a finding proves a column is
+//! sensitive; its absence proves nothing). Each column's masked action is
+//! the default of its types, the most protective one when several types
+//! disagree (`redact` over `token` over `partial`):
+//!
+//! | type | masked | encrypted |
+//! | --- | --- | --- |
+//! | `CREDIT_CARD_NUMBER`, `CREDIT_CARD_NUMBER_(NO_KEYWORD)` | `partial`, last 4 | `encrypt` |
+//! | `EMAIL_ADDRESS`, or a custom identifier whose name contains `mail` (any case) | `token` | `encrypt` |
+//! | anything else | `redact` (`##################`, as the AWS sample) | `encrypt` |
+//!
+//! [`Defaults::RedactAll`] redacts every type, exactly as the AWS sample's
+//! Glue job. Overrides then win field by field (see [`Overrides`]).
+//!
+//! The output is deterministic: the same findings and overrides, in any
+//! order, give the same [`PolicyFile`](crate::policy::PolicyFile) (sorted
+//! tables and columns, sorted types, sorted finding ids as provenance, at
+//! most [`MAX_PROVENANCE_IDS`] per column).
+//!
+//! # Layout
+//! - `parse`: the wire types and documents → findings → columns.
+//! - `layout`: S3 object key → `schema.table`.
+//! - `compile`: the union per column, defaults per type, overrides.
+
+mod compile;
+mod layout;
+mod parse;
+
+pub use compile::{ColumnReport, Compiled, Defaults, Origin, Overrides, MAX_PROVENANCE_IDS};
+pub use layout::{Layout, Pattern, TableName};
+pub use parse::{DataType, Location, Problem};
+
+use compile::Accumulator;
+use parse::{Parsed, Scanned};
+
+/// Compiles findings from any number of sources into one policy.
+#[derive(Debug)]
+pub struct Compiler {
+    layout: Layout,
+    defaults: Defaults,
+    columns: Accumulator,
+    findings: usize,
+    skipped: usize,
+    errors: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+impl Compiler {
+    /// A compiler that maps object keys with `layout` and gives each type
+    /// its `defaults` action.
+    pub fn new(layout: Layout, defaults: Defaults) -> Self {
+        Compiler {
+            layout,
+            defaults,
+            columns: Accumulator::default(),
+            findings: 0,
+            skipped: 0,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Reads every finding in one source. `source` names it in problems (a
+    /// path or `s3://bucket/key`). Never fails: what cannot be read is
+    /// recorded in [`Compiled::errors`], the rest is compiled.
+    pub fn add_source(&mut self, source: &str, bytes: &[u8]) {
+        parse::for_each_finding(source, bytes, |at, result| match result {
+            Err(what) => self.errors.push(Problem { at, what }),
+            Ok(Parsed::Skipped) => self.skipped += 1,
+            Ok(Parsed::Sensitive(scanned)) => {
+                self.findings += 1;
+                self.add_scanned(at, scanned);
+            }
+        });
+    }
+
+    fn add_scanned(&mut self, at: Location, scanned: Scanned) {
+        let object = match &scanned.bucket {
+            Some(bucket) => format!("s3://{bucket}/{}", scanned.key),
+            None => scanned.key.clone(),
+        };
+        let table = match self.layout.table_of(&scanned.key) {
+            Ok(table) => table,
+            Err(why) => {
+                self.errors.push(Problem {
+                    at,
+                    what: format!("object {object}: {why}"),
+                });
+                return;
+            }
+        };
+        if scanned.detections.is_empty() {
+            self.warnings.push(Problem {
+                at: at.clone(),
+                what: format!("no detections for {object}"),
+            });
+        }
+        for detection in &scanned.detections {
+            for column in &detection.columns {
+                self.columns
+                    .add(&table, column, &detection.data_type, &scanned.id);
+            }
+            for why in &detection.unresolved {
+                self.warnings.push(Problem {
+                    at: at.clone(),
+                    what: format!(
+                        "{} in {object} ({table}): {why}; no column to protect \
+                         (add it in the overrides)",
+                        detection.data_type
+                    ),
+                });
+            }
+        }
+    }
+
+    /// The policy from everything read, with `overrides` applied.
+    pub fn finish(self, overrides: Option<&Overrides>) -> Compiled {
+        let (policy, columns) = self.columns.finish(self.defaults, overrides);
+        Compiled {
+            policy,
+            columns,
+            findings: self.findings,
+            skipped: self.skipped,
+            errors: self.errors,
+            warnings: self.warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Action;
+
+    fn event(id: &str, key: &str, detections: &str, custom: &str) -> String {
+        format!(
+            r#"{{"version":"0","id":"e-{id}","detail-type":"Macie Finding","source":"aws.macie","account":"111122223333","time":"2026-11-28T10:00:00Z","region":"us-east-1","resources":[],"detail":{{"schemaVersion":"1.0","id":"{id}","type":"SensitiveData:S3Object/Multiple","resourcesAffected":{{"s3Bucket":{{"name":"raw"}},"s3Object":{{"key":"{key}"}}}},"classificationDetails":{{"result":{{"sensitiveData":[{{"category":"PERSONAL_INFORMATION","detections":[{detections}]}}],"customDataIdentifiers":{{"totalCount":1,"detections":[{custom}]}}}}}}}}}}"#
+        )
+    }
+
+    fn record(data_type: &str, path: &str) -> String {
+        format!(
+            r#"{{"type":"{data_type}","count":1,"occurrences":{{"records":[{{"jsonPath":"{path}","recordIndex":0}}]}}}}"#
+        )
+    }
+
+    #[test]
+    fn compiles_events_into_a_policy() {
+        let mut compiler = Compiler::new(Layout::Dms, Defaults::ByType);
+        let custom = r#"{"arn":"arn:x","name":"email","count":1,"occurrences":{"cells":[{"column":2,"columnName":"mail","row":1}]}}"#;
+        let one = event(
+            "f1",
+            "dataset/customer/LOAD00000001.parquet",
+            &record("NAME", "$.name"),
+            custom,
+        );
+        let two = event(
+            "f2",
+            "dataset/card/2026/11/28/x.parquet",
+            &record("CREDIT_CARD_NUMBER", "$.data.card_number"),
+            "",
+        );
+        let bad_key = event("f3", "nofolder.parquet", &record("NAME", "$.x"), "");
+        let unplaced = event("f4", "dataset/customer/y.csv", r#"{"type":"NAME"}"#, "");
+        compiler.add_source(
+            "a.jsonl",
+            format!("{one}\n{two}{bad_key}\n{unplaced}").as_bytes(),
+        );
+        compiler.add_source("b.json", br#"{"schemaVersion":"1.0","id":"p","type":"Policy:IAMUser/S3BlockPublicAccessDisabled"}"#);
+        let compiled = compiler.finish(None);
+        assert_eq!((compiled.findings, compiled.skipped), (4, 1));
+        assert_eq!(compiled.errors.len(), 1);
+        let error = compiled.errors[0].to_string();
+        assert!(error.starts_with("a.jsonl:2:"), "{error}");
+        assert!(
+            error.contains("(finding f3): object s3://raw/nofolder.parquet"),
+            "{error}"
+        );
+        assert_eq!(compiled.warnings.len(), 1);
+        assert!(compiled.warnings[0].to_string().contains(
+            "NAME in s3://raw/dataset/customer/y.csv (dataset.customer): no occurrences"
+        ));
+        let policy = &compiled.policy;
+        let tables: Vec<String> = policy
+            .tables
+            .iter()
+            .map(|t| format!("{}.{}", t.schema, t.table))
+            .collect();
+        assert_eq!(tables, ["dataset.card", "dataset.customer"]);
+        assert_eq!(
+            policy.tables[0].columns["card_number"].masked,
+            Action::Partial { keep_last: 4 }
+        );
+        let customer = &policy.tables[1].columns;
+        assert_eq!(customer["mail"].masked, Action::Token);
+        assert_eq!(customer["mail"].types, ["custom:email"]);
+        assert_eq!(customer["name"].findings, ["f1"]);
+        assert_eq!(compiled.columns.len(), 3);
+    }
+
+    #[test]
+    fn fixed_and_pattern_layouts() {
+        let finding = event("f", "exports/hr.pay.csv", &record("NAME", "$.n"), "");
+        let mut fixed = Compiler::new(Layout::Fixed("s.t".parse().unwrap()), Defaults::RedactAll);
+        fixed.add_source("x", finding.as_bytes());
+        assert_eq!(fixed.finish(None).policy.tables[0].table, "t");
+        let pattern = Layout::Pattern("exports/{schema}.{table}.csv".parse().unwrap());
+        let mut compiler = Compiler::new(pattern, Defaults::RedactAll);
+        compiler.add_source("x", finding.as_bytes());
+        let compiled = compiler.finish(None);
+        assert_eq!(compiled.policy.tables[0].schema, "hr");
+        assert_eq!(compiled.policy.tables[0].table, "pay");
+    }
+}
