@@ -224,6 +224,29 @@ impl MotoServer {
         text.lines().filter(|line| line.contains(&needle)).count()
     }
 
+    /// Every request moto has recorded so far (`method`, `url`, `headers`,
+    /// `body`), in order.
+    pub fn recorded_requests(&self) -> Vec<serde_json::Value> {
+        match std::fs::read_to_string(&self.recording) {
+            Ok(text) => text
+                .lines()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => panic!("read moto recording {}: {e}", self.recording.display()),
+        }
+    }
+
+    /// An S3 client for this moto (path-style addressing).
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = self.sdk_config().await;
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
     /// The temp dir holding moto's log(s) and recording.
     pub fn dir(&self) -> &Path {
         self.dir.path()
