@@ -1,0 +1,311 @@
+"""The KMS key source against a moto server: rows encrypted by the Rust
+`cdc-mask transform-event --kms-key-id`, decrypted in Python with one KMS
+`Decrypt` per distinct data key, and KMS refusals mapped to their errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from botocore.stub import Stubber
+
+import cdcmask
+
+from conftest import (
+    FIXTURES,
+    Bin,
+    Moto,
+    assert_same_rows,
+    firehose_rows,
+    json_lines,
+    run_python_cli,
+    test_env,
+)
+
+
+class Counted:
+    """A boto3 KMS client of moto that counts `Decrypt` calls (botocore
+    event hook, so every call the key source makes is seen)."""
+
+    def __init__(self, moto: Moto, region: str = "us-east-1") -> None:
+        self.client = moto.client("kms", region)
+        self.decrypts = 0
+        self.client.meta.events.register("before-call.kms.Decrypt", self._count)
+
+    def _count(self, **_: Any) -> None:
+        self.decrypts += 1
+
+
+def encrypt_with_kms(cdcmask_bin: Bin, moto: Moto, key_id: str, event: Path) -> bytes:
+    return cdcmask_bin.run(
+        "transform-event",
+        "--view",
+        "encrypted",
+        "--policy",
+        FIXTURES / "no-token-policy.json",
+        "--kms-key-id",
+        key_id,
+        "--endpoint-url",
+        moto.endpoint,
+        event,
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def kms_rows(
+    cdcmask_bin: Bin, moto: Moto, tmp_path_factory: pytest.TempPathFactory
+) -> Tuple[str, Path, List[bytes]]:
+    """Two transform-event runs (two processes: two data keys) over the
+    example event, under one new KMS key."""
+    key_id = moto.client("kms").create_key(Description="cdc-mask data")["KeyMetadata"]["KeyId"]
+    lines: List[bytes] = []
+    for _ in range(2):
+        lines += firehose_rows(
+            encrypt_with_kms(cdcmask_bin, moto, key_id, FIXTURES / "example-firehose-event.json")
+        )
+    out = tmp_path_factory.mktemp("kms") / "rows.jsonl"
+    out.write_bytes(b"".join(lines))
+    return key_id, out, lines
+
+
+def distinct_keys(lines: List[bytes]) -> int:
+    return len({json.loads(line).get("_key") for line in lines} - {None})
+
+
+def test_one_decrypt_per_distinct_data_key(
+    cdcmask_bin: Bin, moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]
+) -> None:
+    _, file, lines = kms_rows
+    assert distinct_keys(lines) == 2 and all(
+        json.loads(line)["_key"].startswith("kms:") for line in lines if b'"_key"' in line
+    )
+    counted = Counted(moto)
+    keys = cdcmask.KmsKeys(client=counted.client)
+    python = list(cdcmask.iter_records(file, keys))
+    assert counted.decrypts == 2 == keys.unwrap_calls
+    rust = json_lines(
+        cdcmask_bin.run("decrypt", "--kms", "--endpoint-url", moto.endpoint, file).stdout
+    )
+    assert_same_rows(python, rust, "KMS rows")
+    assert any(r.get("mail") for r in python)
+    # Cached: reading again costs nothing.
+    list(cdcmask.iter_records(file, keys))
+    assert counted.decrypts == 2
+
+
+def test_the_cache_is_bounded(moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]) -> None:
+    _, _, lines = kms_rows
+    keyed = [json.loads(line) for line in lines if b'"_key"' in line]
+    first = [r for r in keyed if r["_key"] == keyed[0]["_key"]]
+    second = [r for r in keyed if r["_key"] != keyed[0]["_key"]]
+    alternating = [r for pair in zip(first, second) for r in pair]
+    counted = Counted(moto)
+    keys = cdcmask.KmsKeys(client=counted.client, cache_size=1)
+    for record in alternating:
+        cdcmask.decrypt_record(record, keys)
+    assert counted.decrypts == len(alternating) and keys.cached_keys == 1
+    with pytest.raises(ValueError):
+        cdcmask.KmsKeys(client=counted.client, cache_size=0)
+
+
+def test_session_region_endpoint_and_cli(
+    cdcmask_bin: Bin, moto: Moto, kms_rows: Tuple[str, Path, List[bytes]], aws_env: None
+) -> None:
+    import boto3
+
+    key_id, file, _ = kms_rows
+    keys = cdcmask.KmsKeys(
+        session=boto3.session.Session(), region_name="us-east-1", endpoint_url=moto.endpoint
+    )
+    python = list(cdcmask.iter_records(file, keys))
+    cli = json_lines(
+        run_python_cli("decrypt", "--kms", "--endpoint-url", moto.endpoint, file).stdout
+    )
+    assert_same_rows(cli, python, "python -m cdcmask --kms")
+    # The endpoint from the environment, and --kms-key-id like the Rust CLI.
+    env = test_env(AWS_ENDPOINT_URL=moto.endpoint)
+    cli = json_lines(run_python_cli("decrypt", "--kms-key-id", key_id, file, env=env).stdout)
+    assert_same_rows(cli, python, "python -m cdcmask --kms-key-id")
+    # AWS_REGION alone (what the Rust SDK reads; botocore reads AWS_DEFAULT_REGION).
+    del env["AWS_DEFAULT_REGION"]
+    cli = json_lines(run_python_cli("decrypt", "--kms", file, env=env).stdout)
+    assert_same_rows(cli, python, "python -m cdcmask with AWS_REGION only")
+    del env["AWS_REGION"]
+    done = run_python_cli("decrypt", "--kms", file, env=env, check=False)
+    assert done.returncode == 1 and b"no AWS region" in done.stderr
+
+
+def test_a_key_the_caller_may_not_use(moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]) -> None:
+    """moto answers AccessDeniedException for a key that does not exist in
+    the caller's account and region (as KMS does for a key whose policy
+    does not grant the caller kms:Decrypt)."""
+    _, file, _ = kms_rows
+    elsewhere = cdcmask.KmsKeys(client=moto.client("kms", "eu-west-1"))
+    with pytest.raises(cdcmask.AccessDeniedError, match="AccessDenied") as caught:
+        list(cdcmask.iter_records(file, elsewhere))
+    assert not isinstance(caught.value, cdcmask.KeyUnavailableError)
+    assert caught.value.location is not None and caught.value.location.endswith(":1")
+    # Rows made with another key than the one the reader insists on.
+    other_key = moto.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    pinned = cdcmask.KmsKeys(client=moto.client("kms"), key_id=other_key)
+    with pytest.raises(cdcmask.AccessDeniedError):
+        list(cdcmask.iter_records(file, pinned))
+
+
+def test_a_key_wrapped_for_another_purpose(
+    moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]
+) -> None:
+    """A data key presented as a quarantine key: KMS checks the encryption
+    context and answers InvalidCiphertextException."""
+    _, _, lines = kms_rows
+    record = json.loads(next(line for line in lines if b'"_key"' in line))
+    forged = {
+        "_quarantine": {"v": 1, "key": record["_key"], "sealed": record["mail_encrypted"][5:]}
+    }
+    with pytest.raises(cdcmask.WrongKeyError, match="InvalidCiphertext"):
+        cdcmask.unseal_quarantine(forged, cdcmask.KmsKeys(client=moto.client("kms")))
+
+
+def test_a_tampered_kms_blob(moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]) -> None:
+    _, _, lines = kms_rows
+    record = json.loads(next(line for line in lines if b'"_key"' in line))
+    blob = bytearray(base64.b64decode(record["_key"][4:]))
+    blob[-1] ^= 1
+    record["_key"] = "kms:" + base64.b64encode(bytes(blob)).decode()
+    with pytest.raises(cdcmask.WrongKeyError):
+        cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=moto.client("kms")))
+    record["_key"] = "local:0011223344556677:AAAA"
+    with pytest.raises(cdcmask.WrongKeyError, match="local keyring"):
+        cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=moto.client("kms")))
+
+
+def test_quarantine_through_kms(cdcmask_bin: Bin, moto: Moto, tmp_path: Path) -> None:
+    key_id = moto.client("kms").create_key(Description="cdc-mask quarantine")["KeyMetadata"][
+        "KeyId"
+    ]
+    originals = [b'{"data":{"mail":"bob@example.com"', b"not json at all"]
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "invocationId": "x",
+                "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/cdc-encrypted",
+                "region": "us-east-1",
+                "records": [
+                    {
+                        "recordId": str(i),
+                        "approximateArrivalTimestamp": 1764321303000,
+                        "data": base64.b64encode(o).decode(),
+                    }
+                    for i, o in enumerate(originals)
+                ],
+            }
+        )
+    )
+    sealed = tmp_path / "quarantine.jsonl"
+    sealed.write_bytes(b"".join(firehose_rows(encrypt_with_kms(cdcmask_bin, moto, key_id, event))))
+    counted = Counted(moto)
+    keys = cdcmask.KmsKeys(client=counted.client)
+    unsealed = [cdcmask.unseal_quarantine(line, keys) for line in sealed.read_bytes().splitlines()]
+    assert unsealed == originals and counted.decrypts == 1
+    rust = cdcmask_bin.run(
+        "decrypt", "--quarantine", "--kms", "--endpoint-url", moto.endpoint, sealed
+    ).stdout
+    python = run_python_cli(
+        "decrypt", "--quarantine", "--kms", "--endpoint-url", moto.endpoint, sealed
+    ).stdout
+    assert python == rust == b"".join(o + b"\n" for o in originals)
+
+
+@pytest.mark.parametrize(
+    "code,error",
+    [
+        ("AccessDeniedException", cdcmask.AccessDeniedError),
+        ("DisabledException", cdcmask.KeyUnavailableError),
+        ("KMSInvalidStateException", cdcmask.KeyUnavailableError),
+        ("NotFoundException", cdcmask.KeyUnavailableError),
+        ("InvalidCiphertextException", cdcmask.WrongKeyError),
+        ("IncorrectKeyException", cdcmask.WrongKeyError),
+        ("ThrottlingException", cdcmask.KeyServiceError),
+        ("KMSInternalException", cdcmask.KeyServiceError),
+    ],
+)
+def test_kms_refusals_map_to_their_errors(moto: Moto, code: str, error: type) -> None:
+    """moto does not refuse Decrypt with a disabled key, so the KMS answers
+    are stubbed here (botocore Stubber): each maps to its exception."""
+    client = moto.client("kms")
+    record = {"mail_encrypted": "enc1:AAAA", "_key": "kms:" + base64.b64encode(b"blob").decode()}
+    with Stubber(client) as stub:
+        stub.add_client_error("decrypt", service_error_code=code, service_message="refused")
+        with pytest.raises(error) as caught:
+            cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=client))
+    assert code in str(caught.value)
+    if error is cdcmask.KeyUnavailableError:
+        assert isinstance(caught.value, cdcmask.AccessDeniedError)
+    if error is cdcmask.AccessDeniedError:
+        assert not isinstance(caught.value, cdcmask.KeyUnavailableError)
+
+
+def test_the_decrypt_request(moto: Moto) -> None:
+    """Decrypt gets the blob after `kms:` and the purpose as encryption
+    context, and KeyId only when the reader pins one."""
+    client = moto.client("kms")
+    blob = b"\x01\x02wrapped"
+    record = {"_key": "kms:" + base64.b64encode(blob).decode(), "id": 1}
+    expected: Dict[str, Any] = {
+        "CiphertextBlob": blob,
+        "EncryptionContext": {"cdc-mask:purpose": "data"},
+    }
+    with Stubber(client) as stub:
+        stub.add_response("decrypt", {"Plaintext": bytes(32), "KeyId": "k"}, expected)
+        stub.add_response(
+            "decrypt", {"Plaintext": bytes(32), "KeyId": "k"}, {**expected, "KeyId": "alias/cdc"}
+        )
+        stub.add_response("decrypt", {"Plaintext": bytes(16), "KeyId": "k"}, expected)
+        assert cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=client)) == {"id": 1}
+        cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=client, key_id="alias/cdc"))
+        with pytest.raises(cdcmask.WrongKeyError, match="32 bytes"):
+            cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=client))
+
+
+def test_demo_rows_rewrapped_under_kms_cost_one_decrypt(
+    cdcmask_bin: Bin, moto: Moto, demo_lake: Path, tmp_path: Path
+) -> None:
+    """The demo's rows (one data key, ~2000 rows in three files) with that
+    data key re-wrapped by KMS (`Encrypt` with the data purpose, as
+    `GenerateDataKey` would have wrapped it): one `Decrypt` for all of them,
+    and the same rows as `cdc-mask decrypt --kms`."""
+    kms = moto.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    ring = cdcmask.LocalKeyring(demo_lake / "keyring")
+    rewrapped: Dict[str, str] = {}
+    files = []
+    for source in sorted((demo_lake / "encrypted").rglob("*.jsonl")):
+        target = tmp_path / f"{source.parent.parent.name}.jsonl"
+        with source.open("rb") as src, target.open("w", encoding="utf-8") as dst:
+            for line in src:
+                row = json.loads(line)
+                if "_key" in row:
+                    if row["_key"] not in rewrapped:
+                        blob = kms.encrypt(
+                            KeyId=key_id,
+                            Plaintext=ring._unwrap(row["_key"], cdcmask.Purpose.DATA),
+                            EncryptionContext={"cdc-mask:purpose": "data"},
+                        )["CiphertextBlob"]
+                        rewrapped[row["_key"]] = "kms:" + base64.b64encode(blob).decode()
+                    row["_key"] = rewrapped[row["_key"]]
+                dst.write(json.dumps(row, ensure_ascii=False) + "\n")
+        files.append(target)
+    assert len(rewrapped) == 1 and len(files) == 3
+    counted = Counted(moto)
+    keys = cdcmask.KmsKeys(client=counted.client)
+    for file in files:
+        python = list(cdcmask.iter_records(file, keys))
+        rust = json_lines(
+            cdcmask_bin.run("decrypt", "--kms", "--endpoint-url", moto.endpoint, file).stdout
+        )
+        assert_same_rows(python, rust, f"rewrapped {file.name}")
+    assert counted.decrypts == 1
