@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::cipher::{self, CELL_PREFIX, QUARANTINE_AAD};
+use crate::cipher::{self, QUARANTINE_AAD};
+use crate::policy::{View, COLLISION_SUFFIX};
+
+/// The format version this reader opens (`enc1:`).
+const CELL_VERSION: &str = "1";
 use crate::json::{self, Kind, Member};
 use crate::keys::{DataKey, KeyError, OpenError, Purpose, UnwrapCache};
 
@@ -66,17 +70,27 @@ pub async fn decrypt_row(
             "a quarantine record: use --quarantine",
         ));
     }
-    let metadata = top
-        .iter()
-        .find(|m| m.name == "metadata" && m.kind == Kind::Object)
-        .map(|m| json::parse_object(m.raw).map_err(|_| DecryptError::NotJson))
-        .transpose()?;
-    let (schema, table) = match &metadata {
-        Some(meta) => (
-            string_field(meta, "schema-name"),
-            string_field(meta, "table-name"),
-        ),
-        None => (string_field(&top, "_schema"), string_field(&top, "_table")),
+    // Flat rows always carry `_schema`; anything else is the envelope shape.
+    // (A source column called `metadata` or `data` in a flat row is data.)
+    let flat = top.iter().any(|m| m.name == "_schema");
+    let (schema, table, nested): (_, _, &[&str]) = if flat {
+        (
+            string_field(&top, "_schema"),
+            string_field(&top, "_table"),
+            &["_before"],
+        )
+    } else {
+        let metadata = top
+            .iter()
+            .find(|m| m.name == "metadata" && m.kind == Kind::Object)
+            .map(|m| json::parse_object(m.raw).map_err(|_| DecryptError::NotJson))
+            .transpose()?
+            .unwrap_or_default();
+        (
+            string_field(&metadata, "schema-name"),
+            string_field(&metadata, "table-name"),
+            &["data", "before-image"],
+        )
     };
     let key = match string_field(&top, "_key") {
         Some(wrapped) => Some(keys.get(Purpose::Data, &wrapped).await?),
@@ -87,7 +101,6 @@ pub async fn decrypt_row(
         table: table.unwrap_or_default(),
         key,
     };
-    let nested = ["data", "before-image", "_before"];
     let mut scratch = Scratch::default();
     out.push(b'{');
     let mut first = true;
@@ -138,53 +151,94 @@ fn decrypt_member(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Result<(), DecryptError> {
+    let name = member.name.as_ref();
+    let renamed = name.strip_suffix(View::Encrypted.suffix());
     let text = (member.kind == Kind::String).then(|| member.text());
-    let sealed = text.as_deref().and_then(|t| t.strip_prefix(CELL_PREFIX));
-    let Some(sealed) = sealed else {
-        let column = member.name.as_ref();
-        if text.as_deref().is_some_and(looks_like_other_version) {
-            return Err(DecryptError::UnsupportedVersion {
-                column: column.to_owned(),
-            });
+    let version = text.as_deref().and_then(ciphertext_version);
+    let Some((version, sealed)) = version else {
+        // Not encrypted: kept, under the original name if it was renamed
+        // (a protected null stays null).
+        match (renamed, member.kind) {
+            (Some(column), Kind::Null) => json::write_string(out, column),
+            _ => out.extend_from_slice(member.raw_name),
         }
-        out.extend_from_slice(member.raw_name);
         out.push(b':');
         json::write_raw_one_line(out, member.raw);
         return Ok(());
     };
-    let column = member
-        .name
-        .strip_suffix("_encrypted")
-        .unwrap_or(&member.name);
-    let key = place.key.as_ref().ok_or(DecryptError::NoKey)?;
-    cipher::cell_aad(&place.schema, &place.table, column, &mut scratch.aad);
-    let plaintext = key
-        .open_base64(&scratch.aad, sealed)
-        .map_err(|error| DecryptError::Open {
-            column: column.to_owned(),
-            error,
-        })?;
-    // The plaintext is the value's original JSON text; make sure it is one
-    // before writing it out as such.
-    let wrapped = [b"{\"v\":", plaintext.as_slice(), b"}"].concat();
-    let wrapped = Zeroizing::new(wrapped);
-    if json::parse_object(&wrapped).map(|m| m.len()) != Ok(1) {
+    let must_decrypt = renamed.is_some();
+    let pass_through = |out: &mut Vec<u8>| {
+        out.extend_from_slice(member.raw_name);
+        out.push(b':');
+        json::write_raw_one_line(out, member.raw);
+    };
+    if version != CELL_VERSION {
+        if must_decrypt {
+            return Err(DecryptError::UnsupportedVersion {
+                column: name.to_owned(),
+            });
+        }
+        // Clear text that merely looks like a ciphertext.
+        pass_through(out);
+        return Ok(());
+    }
+    let Some(key) = place.key.as_ref() else {
+        if must_decrypt {
+            return Err(DecryptError::NoKey);
+        }
+        pass_through(out);
+        return Ok(());
+    };
+    // The column bound in the AAD: without the rename suffix, without the
+    // collision suffix, or the name itself (see schemas/ciphertext.md).
+    let candidates = [renamed, name.strip_suffix(COLLISION_SUFFIX), Some(name)];
+    let mut last_error = OpenError::Tampered;
+    for column in candidates.into_iter().flatten() {
+        cipher::cell_aad(&place.schema, &place.table, column, &mut scratch.aad);
+        match key.open_base64(&scratch.aad, sealed) {
+            // Output under the original name, except where a collision
+            // suffix keeps it apart from a reserved one (`_op_src`).
+            Ok(plaintext) => {
+                let output = if Some(column) == renamed {
+                    column
+                } else {
+                    name
+                };
+                return write_plaintext(output, &plaintext, out);
+            }
+            Err(error) => last_error = error,
+        }
+    }
+    if must_decrypt {
         return Err(DecryptError::Open {
-            column: column.to_owned(),
-            error: OpenError::Malformed,
+            column: renamed.unwrap_or(name).to_owned(),
+            error: last_error,
         });
     }
-    json::write_string(out, column);
-    out.push(b':');
-    json::write_raw_one_line(out, &plaintext);
+    pass_through(out);
     Ok(())
 }
 
-/// `enc2:…`, `enc17:…`: a format this version does not know.
-fn looks_like_other_version(text: &str) -> bool {
-    text.strip_prefix("enc")
-        .and_then(|rest| rest.split_once(':'))
-        .is_some_and(|(digits, _)| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+/// Writes `"name":<plaintext>`, checking that the plaintext is one JSON
+/// value (it is the value's original JSON text).
+fn write_plaintext(name: &str, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), DecryptError> {
+    let wrapped = Zeroizing::new([b"{\"v\":", plaintext, b"}"].concat());
+    if json::parse_object(&wrapped).map(|m| m.len()) != Ok(1) {
+        return Err(DecryptError::Open {
+            column: name.to_owned(),
+            error: OpenError::Malformed,
+        });
+    }
+    json::write_string(out, name);
+    out.push(b':');
+    json::write_raw_one_line(out, plaintext);
+    Ok(())
+}
+
+/// The version and sealed part of `enc<version>:<sealed>`.
+fn ciphertext_version(text: &str) -> Option<(&str, &str)> {
+    let (head, sealed) = text.strip_prefix("enc")?.split_once(':')?;
+    (!head.is_empty() && head.bytes().all(|b| b.is_ascii_digit())).then_some((head, sealed))
 }
 
 /// A sealed quarantine record, opened.
@@ -242,9 +296,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recognises_future_versions() {
-        assert!(looks_like_other_version("enc2:abc"));
-        assert!(!looks_like_other_version("enc:abc"));
-        assert!(!looks_like_other_version("encore: une fois"));
+    fn recognises_ciphertext_versions() {
+        assert_eq!(ciphertext_version("enc1:abc"), Some(("1", "abc")));
+        assert_eq!(ciphertext_version("enc2:"), Some(("2", "")));
+        assert_eq!(ciphertext_version("enc:abc"), None);
+        assert_eq!(ciphertext_version("encore: une fois"), None);
     }
 }

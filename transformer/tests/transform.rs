@@ -22,6 +22,11 @@ const POLICY: &str = r#"{
       "card": {"masked": {"action": "partial", "keep_last": 4}, "rename": false},
       "_op": {"rename": false}
     }},
+    {"schema": "dataset", "table": "odd", "columns": {
+      "mail": {},
+      "_op": {"rename": false},
+      "secret_encrypted": {"rename": false}
+    }},
     {"schema": "dataset", "table": "orders", "columns": {
       "buyer_mail": {"masked": "token"},
       "flag": {"masked": "null"}
@@ -496,4 +501,78 @@ async fn the_response_stays_under_six_megabytes() {
     assert!(failed > 0, "this batch cannot fit");
     assert_eq!(failed, result.stats.failed_response_full);
     assert_eq!(result.stats.rows + failed, 1500);
+}
+
+#[tokio::test]
+async fn odd_column_names_still_decrypt() {
+    let env = Env::new();
+    let rec = insert(
+        "odd",
+        r#"{"metadata":{"schema-name":"x"},"data":{"a":1},"mail":"m@example.com","_op":"op-secret","secret_encrypted":"s3cret","clear":"enc1:not-a-ciphertext","later":"enc2: hi","nothing":null}"#,
+    );
+    let line = one(&env, View::Encrypted, Shape::Flat, &rec).await;
+    for pii in ["m@example.com", "op-secret", "s3cret"] {
+        assert!(!line.contains(pii), "{pii} leaked: {line}");
+    }
+    let mut out = Vec::new();
+    decrypt_row(line.as_bytes(), &mut env.unwrap_cache(), &mut out)
+        .await
+        .unwrap();
+    let back: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(back["mail"], "m@example.com");
+    assert_eq!(back["_op"], "insert");
+    assert_eq!(
+        back["_op_src"], "op-secret",
+        "the protected _op column stays apart from _op: {back}"
+    );
+    assert_eq!(
+        String::from_utf8(out.clone())
+            .unwrap()
+            .matches("\"_op\"")
+            .count(),
+        1
+    );
+    assert_eq!(back["secret_encrypted"], "s3cret");
+    assert_eq!(
+        back["clear"], "enc1:not-a-ciphertext",
+        "clear text that looks encrypted passes"
+    );
+    assert_eq!(back["later"], "enc2: hi");
+    assert_eq!(back["metadata"], json!({"schema-name": "x"}));
+
+    // Tampering with a renamed column is an error, not a pass-through.
+    let v: Value = serde_json::from_str(&line).unwrap();
+    let sealed = v["mail_encrypted"].as_str().unwrap();
+    let flipped = format!(
+        "{}{}",
+        &sealed[..sealed.len() - 3],
+        if sealed.ends_with("A==") {
+            "B=="
+        } else {
+            "A=="
+        }
+    );
+    let tampered = line.replace(sealed, &flipped);
+    let err = decrypt_row(
+        tampered.as_bytes(),
+        &mut env.unwrap_cache(),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("mail"), "{err}");
+    let moved = line.replace("\"_table\":\"odd\"", "\"_table\":\"customer\"");
+    assert!(
+        decrypt_row(moved.as_bytes(), &mut env.unwrap_cache(), &mut Vec::new())
+            .await
+            .is_err()
+    );
+    let future = line.replace(sealed, "enc2:AAAA");
+    let err = decrypt_row(future.as_bytes(), &mut env.unwrap_cache(), &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unsupported ciphertext version"),
+        "{err}"
+    );
 }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from pathlib import Path
@@ -155,3 +156,36 @@ def test_transform_event_rows_both_shapes(
         assert any(r["data"].get("mail") for r in python)
     else:
         assert any("_before" in r for r in python)
+
+
+def test_odd_column_names_decrypt_like_the_rust_cli(cdcmask_bin: Bin, tmp_path: Path) -> None:
+    """Reserved names, rename: false on a name ending in _encrypted, clear
+    text that looks encrypted, and data/metadata columns in a flat row."""
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"version": 1, "tables": [{"schema": "s", "table": "t", "columns": {
+        "mail": {}, "_op": {"rename": False}, "secret_encrypted": {"rename": False}, "gone": {}}}]}))
+    record = {
+        "data": {"metadata": {"schema-name": "x"}, "data": {"a": 1}, "mail": "m@example.com",
+                 "_op": "op-secret", "secret_encrypted": "s3cret", "clear": "enc1:not-a-ciphertext",
+                 "later": "enc2: hi", "gone": None},
+        "metadata": {"timestamp": "2026-11-28T00:00:00.000000Z", "record-type": "data",
+                     "operation": "insert", "schema-name": "s", "table-name": "t"},
+    }
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"records": [
+        {"recordId": "1", "data": base64.b64encode(json.dumps(record).encode()).decode()}]}))
+    keyring = tmp_path / "keyring"
+    response = cdcmask_bin.run("transform-event", "--view", "encrypted", "--policy", policy,
+                               "--keyring", keyring, event).stdout
+    rows = firehose_rows(response)
+    assert len(rows) == 1 and b"s3cret" not in rows[0]
+    encrypted = tmp_path / "rows.jsonl"
+    encrypted.write_bytes(b"".join(rows))
+    rust = json_lines(cdcmask_bin.run("decrypt", "--keyring", keyring, encrypted).stdout)
+    python = list(cdcmask.iter_records(encrypted, cdcmask.LocalKeyring(keyring)))
+    assert_same_rows(python, rust, "odd names")
+    row = python[0]
+    assert row["mail"] == "m@example.com" and row["_op_src"] == "op-secret" and row["_op"] == "insert"
+    assert row["secret_encrypted"] == "s3cret" and row["gone"] is None
+    assert row["clear"] == "enc1:not-a-ciphertext" and row["later"] == "enc2: hi"
+    assert row["metadata"] == {"schema-name": "x"} and row["data"] == {"a": 1}

@@ -120,9 +120,12 @@ def test_unknown_versions(
         cdcmask.decrypt_record(r, keys)
     assert caught.value.column == "mail_encrypted"
     r = row(rows)
-    r["data"] = {"note": value}  # nested members are looked at too
+    r["_before"] = {"mail_encrypted": value}  # nested members are looked at too
     with pytest.raises(cdcmask.UnsupportedVersionError):
         cdcmask.decrypt_record(r, keys)
+    r = row(rows)
+    r["note"] = value  # not a protected column: clear text that looks encrypted
+    assert cdcmask.decrypt_record(r, keys)["note"] == value
 
 
 @pytest.mark.parametrize("value", ["encore: une fois", "enc:abc", "ENC1:abc", "enc1"])
@@ -170,7 +173,7 @@ def test_encrypted_values_without_key(
         (b'{"a":NaN}', "NaN"),
         (b'{"_table":"a","_table":"b"}', "twice"),
         (b'{"metadata":{"table-name":"a","table-name":"b"}}', "twice"),
-        (b'{"_before":{"id":1,"id":2}}', "twice"),
+        (b'{"_schema":"s","_before":{"id":1,"id":2}}', "twice"),
     ],
 )
 def test_malformed_lines(keys: cdcmask.LocalKeyring, line: bytes, message: str) -> None:

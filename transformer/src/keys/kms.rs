@@ -97,7 +97,7 @@ impl KmsKeys {
             .into_inner();
         let key = to_key(&plaintext);
         plaintext.zeroize();
-        Ok(DataKey::new(&key?, wrapped))
+        Ok(DataKey::shared(&key?, wrapped))
     }
 }
 

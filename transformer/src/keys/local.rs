@@ -29,7 +29,8 @@ const TOKEN_FILE: &str = "token.key";
 pub struct LocalKeyring {
     dir: PathBuf,
     data: MasterKey,
-    quarantine: MasterKey,
+    /// Absent when opened read-only from a keyring without one.
+    quarantine: Option<MasterKey>,
     unwraps: AtomicU64,
 }
 
@@ -50,7 +51,7 @@ impl LocalKeyring {
         Ok(LocalKeyring {
             dir: dir.to_path_buf(),
             data: MasterKey::load(dir, MASTER_FILE)?,
-            quarantine: MasterKey::load(dir, QUARANTINE_FILE)?,
+            quarantine: Some(MasterKey::load(dir, QUARANTINE_FILE)?),
             unwraps: AtomicU64::new(0),
         })
     }
@@ -68,7 +69,18 @@ impl LocalKeyring {
                 dir.display()
             )));
         }
-        Self::open(dir)
+        // Read only: never create a key file here.
+        let quarantine = dir
+            .join(QUARANTINE_FILE)
+            .is_file()
+            .then(|| MasterKey::read(dir, QUARANTINE_FILE))
+            .transpose()?;
+        Ok(LocalKeyring {
+            dir: dir.to_path_buf(),
+            data: MasterKey::read(dir, MASTER_FILE)?,
+            quarantine,
+            unwraps: AtomicU64::new(0),
+        })
     }
 
     /// The token (HMAC) key of this keyring, created on first use.
@@ -79,10 +91,12 @@ impl LocalKeyring {
         read_or_create_key(&self.dir.join(TOKEN_FILE))
     }
 
-    fn master(&self, purpose: Purpose) -> &MasterKey {
+    fn master(&self, purpose: Purpose) -> Result<&MasterKey, KeyError> {
         match purpose {
-            Purpose::Data => &self.data,
-            Purpose::Quarantine => &self.quarantine,
+            Purpose::Data => Ok(&self.data),
+            Purpose::Quarantine => self.quarantine.as_ref().ok_or_else(|| {
+                KeyError::Keyring(format!("no {QUARANTINE_FILE} in {}", self.dir.display()))
+            }),
         }
     }
 
@@ -90,8 +104,8 @@ impl LocalKeyring {
         format!("cdc-mask/local-wrap/v1/{}", purpose.as_str()).into_bytes()
     }
 
-    fn generate_now(&self, purpose: Purpose) -> DataKey {
-        let master = self.master(purpose);
+    fn generate_now(&self, purpose: Purpose) -> Result<DataKey, KeyError> {
+        let master = self.master(purpose)?;
         let mut plaintext = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(plaintext.as_mut());
         let mut wrapped = format!("{LOCAL_PREFIX}{}:", master.id).into_bytes();
@@ -103,12 +117,15 @@ impl LocalKeyring {
             &mut wrapped,
         );
         // Base64 and ASCII only, so this cannot fail.
-        DataKey::new(&plaintext, String::from_utf8(wrapped).unwrap_or_default())
+        Ok(DataKey::new(
+            &plaintext,
+            String::from_utf8(wrapped).unwrap_or_default(),
+        ))
     }
 
     fn unwrap_now(&self, purpose: Purpose, wrapped: &str) -> Result<DataKey, KeyError> {
         self.unwraps.fetch_add(1, Ordering::Relaxed);
-        let master = self.master(purpose);
+        let master = self.master(purpose)?;
         let rest = wrapped
             .strip_prefix(LOCAL_PREFIX)
             .ok_or_else(|| KeyError::BadWrappedKey("not a local keyring key".into()))?;
@@ -129,13 +146,13 @@ impl LocalKeyring {
             .as_slice()
             .try_into()
             .map_err(|_| KeyError::BadWrappedKey("wrong data key length".into()))?;
-        Ok(DataKey::new(&Zeroizing::new(bytes), wrapped.to_owned()))
+        Ok(DataKey::shared(&Zeroizing::new(bytes), wrapped.to_owned()))
     }
 }
 
 impl KeyProvider for LocalKeyring {
     fn generate(&self, purpose: Purpose) -> BoxFuture<'_, Result<DataKey, KeyError>> {
-        Box::pin(async move { Ok(self.generate_now(purpose)) })
+        Box::pin(async move { self.generate_now(purpose) })
     }
 
     fn unwrap(
@@ -152,17 +169,27 @@ impl KeyProvider for LocalKeyring {
 }
 
 impl MasterKey {
+    /// Loads a master key, creating it on first use.
     fn load(dir: &Path, file: &str) -> Result<Self, KeyError> {
-        let bytes = read_or_create_key(&dir.join(file))?;
+        Ok(Self::from_bytes(&read_or_create_key(&dir.join(file))?))
+    }
+
+    /// Loads a master key that must exist.
+    fn read(dir: &Path, file: &str) -> Result<Self, KeyError> {
+        Ok(Self::from_bytes(&read_key(&dir.join(file))?))
+    }
+
+    fn from_bytes(bytes: &Zeroizing<[u8; 32]>) -> Self {
         let digest = Sha256::new()
             .chain_update(b"cdc-mask/keyring-id/v1")
             .chain_update(bytes.as_ref())
             .finalize();
         let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        Ok(MasterKey {
-            key: DataKey::new(&bytes, String::new()),
+        MasterKey {
+            // Every process opening the keyring holds this key: random nonces.
+            key: DataKey::shared(bytes, String::new()),
             id,
-        })
+        }
     }
 }
 
@@ -204,6 +231,11 @@ fn read_or_create_key(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyError> {
             }
         }
     }
+    read_key(path)
+}
+
+/// Reads a 32-byte key file.
+fn read_key(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyError> {
     let bytes = Zeroizing::new(
         std::fs::read(path)
             .map_err(|e| KeyError::Keyring(format!("cannot read {}: {e}", path.display())))?,
@@ -223,7 +255,7 @@ mod tests {
     fn wraps_and_unwraps_per_purpose() {
         let dir = tempfile::tempdir().unwrap();
         let ring = LocalKeyring::open(&dir.path().join("ring")).unwrap();
-        let key = ring.generate_now(Purpose::Data);
+        let key = ring.generate_now(Purpose::Data).unwrap();
         assert!(key.wrapped().starts_with(LOCAL_PREFIX));
         let mut scratch = Vec::new();
         let mut sealed = Vec::new();
@@ -249,6 +281,23 @@ mod tests {
             other.unwrap_now(Purpose::Data, key.wrapped()),
             Err(KeyError::BadWrappedKey(_))
         ));
+    }
+
+    #[test]
+    fn opening_an_existing_keyring_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(LocalKeyring::open_existing(dir.path()).is_err());
+        let ring = LocalKeyring::open(dir.path()).unwrap();
+        let key = ring.generate_now(Purpose::Data).unwrap();
+        std::fs::remove_file(dir.path().join(QUARANTINE_FILE)).unwrap();
+        let reader = LocalKeyring::open_existing(dir.path()).unwrap();
+        assert!(reader.unwrap_now(Purpose::Data, key.wrapped()).is_ok());
+        assert!(matches!(
+            reader.generate_now(Purpose::Quarantine),
+            Err(KeyError::Keyring(_))
+        ));
+        assert!(!dir.path().join(QUARANTINE_FILE).exists());
+        assert!(!dir.path().join(TOKEN_FILE).exists());
     }
 
     #[cfg(unix)]

@@ -87,14 +87,24 @@ pub trait KeyProvider: Send + Sync {
 /// An AES-256-GCM data key in use, with its wrapped descriptor.
 ///
 /// The plaintext key exists only inside the cipher's key schedule, which is
-/// zeroized on drop. Nonces are built the deterministic way of NIST SP
-/// 800-38D §8.2.1: a random 4-byte field fixed per key instance and a 64-bit
-/// invocation counter, so they never repeat under one key.
+/// zeroized on drop.
 pub struct DataKey {
     cipher: Aes256Gcm,
     wrapped: String,
-    nonce_field: [u8; 4],
-    counter: AtomicU64,
+    nonces: Nonces,
+}
+
+/// How a key makes nonces.
+enum Nonces {
+    /// NIST SP 800-38D §8.2.1 deterministic construction, for a key that
+    /// exists in this instance only (freshly generated): a random 4-byte
+    /// field fixed per instance and a 64-bit invocation counter, so nonces
+    /// never repeat under the key. Cheap: no system call per value.
+    Counter { field: [u8; 4], counter: AtomicU64 },
+    /// 96 random bits per nonce (§8.2.2), for a key that other instances
+    /// also hold (a keyring master key, an unwrapped key), where counters
+    /// could restart and collide.
+    Random,
 }
 
 /// A ciphertext that failed authentication, or was not well-formed.
@@ -109,17 +119,47 @@ pub enum OpenError {
 }
 
 impl DataKey {
-    /// Builds a data key from its plaintext bytes and wrapped descriptor. The
-    /// descriptor must be JSON-safe (base64 and `:`), as providers make it.
+    /// A freshly generated data key, used by this instance only, from its
+    /// plaintext bytes and wrapped descriptor. The descriptor must be
+    /// JSON-safe (base64 and `:`), as providers make it.
     pub fn new(plaintext: &Zeroizing<[u8; 32]>, wrapped: String) -> Self {
-        let mut nonce_field = [0u8; 4];
-        OsRng.fill_bytes(&mut nonce_field);
+        let mut field = [0u8; 4];
+        OsRng.fill_bytes(&mut field);
+        Self::with_nonces(
+            plaintext,
+            wrapped,
+            Nonces::Counter {
+                field,
+                counter: AtomicU64::new(0),
+            },
+        )
+    }
+
+    /// A key that other instances may hold too (a master key, an unwrapped
+    /// data key): it encrypts with random nonces.
+    pub fn shared(plaintext: &Zeroizing<[u8; 32]>, wrapped: String) -> Self {
+        Self::with_nonces(plaintext, wrapped, Nonces::Random)
+    }
+
+    fn with_nonces(plaintext: &Zeroizing<[u8; 32]>, wrapped: String, nonces: Nonces) -> Self {
         DataKey {
             cipher: Aes256Gcm::new(plaintext.as_ref().into()),
             wrapped,
-            nonce_field,
-            counter: AtomicU64::new(0),
+            nonces,
         }
+    }
+
+    fn next_nonce(&self) -> [u8; NONCE_LEN] {
+        let mut nonce = [0u8; NONCE_LEN];
+        match &self.nonces {
+            Nonces::Counter { field, counter } => {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                nonce[..4].copy_from_slice(field);
+                nonce[4..].copy_from_slice(&n.to_be_bytes());
+            }
+            Nonces::Random => OsRng.fill_bytes(&mut nonce),
+        }
+        nonce
     }
 
     /// The wrapped key descriptor (`kms:…` or `local:…`).
@@ -137,10 +177,7 @@ impl DataKey {
         scratch: &mut Vec<u8>,
         out: &mut Vec<u8>,
     ) {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce[..4].copy_from_slice(&self.nonce_field);
-        nonce[4..].copy_from_slice(&n.to_be_bytes());
+        let nonce = self.next_nonce();
         scratch.clear();
         scratch.extend_from_slice(&nonce);
         scratch.extend_from_slice(plaintext);

@@ -4,14 +4,15 @@ decrypting rows and unsealing quarantine records.
 The semantics are those of the Rust reference (``transformer/src/decrypt.rs``,
 ``cdc-mask decrypt``):
 
-- schema and table come from ``metadata.schema-name`` / ``table-name`` when
-  the record has a ``metadata`` object (envelope shape), else from
-  ``_schema`` / ``_table`` (flat shape); ``_key`` is unwrapped first and
-  dropped from the output;
-- top-level members and the members of the ``data``, ``before-image`` and
-  ``_before`` objects are looked at: a string starting with ``enc1:`` is
-  decrypted, its AAD naming the column without a trailing ``_encrypted``
-  (which is also the output name); any ``enc<digits>:`` string is refused;
+- a row with ``_schema`` is flat (schema and table from ``_schema`` /
+  ``_table``, nested ``_before``); any other is the envelope shape (from
+  ``metadata.schema-name`` / ``table-name``, nested ``data`` and
+  ``before-image``); ``_key`` is unwrapped first and dropped from the output;
+- a string ``enc<N>:…`` is a ciphertext; its AAD column is the member name
+  without ``_encrypted``, else without ``_src``, else the name itself (the
+  first that authenticates). A member named ``…_encrypted`` must decrypt
+  (else an error); any other member whose value only looks encrypted passes
+  unchanged. Renamed columns come out under their original name, nulls too;
 - the plaintext is the value's original JSON text, returned as the typed
   Python value (``json.loads``); everything else passes unchanged, in order.
 """
@@ -30,6 +31,7 @@ from .errors import (
     CdcMaskError,
     MalformedError,
     QuarantineRecordError,
+    TamperedError,
     UnsupportedVersionError,
 )
 from .keys import KeySource, Purpose, b64decode_strict, open_sealed
@@ -51,8 +53,10 @@ QUARANTINE_AAD = b"cdc-mask/quarantine1"
 
 _CELL_AAD_LABEL = b"cdc-mask/enc1"
 _RENAME_SUFFIX = "_encrypted"
-_NESTED = frozenset(("data", "before-image", "_before"))
-_OTHER_VERSION = re.compile(r"enc[0-9]+:", re.ASCII)
+_COLLISION_SUFFIX = "_src"
+_NESTED_FLAT = frozenset(("_before",))
+_NESTED_ENVELOPE = frozenset(("data", "before-image"))
+_VERSION = re.compile(r"enc([0-9]+):", re.ASCII)
 
 Record = Dict[str, Any]
 
@@ -165,27 +169,54 @@ class _Place:
 
 
 def _put(out: Record, name: str, value: Any, place: _Place, where: str) -> None:
-    """Adds one member to ``out``, decrypted if it is an ``enc1:`` value."""
-    if isinstance(value, str) and value.startswith("enc"):
-        if value.startswith(CELL_PREFIX):
-            column = name[: -len(_RENAME_SUFFIX)] if name.endswith(_RENAME_SUFFIX) else name
-            if place.cipher is None:
-                raise MalformedError("encrypted value but no _key field", column=column)
-            try:
-                sealed = b64decode_strict(value[len(CELL_PREFIX) :])
-                plaintext = open_sealed(
-                    place.cipher, cell_aad(place.schema, place.table, column), sealed
-                )
-            except CdcMaskError as e:
-                e.column = column
-                raise
-            name = column
-            value = _plaintext_value(plaintext, column)
-            del plaintext
-        elif _OTHER_VERSION.match(value):
+    """Adds one member to ``out``, decrypted if it is an encrypted value.
+
+    As ``schemas/ciphertext.md`` says: the AAD column is tried as the name
+    without ``_encrypted``, without ``_src``, then the name itself; a member
+    not named ``…_encrypted`` whose value only looks encrypted passes as it is.
+    """
+    renamed = name[: -len(_RENAME_SUFFIX)] if name.endswith(_RENAME_SUFFIX) else None
+    match = _VERSION.match(value) if isinstance(value, str) else None
+    if match is None:
+        _store(out, renamed if renamed is not None and value is None else name, value, where)
+        return
+    must_decrypt = renamed is not None
+    if match.group(1) != "1":
+        if must_decrypt:
             raise UnsupportedVersionError(
                 "unsupported ciphertext version (this reader knows enc1:)", column=name
             )
+        _store(out, name, value, where)
+        return
+    if place.cipher is None:
+        if must_decrypt:
+            raise MalformedError("encrypted value but no _key field", column=renamed)
+        _store(out, name, value, where)
+        return
+    candidates = []
+    for candidate in (renamed, name[: -len(_COLLISION_SUFFIX)] if name.endswith(_COLLISION_SUFFIX) else None, name):
+        if candidate is not None and candidate not in candidates:
+            candidates.append(candidate)
+    last_error: Optional[CdcMaskError] = None
+    for column in candidates:
+        try:
+            sealed = b64decode_strict(value[match.end() :])
+            plaintext = open_sealed(place.cipher, cell_aad(place.schema, place.table, column), sealed)
+        except (TamperedError, MalformedError) as e:
+            last_error = e
+            continue
+        output = column if column == renamed else name
+        decoded = _plaintext_value(plaintext, output)
+        del plaintext
+        _store(out, output, decoded, where)
+        return
+    if must_decrypt and last_error is not None:
+        last_error.column = renamed
+        raise last_error
+    _store(out, name, value, where)
+
+
+def _store(out: Record, name: str, value: Any, where: str) -> None:
     if name in out:
         raise MalformedError(f"two members give column {name!r} in {where}", column=name)
     out[name] = value
@@ -196,8 +227,9 @@ def decrypt_record(record: Mapping[str, Any], keys: KeySource) -> Record:
 
     Returns a new dict in the row's member order, with original column
     names (``mail_encrypted`` → ``mail``) and plaintext values of their
-    original JSON type, without ``_key``. A ``null`` stays as it was written
-    (``mail_encrypted: null``), as ``cdc-mask decrypt`` does.
+    original JSON type, without ``_key``; a protected ``null`` also comes out
+    under the original name (``mail_encrypted: null`` → ``mail: None``), as
+    ``cdc-mask decrypt`` does.
 
     Raises:
         QuarantineRecordError: a ``{"_quarantine": …}`` record.
@@ -210,12 +242,19 @@ def decrypt_record(record: Mapping[str, Any], keys: KeySource) -> Record:
     if "_quarantine" in record:
         raise QuarantineRecordError("a quarantine record: use unseal_quarantine() / --quarantine")
     _check_unique(record, "the record")
-    metadata = record.get("metadata")
-    if isinstance(metadata, Mapping):
-        _check_unique(metadata, "'metadata'")
-        schema, table = metadata.get("schema-name"), metadata.get("table-name")
-    else:
+    # Flat rows always carry `_schema`; anything else is the envelope shape
+    # (a source column called `metadata` or `data` in a flat row is data).
+    if "_schema" in record:
         schema, table = record.get("_schema"), record.get("_table")
+        nested = _NESTED_FLAT
+    else:
+        metadata = record.get("metadata")
+        if isinstance(metadata, Mapping):
+            _check_unique(metadata, "'metadata'")
+            schema, table = metadata.get("schema-name"), metadata.get("table-name")
+        else:
+            schema, table = None, None
+        nested = _NESTED_ENVELOPE
     wrapped = record.get("_key")
     place = _Place(
         schema if isinstance(schema, str) else "",
@@ -226,7 +265,7 @@ def decrypt_record(record: Mapping[str, Any], keys: KeySource) -> Record:
     for name, value in record.items():
         if name == "_key":
             continue
-        if name in _NESTED and (type(value) is dict or isinstance(value, Mapping)):
+        if name in nested and (type(value) is dict or isinstance(value, Mapping)):
             _check_unique(value, repr(name))
             inner: Record = {}
             for column, cell in value.items():
