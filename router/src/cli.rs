@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use cdc_mask_transformer::findings::{Pattern, TableName};
 use clap::{Args, Parser, Subcommand};
 
 /// Masks and encrypts PII in AWS DMS change streams.
@@ -25,6 +26,8 @@ pub enum Command {
     TransformEvent(TransformEventArgs),
     /// Decrypt encrypted-view rows (or unseal quarantined records).
     Decrypt(DecryptArgs),
+    /// Amazon Macie findings: compile them into a policy.
+    Findings(FindingsArgs),
 }
 
 /// Where keys come from. The same environment variables as the Lambda's
@@ -143,4 +146,62 @@ pub struct DecryptArgs {
     /// Encrypted-view JSON lines; `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
+}
+
+/// Arguments of `findings`.
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    /// What to do with the findings.
+    #[command(subcommand)]
+    pub command: FindingsCommand,
+}
+
+/// `findings` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// Compile Macie findings (and overrides) into a protection policy.
+    ///
+    /// Each sensitive-data finding names an S3 object (mapped to
+    /// schema.table by --layout) and the columns its detections occur in;
+    /// columns are unioned over all findings. Masked action per type: card
+    /// numbers partial (last 4), e-mail token, everything else redact; the
+    /// encrypted view encrypts. The output is deterministic and records the
+    /// finding ids per column.
+    Compile(CompileArgs),
+}
+
+/// Arguments of `findings compile`.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// Overrides, in the policy format: the fields a column gives win over
+    /// the findings (`"masked": "keep"` forces keep); columns Macie missed
+    /// are added.
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<PathBuf>,
+    /// Where to write the policy (atomically); `-` or nothing: stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Compile the readable findings when some are malformed (each one is
+    /// reported). Without it, nothing is written and the exit code is 1.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Map object keys to tables with a pattern over the whole key:
+    /// `{schema}` and `{table}` once each, `*` any text within a segment,
+    /// `**` any number of segments (e.g. `raw/{schema}/{table}/**`).
+    /// Default: the DMS layout `…/<schema>/<table>/[<date partitions>/]<file>`.
+    #[arg(long, value_name = "PATTERN", conflicts_with = "table")]
+    pub layout: Option<Pattern>,
+    /// Every object belongs to this table (one table per run).
+    #[arg(long, value_name = "SCHEMA.TABLE")]
+    pub table: Option<TableName>,
+    /// Redact every type, exactly as the AWS sample's Glue job does, instead
+    /// of the per-type defaults.
+    #[arg(long)]
+    pub redact_all: bool,
+    /// Files or folders (read recursively) of findings: EventBridge `Macie
+    /// Finding` events (one per line or concatenated, as Firehose writes
+    /// them), findings alone, or `aws macie2 get-findings` output; `-` reads
+    /// stdin.
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<String>,
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::policy::{Action, PolicyFile, View};
+use cdc_mask_transformer::findings::{Compiled, Compiler, Defaults, Layout, Overrides};
+use cdc_mask_transformer::policy::View;
 use cdc_mask_transformer::policy_source::PolicyLocation;
 use cdc_mask_transformer::ViewMode;
 
@@ -16,8 +17,14 @@ use crate::pipeline::{Pipeline, SourceRecord};
 use crate::sink::{DirSink, Sink as _};
 use crate::source::generate::{Generator, GeneratorConfig};
 
-/// The sample policy for the seed's tables.
-const SAMPLE_POLICY: &str = include_str!("../../../schemas/examples/policy.json");
+/// Macie findings for the seed's tables, as EventBridge delivers them.
+const SAMPLE_FINDINGS: &str = include_str!("../../../schemas/examples/macie-findings.jsonl");
+/// Where [`SAMPLE_FINDINGS`] comes from, for messages.
+const SAMPLE_FINDINGS_PATH: &str = "schemas/examples/macie-findings.jsonl";
+/// The demo's overrides of the per-type defaults.
+const SAMPLE_OVERRIDES: &str = include_str!("../../../schemas/examples/policy-overrides.json");
+/// Where [`SAMPLE_OVERRIDES`] comes from, for messages.
+const SAMPLE_OVERRIDES_PATH: &str = "schemas/examples/policy-overrides.json";
 
 /// Records per batch (one data-key lookup each).
 const BATCH: usize = 4096;
@@ -33,7 +40,8 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let policy_path = args.out.join("policy.json");
-    std::fs::write(&policy_path, SAMPLE_POLICY)
+    let compiled = compile_sample_findings()?;
+    std::fs::write(&policy_path, super::findings::render(&compiled.policy)?)
         .with_context(|| format!("cannot write {}", policy_path.display()))?;
     let settings = Settings::new(
         ViewMode::Fixed(View::Masked),
@@ -80,11 +88,30 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     sink.flush().context("writing the lake")?;
     busy += started.elapsed();
-    print!("{}", summary(&args.out, &pipeline, busy)?);
+    print!("{}", summary(&args.out, &pipeline, &compiled, busy)?);
     Ok(())
 }
 
-fn summary(out: &Path, pipeline: &Pipeline, busy: Duration) -> anyhow::Result<String> {
+/// The demo's policy: the sample findings through `findings compile`, with
+/// the sample overrides (equal to `schemas/examples/policy.json`).
+fn compile_sample_findings() -> anyhow::Result<Compiled> {
+    let overrides = Overrides::from_slice(SAMPLE_OVERRIDES.as_bytes())
+        .with_context(|| SAMPLE_OVERRIDES_PATH.to_owned())?;
+    let mut compiler = Compiler::new(Layout::Dms, Defaults::ByType);
+    compiler.add_source(SAMPLE_FINDINGS_PATH, SAMPLE_FINDINGS.as_bytes());
+    let compiled = compiler.finish(Some(&overrides));
+    if let Some(problem) = compiled.errors.first().or(compiled.warnings.first()) {
+        anyhow::bail!("sample findings: {problem}");
+    }
+    Ok(compiled)
+}
+
+fn summary(
+    out: &Path,
+    pipeline: &Pipeline,
+    compiled: &Compiled,
+    busy: Duration,
+) -> anyhow::Result<String> {
     let stats = pipeline.stats();
     let seconds = busy.as_secs_f64().max(1e-9);
     // Precision loss is irrelevant for rates.
@@ -123,31 +150,15 @@ fn summary(out: &Path, pipeline: &Pipeline, busy: Duration) -> anyhow::Result<St
         out.display(),
         reasons.join(", ")
     )?;
-    let policy: PolicyFile = serde_json::from_str(SAMPLE_POLICY).context("sample policy")?;
     writeln!(
         s,
-        "\nprotected columns (masked view / encrypted view), policy {}/policy.json:",
-        out.display()
+        "\npolicy {}/policy.json, compiled from {} Macie findings ({SAMPLE_FINDINGS_PATH}) \
+         and overrides ({SAMPLE_OVERRIDES_PATH}):",
+        out.display(),
+        compiled.findings
     )?;
-    for table in &policy.tables {
-        let columns: Vec<String> = table
-            .columns
-            .iter()
-            .map(|(name, c)| {
-                format!(
-                    "{name} ({}/{})",
-                    describe(&c.masked),
-                    describe(&c.encrypted)
-                )
-            })
-            .collect();
-        writeln!(
-            s,
-            "  {}.{}: {}",
-            table.schema,
-            table.table,
-            columns.join(", ")
-        )?;
+    for line in super::findings::column_lines(&compiled.columns) {
+        writeln!(s, "  {line}")?;
     }
     let customer = std::fs::read_dir(out.join("masked/dataset/customer"))
         .ok()
@@ -170,17 +181,4 @@ fn summary(out: &Path, pipeline: &Pipeline, busy: Duration) -> anyhow::Result<St
         "  cdc-mask decrypt --keyring {o}/keyring {o}/encrypted/dataset/customer/{customer}/demo.jsonl | head -n 3"
     )?;
     Ok(s)
-}
-
-fn describe(action: &Action) -> String {
-    match action {
-        Action::Redact { .. } => "redact".into(),
-        Action::Partial { keep_last } => format!("partial last {keep_last}"),
-        Action::Token => "token".into(),
-        Action::Null => "null".into(),
-        Action::Keep => "keep".into(),
-        Action::Generalize { to } => format!("generalize to {to:?}").to_lowercase(),
-        Action::Encrypt => "encrypt".into(),
-        Action::EncryptDeterministic => "encrypt-deterministic".into(),
-    }
 }

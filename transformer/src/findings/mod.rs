@@ -38,14 +38,17 @@
 //! - `parse`: the wire types and documents → findings → columns.
 //! - `layout`: S3 object key → `schema.table`.
 //! - `compile`: the union per column, defaults per type, overrides.
+//! - `render`: the policy file's bytes, one line per column.
 
 mod compile;
 mod layout;
 mod parse;
+mod render;
 
 pub use compile::{ColumnReport, Compiled, Defaults, Origin, Overrides, MAX_PROVENANCE_IDS};
 pub use layout::{Layout, Pattern, TableName};
 pub use parse::{DataType, Location, Problem};
+pub use render::policy_json;
 
 use compile::Accumulator;
 use parse::{Parsed, Scanned};

@@ -274,20 +274,22 @@ pub(crate) fn for_each_finding(
             match stream.next() {
                 None => return,
                 Some(Ok(value)) => {
-                    let start = before
-                        + bytes[before..]
-                            .iter()
-                            .position(|b| !b.is_ascii_whitespace())
-                            .unwrap_or(0);
+                    let start = skip_whitespace(bytes, before);
                     document(&value, &|item| at(start, item), &mut each);
                 }
                 Some(Err(e)) => {
                     // serde_json counts lines from the slice's start, which
                     // is always the start of a line.
                     let line = lines.line_of(base) + e.line().saturating_sub(1);
-                    let place = Location {
-                        column: e.column().max(1),
-                        ..at(lines.start_of(line), None)
+                    let place = if e.is_eof() {
+                        // Cut short: where the document starts says more
+                        // than where the bytes end.
+                        at(skip_whitespace(bytes, before), None)
+                    } else {
+                        Location {
+                            column: e.column().max(1),
+                            ..at(lines.start_of(line), None)
+                        }
                     };
                     each(place, Err(format!("not JSON: {}", serde_message(&e))));
                     match lines.start_of_next(line) {
@@ -301,6 +303,15 @@ pub(crate) fn for_each_finding(
             }
         }
     }
+}
+
+/// The offset of the first non-whitespace byte from `offset` on.
+fn skip_whitespace(bytes: &[u8], offset: usize) -> usize {
+    offset
+        + bytes[offset..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(0)
 }
 
 /// One top-level JSON document: an event, a finding, a `GetFindings`
@@ -740,6 +751,13 @@ mod tests {
             "{}",
             problems[6]
         );
+    }
+
+    #[test]
+    fn a_document_cut_short_is_reported_where_it_starts() {
+        let out = parse("[]\n  {\"cut\": [\n\n");
+        let problem = out[0].as_ref().unwrap_err().to_string();
+        assert_eq!(problem, "f.jsonl:2:3: not JSON: EOF while parsing a list");
     }
 
     #[test]

@@ -1,0 +1,305 @@
+//! `cdc-mask findings compile`: Macie findings (files, folders, stdin) and
+//! overrides → one policy file, written atomically or not at all.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use cdc_mask_transformer::findings::{
+    policy_json, ColumnReport, Compiled, Compiler, Defaults, Layout, Origin, Overrides, Problem,
+};
+use cdc_mask_transformer::policy::{Action, Policy, PolicyFile};
+
+use crate::cli::{CompileArgs, FindingsArgs, FindingsCommand};
+
+/// At most this many errors and warnings are listed; the rest are counted.
+const MAX_LISTED: usize = 20;
+
+pub(super) fn run(args: FindingsArgs) -> anyhow::Result<()> {
+    match args.command {
+        FindingsCommand::Compile(args) => compile(args),
+    }
+}
+
+fn compile(args: CompileArgs) -> anyhow::Result<()> {
+    let overrides = args
+        .overrides
+        .as_deref()
+        .map(|path| {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read overrides {}", path.display()))?;
+            Overrides::from_slice(&bytes).with_context(|| format!("overrides {}", path.display()))
+        })
+        .transpose()?;
+    let layout = match (args.layout, args.table) {
+        (Some(pattern), _) => Layout::Pattern(pattern),
+        (None, Some(table)) => Layout::Fixed(table),
+        (None, None) => Layout::Dms,
+    };
+    let defaults = if args.redact_all {
+        Defaults::RedactAll
+    } else {
+        Defaults::ByType
+    };
+    let sources = expand(&args.sources)?;
+    let mut compiler = Compiler::new(layout, defaults);
+    for source in &sources {
+        let (name, bytes) = match source {
+            Source::Stdin => ("<stdin>".to_owned(), super::read_input(None)?),
+            Source::File(path) => (
+                path.display().to_string(),
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+            ),
+        };
+        compiler.add_source(&name, &bytes);
+    }
+    let compiled = compiler.finish(overrides.as_ref());
+    list("warning", &compiled.warnings);
+    if !compiled.errors.is_empty() {
+        list("error", &compiled.errors);
+        anyhow::ensure!(
+            args.keep_going,
+            "{}; nothing written (--keep-going compiles the rest)",
+            first_of(&compiled.errors)
+        );
+    }
+    anyhow::ensure!(
+        compiled.findings > 0 || overrides.is_some(),
+        "no sensitive-data findings in {} source file(s): nothing to compile",
+        sources.len()
+    );
+    let bytes = render(&compiled.policy)?;
+    let written = match args.output.as_deref() {
+        None => None,
+        Some(path) if path == Path::new("-") => None,
+        Some(path) => Some(path),
+    };
+    match written {
+        Some(path) => write_atomically(path, &bytes)?,
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .context("writing the policy")?,
+    }
+    let target = written.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
+    eprint!("{}", summary(&compiled, sources.len(), &target));
+    Ok(())
+}
+
+/// A source to read.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Stdin,
+    File(PathBuf),
+}
+
+/// The files behind the sources: folders are read recursively (hidden
+/// entries skipped), everything sorted and deduplicated.
+fn expand(sources: &[String]) -> anyhow::Result<Vec<Source>> {
+    let mut files = Vec::new();
+    for source in sources {
+        anyhow::ensure!(
+            !source.starts_with("s3://"),
+            "{source}: s3:// sources are not supported yet; copy the objects first \
+             (aws s3 sync {source} DIR) and compile DIR"
+        );
+        if source == "-" {
+            files.push(Source::Stdin);
+            continue;
+        }
+        let path = Path::new(source);
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("source {source} does not exist"))?;
+        if meta.is_dir() {
+            walk(path, &mut files)?;
+        } else {
+            files.push(Source::File(path.to_path_buf()));
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, files: &mut Vec<Source>) -> anyhow::Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        // Symbolic links to folders are not followed (no cycles).
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if kind.is_dir() {
+            walk(&path, files)?;
+        } else if path.is_file() {
+            files.push(Source::File(path));
+        }
+    }
+    Ok(())
+}
+
+/// The policy as written (one line per column), checked to load.
+pub(super) fn render(policy: &PolicyFile) -> anyhow::Result<Vec<u8>> {
+    Policy::compile(policy).context("the compiled policy is not usable")?;
+    Ok(policy_json(policy))
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over
+/// `path`: readers see the old file or the whole new one, never a part.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&temp, path));
+    if result.is_err() {
+        // Best effort: the temporary file is ours and half-written.
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Prints up to [`MAX_LISTED`] problems on stderr, one per line.
+fn list(kind: &str, problems: &[Problem]) {
+    for problem in problems.iter().take(MAX_LISTED) {
+        eprintln!("{kind}: {problem}");
+    }
+    if problems.len() > MAX_LISTED {
+        eprintln!("{kind}: … and {} more", problems.len() - MAX_LISTED);
+    }
+}
+
+fn first_of(errors: &[Problem]) -> String {
+    match errors {
+        [one] => one.to_string(),
+        [first, rest @ ..] => format!("{first}; and {} more, listed above", rest.len()),
+        [] => String::new(),
+    }
+}
+
+/// What was read and what the policy protects, for people.
+fn summary(compiled: &Compiled, sources: usize, target: &str) -> String {
+    let tables = compiled.policy.tables.len();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "findings compile: {} sensitive-data finding(s) from {sources} source file(s)",
+        compiled.findings
+    );
+    if compiled.skipped > 0 {
+        let _ = write!(s, ", {} other finding(s) skipped", compiled.skipped);
+    }
+    if !compiled.errors.is_empty() {
+        let _ = write!(s, ", {} unreadable (skipped)", compiled.errors.len());
+    }
+    let _ = writeln!(
+        s,
+        " → {tables} table(s), {} column(s) → {target}",
+        compiled.columns.len()
+    );
+    for line in column_lines(&compiled.columns) {
+        let _ = writeln!(s, "  {line}");
+    }
+    s
+}
+
+/// One line per protected column: `found: dataset.customer.mail
+/// (custom:email) → masked token, encrypted encrypt`.
+pub(super) fn column_lines(columns: &[ColumnReport]) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| {
+            let (verb, note) = match c.origin {
+                Origin::Findings => ("found", ""),
+                Origin::Both => ("found", ", overridden"),
+                Origin::Overrides => ("added", ", by override"),
+            };
+            format!(
+                "{verb}: {}.{} ({}) → masked {}, encrypted {}{note}",
+                c.table,
+                c.column,
+                if c.types.is_empty() {
+                    "no type".to_owned()
+                } else {
+                    c.types.join(", ")
+                },
+                describe(&c.masked),
+                describe(&c.encrypted),
+            )
+        })
+        .collect()
+}
+
+/// An action in a few words.
+fn describe(action: &Action) -> String {
+    match action {
+        Action::Redact { .. } => "redact".into(),
+        Action::Partial { keep_last } => format!("partial last {keep_last}"),
+        Action::Token => "token".into(),
+        Action::Null => "null".into(),
+        Action::Keep => "keep".into(),
+        Action::Generalize { to } => format!("generalize to {to:?}").to_lowercase(),
+        Action::Encrypt => "encrypt".into(),
+        Action::EncryptDeterministic => "encrypt-deterministic".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_or_leaves_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.json");
+        std::fs::write(&path, "old").unwrap();
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left");
+        assert!(write_atomically(&dir.path().join("missing/p.json"), b"x").is_err());
+    }
+
+    #[test]
+    fn sources_expand_sorted_and_refuse_s3() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b/c")).unwrap();
+        for name in ["b/c/2.json", "a.jsonl", ".hidden", "b/1"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let root = dir.path().display().to_string();
+        let files = expand(&[root.clone(), format!("{root}/a.jsonl")]).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|s| match s {
+                Source::File(p) => p.strip_prefix(dir.path()).unwrap().display().to_string(),
+                Source::Stdin => "-".into(),
+            })
+            .collect();
+        assert_eq!(names, ["a.jsonl", "b/1", "b/c/2.json"]);
+        let err = expand(&["s3://bucket/findings/".into()]).unwrap_err();
+        assert!(err.to_string().contains("not supported yet"), "{err}");
+        assert!(expand(&["/nonexistent/x".into()]).is_err());
+    }
+}
