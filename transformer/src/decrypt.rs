@@ -83,7 +83,7 @@ pub async fn decrypt_row(
         let metadata = top
             .iter()
             .find(|m| m.name == "metadata" && m.kind == Kind::Object)
-            .map(|m| json::parse_object(m.raw).map_err(|_| DecryptError::NotJson))
+            .map(|m| json::members(m).map_err(|_| DecryptError::NotJson))
             .transpose()?
             .unwrap_or_default();
         (
@@ -115,7 +115,7 @@ pub async fn decrypt_row(
         if member.kind == Kind::Object && nested.contains(&member.name.as_ref()) {
             out.extend_from_slice(member.raw_name);
             out.push(b':');
-            let inner = json::parse_object(member.raw).map_err(|_| DecryptError::NotJson)?;
+            let inner = json::members(member).map_err(|_| DecryptError::NotJson)?;
             out.push(b'{');
             for (i, column) in inner.iter().enumerate() {
                 if i > 0 {
@@ -266,7 +266,7 @@ pub async fn unseal_quarantine(
         .iter()
         .find(|m| m.name == "_quarantine" && m.kind == Kind::Object)
         .ok_or(DecryptError::WrongKind("not a quarantine record"))?;
-    let fields = json::parse_object(body.raw).map_err(|_| DecryptError::NotJson)?;
+    let fields = json::members(body).map_err(|_| DecryptError::NotJson)?;
     let field = |name: &str| {
         fields
             .iter()

@@ -77,7 +77,7 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
         }
     }
     let metadata = match metadata {
-        Some(m) if m.kind == Kind::Object => json::parse_object(m.raw)?,
+        Some(m) if m.kind == Kind::Object => json::members(m)?,
         _ => return Err(Reason::NotDms),
     };
     let text = |name: &str| -> Result<Option<Cow<'a, str>>, Reason> {
@@ -107,13 +107,13 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
             let schema = text("schema-name")?.ok_or(Reason::NotDms)?;
             let table = text("table-name")?.ok_or(Reason::NotDms)?;
             let data = match data {
-                Some(d) if d.kind == Kind::Object => json::parse_object(d.raw)?,
+                Some(d) if d.kind == Kind::Object => json::members(d)?,
                 _ => return Err(Reason::NotDms),
             };
             let before = match before {
                 None => None,
                 Some(b) if b.kind == Kind::Null => None,
-                Some(b) if b.kind == Kind::Object => Some(json::parse_object(b.raw)?),
+                Some(b) if b.kind == Kind::Object => Some(json::members(b)?),
                 Some(_) => return Err(Reason::NotDms),
             };
             Ok(DmsRecord::Data(DataRecord {

@@ -111,6 +111,13 @@ impl BatchStats {
         }
     }
 
+    fn unquarantine(&mut self, reason: Reason) {
+        if let Some((_, n)) = self.quarantined.iter_mut().find(|(r, _)| *r == reason) {
+            *n -= 1;
+        }
+        self.quarantined.retain(|(_, n)| *n > 0);
+    }
+
     /// Total records sealed into the quarantine.
     pub fn quarantined_total(&self) -> u64 {
         self.quarantined.iter().map(|(_, n)| n).sum()
@@ -158,10 +165,12 @@ struct EventRecord<'a> {
 
 /// One record's answer before the response is written.
 enum Answer {
-    /// Output line in the arena, and its rendered partition keys.
+    /// Output line in the arena, and its rendered partition keys; `sealed`
+    /// names the reason when the line is a sealed quarantine record.
     Ok {
         line: Range<usize>,
         keys: Range<usize>,
+        sealed: Option<Reason>,
     },
     /// A control record.
     Dropped { keys: Range<usize> },
@@ -358,6 +367,7 @@ impl Batch {
                     self.render_keys(transformer.view().as_str(), &route, arrival.as_deref());
                 self.answers.push(Answer::Ok {
                     line: start..self.lines.len(),
+                    sealed: None,
                     keys,
                 });
                 self.stats.rows += 1;
@@ -436,6 +446,7 @@ impl Batch {
             *answer = Answer::Ok {
                 line: start..self.lines.len(),
                 keys: keys_start..self.keys.len(),
+                sealed: Some(*reason),
             };
         }
         // The originals held raw records: do not keep them around.
@@ -462,7 +473,7 @@ impl Batch {
             out.extend_from_slice(b"{\"recordId\":");
             json::write_string(&mut out, &record.record_id);
             let keys = match answer {
-                Answer::Ok { line, keys } => {
+                Answer::Ok { line, keys, .. } => {
                     out.extend_from_slice(b",\"result\":\"Ok\",\"data\":\"");
                     append_base64(&mut out, &self.lines[line.clone()]);
                     out.push(b'"');
@@ -490,8 +501,15 @@ impl Batch {
                 json::write_string(&mut out, &record.record_id);
                 out.extend_from_slice(b",\"result\":\"ProcessingFailed\",\"data\":\"\"}");
                 stats.failed_response_full += 1;
-                if matches!(answer, Answer::Ok { .. }) {
-                    stats.rows = stats.rows.saturating_sub(1);
+                // Counted once, where it ended up.
+                match answer {
+                    Answer::Ok { sealed: None, .. } => stats.rows -= 1,
+                    Answer::Ok {
+                        sealed: Some(reason),
+                        ..
+                    } => stats.unquarantine(*reason),
+                    Answer::Dropped { .. } => stats.dropped_control -= 1,
+                    Answer::Rejected { reason, .. } => stats.unquarantine(*reason),
                 }
             }
         }

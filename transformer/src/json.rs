@@ -88,6 +88,25 @@ pub fn parse_object(input: &[u8]) -> Result<Vec<Member<'_>>, JsonError> {
     Ok(members)
 }
 
+/// The members of a value that [`parse_object`] returned as an object. Its
+/// bytes were validated with the whole document, so they are not checked
+/// for UTF-8 again.
+///
+/// # Errors
+/// [`JsonError::Syntax`] if `object` is not an object.
+pub fn members<'a>(object: &Member<'a>) -> Result<Vec<Member<'a>>, JsonError> {
+    if object.kind != Kind::Object {
+        return Err(JsonError::Syntax(0));
+    }
+    let mut scanner = Scanner {
+        input: object.raw,
+        pos: 0,
+    };
+    // The document's top level is depth 1, so this object's own members
+    // may nest one level less than MAX_DEPTH allows; it was checked whole.
+    scanner.object_members(1)
+}
+
 struct Scanner<'a> {
     input: &'a [u8],
     pos: usize,
@@ -120,9 +139,9 @@ impl<'a> Scanner<'a> {
     /// Parses `{ ... }` at the current position, collecting its members.
     fn object_members(&mut self, depth: usize) -> Result<Vec<Member<'a>>, JsonError> {
         let mut members = Vec::with_capacity(8);
-        self.object(depth, |name, raw_name, raw, kind| {
+        self.object(depth, |raw_name, raw, kind| {
             members.push(Member {
-                name,
+                name: decode_string_body(&raw_name[1..raw_name.len() - 1]),
                 raw_name,
                 raw,
                 kind,
@@ -134,7 +153,7 @@ impl<'a> Scanner<'a> {
     fn object(
         &mut self,
         depth: usize,
-        mut on_member: impl FnMut(Cow<'a, str>, &'a [u8], &'a [u8], Kind),
+        mut on_member: impl FnMut(&'a [u8], &'a [u8], Kind),
     ) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
             return Err(JsonError::TooDeep);
@@ -148,13 +167,12 @@ impl<'a> Scanner<'a> {
         loop {
             self.skip_ws();
             let name_raw = self.string()?;
-            let name = decode_string_body(&name_raw[1..name_raw.len() - 1]);
             self.skip_ws();
             self.expect(b':')?;
             self.skip_ws();
             let start = self.pos;
             let kind = self.value(depth)?;
-            on_member(name, name_raw, &self.input[start..self.pos], kind);
+            on_member(name_raw, &self.input[start..self.pos], kind);
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -196,9 +214,7 @@ impl<'a> Scanner<'a> {
     fn value(&mut self, depth: usize) -> Result<Kind, JsonError> {
         match self.peek() {
             Some(b'"') => self.string().map(|_| Kind::String),
-            Some(b'{') => self
-                .object(depth + 1, |_, _, _, _| ())
-                .map(|()| Kind::Object),
+            Some(b'{') => self.object(depth + 1, |_, _, _| ()).map(|()| Kind::Object),
             Some(b'[') => self.array(depth + 1).map(|()| Kind::Array),
             Some(b't') => self.literal(b"true").map(|()| Kind::Bool),
             Some(b'f') => self.literal(b"false").map(|()| Kind::Bool),

@@ -501,6 +501,11 @@ async fn the_response_stays_under_six_megabytes() {
     assert!(failed > 0, "this batch cannot fit");
     assert_eq!(failed, result.stats.failed_response_full);
     assert_eq!(result.stats.rows + failed, 1500);
+    let ok = answers.iter().filter(|a| a["result"] == "Ok").count() as u64;
+    assert_eq!(
+        ok, result.stats.rows,
+        "every record counted once, where it ended up"
+    );
 }
 
 #[tokio::test]
