@@ -330,6 +330,16 @@ impl Policy {
         self.tables.get(&table_key(schema, table))
     }
 
+    /// As [`Policy::table`], building the lookup key in `buf` (reused
+    /// between records, so the hot path does not allocate).
+    pub fn table_with(&self, schema: &str, table: &str, buf: &mut String) -> Option<&TableRules> {
+        buf.clear();
+        push_lowercase(buf, schema);
+        buf.push('\0');
+        push_lowercase(buf, table);
+        self.tables.get(buf.as_str())
+    }
+
     /// What `redact` writes by default.
     pub fn redact_with(&self) -> &str {
         &self.redact_with
@@ -365,6 +375,14 @@ pub fn lowercase(name: &str) -> String {
         name.to_ascii_lowercase()
     } else {
         name.to_lowercase()
+    }
+}
+
+fn push_lowercase(buf: &mut String, name: &str) {
+    if name.is_ascii() {
+        buf.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        buf.push_str(&name.to_lowercase());
     }
 }
 

@@ -70,6 +70,7 @@ pub enum Outcome<'a> {
 #[derive(Default)]
 pub struct Scratch {
     name: String,
+    table_key: String,
     aad: Vec<u8>,
     sealed: Vec<u8>,
 }
@@ -140,7 +141,9 @@ impl Transformer {
         let mut writer = RowWriter {
             transformer: self,
             record: &record,
-            rules: self.policy.table(&record.schema, &record.table),
+            rules: self
+                .policy
+                .table_with(&record.schema, &record.table, &mut scratch.table_key),
             key,
             scratch,
             encrypted_any: false,
@@ -265,7 +268,10 @@ impl RowWriter<'_, '_, '_> {
     fn key_field(&self, first: &mut bool, out: &mut Vec<u8>) {
         if let (true, Some(key)) = (self.encrypted_any, self.key) {
             field_name("_key", first, out);
-            json::write_string(out, key.wrapped());
+            // Providers make descriptors of base64 and ':' only.
+            out.push(b'"');
+            out.extend_from_slice(key.wrapped().as_bytes());
+            out.push(b'"');
         }
     }
 
