@@ -334,12 +334,15 @@ struct Batch {
 impl Batch {
     fn add(&mut self, transformer: &Transformer, key: Option<&DataKey>, record: &EventRecord<'_>) {
         self.stats.records += 1;
-        let arrival = record
-            .approximate_arrival_timestamp
-            .and_then(|raw| raw.get().parse::<f64>().ok())
-            .filter(|ms| ms.is_finite())
-            // Saturating float-to-int conversion; any value is safe here.
-            .map(|ms| partition::date_from_millis(ms as i64));
+        // Needed only when the record carries no usable date of its own.
+        let arrival = || {
+            record
+                .approximate_arrival_timestamp
+                .and_then(|raw| raw.get().parse::<f64>().ok())
+                .filter(|ms| ms.is_finite())
+                // Saturating float-to-int conversion; any value is safe here.
+                .map(|ms| partition::date_from_millis(ms as i64))
+        };
         let data = record
             .data
             .map(|raw| serde_json::from_str::<Cow<'_, str>>(raw.get()));
@@ -355,7 +358,7 @@ impl Batch {
         if !decoded {
             // Keep whatever was sent (the JSON text of `data`), sealed.
             let original = record.data.map_or("", |raw| raw.get()).as_bytes().to_vec();
-            self.reject(Reason::InvalidBase64, &original, arrival);
+            self.reject(Reason::InvalidBase64, &original, arrival());
             return;
         }
         self.stats.bytes_in += u64::try_from(self.decoded.len()).unwrap_or(u64::MAX);
@@ -363,8 +366,7 @@ impl Batch {
         let decoded = std::mem::take(&mut self.decoded);
         match transformer.transform(&decoded, key, &mut self.lines, &mut self.scratch) {
             Outcome::Row(route) => {
-                let keys =
-                    self.render_keys(transformer.view().as_str(), &route, arrival.as_deref());
+                let keys = self.render_keys(transformer.view().as_str(), &route, arrival);
                 self.answers.push(Answer::Ok {
                     line: start..self.lines.len(),
                     sealed: None,
@@ -373,11 +375,11 @@ impl Batch {
                 self.stats.rows += 1;
             }
             Outcome::Control(route) => {
-                let keys = self.render_keys(CONTROL_VIEW, &route, arrival.as_deref());
+                let keys = self.render_keys(CONTROL_VIEW, &route, arrival);
                 self.answers.push(Answer::Dropped { keys });
                 self.stats.dropped_control += 1;
             }
-            Outcome::Rejected(reason) => self.reject(reason, &decoded, arrival),
+            Outcome::Rejected(reason) => self.reject(reason, &decoded, arrival()),
         }
         self.decoded = decoded;
     }
@@ -399,9 +401,16 @@ impl Batch {
         &mut self,
         view: &str,
         route: &Route<'_>,
-        arrival: Option<&str>,
+        arrival: impl FnOnce() -> Option<String>,
     ) -> Range<usize> {
-        let date = route.date.or(arrival).unwrap_or(partition::UNKNOWN);
+        let fallback;
+        let date = match route.date {
+            Some(date) => date,
+            None => {
+                fallback = arrival();
+                fallback.as_deref().unwrap_or(partition::UNKNOWN)
+            }
+        };
         let start = self.keys.len();
         write_keys(
             &mut self.keys,
