@@ -479,9 +479,19 @@ impl Batch {
             if i > 0 {
                 out.push(b',');
             }
+            // An upper bound of the answer's size, so that an answer that
+            // cannot fit is not base64-encoded only to be thrown away.
+            let bound = match answer {
+                Answer::Ok { line, keys, .. } => line.len().div_ceil(3) * 4 + keys.len(),
+                Answer::Dropped { keys } => keys.len(),
+                Answer::Rejected { .. } => 0,
+            } + 2 * record.record_id.len()
+                + 96;
+            let fits = out.len() + bound + reserve + CLOSE.len() <= MAX_RESPONSE_BYTES;
             out.extend_from_slice(b"{\"recordId\":");
             json::write_string(&mut out, &record.record_id);
             let keys = match answer {
+                _ if !fits => None,
                 Answer::Ok { line, keys, .. } => {
                     out.extend_from_slice(b",\"result\":\"Ok\",\"data\":\"");
                     append_base64(&mut out, &self.lines[line.clone()]);
