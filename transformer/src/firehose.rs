@@ -233,7 +233,7 @@ impl Processor {
         let views = match self.policies.current() {
             Ok(views) => views,
             Err(stale) => {
-                tracing::error!(error = %stale, records = event.records.len(), "every record answered ProcessingFailed");
+                tracing::error!(error = %stale, count = event.records.len(), "policy stale: whole batch answered ProcessingFailed");
                 return Ok(fail_all(view, &event.records));
             }
         };
