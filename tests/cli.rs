@@ -4,24 +4,12 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use support::{cargo_bin, workspace_root};
-
-fn cdc_mask(args: &[&str]) -> Output {
-    Command::new(cargo_bin("cdc-mask"))
-        .args(args)
-        .env_remove("CDCMASK_KEYRING")
-        .env_remove("CDCMASK_KMS_KEY_ID")
-        .env_remove("AWS_ENDPOINT_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
+use support::{run_cdc_mask, workspace_root};
 
 fn ok(args: &[&str]) -> String {
-    let out = cdc_mask(args);
+    let out = run_cdc_mask(args);
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -152,7 +140,7 @@ fn transform_event_prints_the_response_and_stats() {
     let dir = tempfile::tempdir().unwrap();
     let event = workspace_root().join("transformer/tests/fixtures/example-firehose-event.json");
     let policy = workspace_root().join("schemas/examples/policy.json");
-    let out = cdc_mask(&[
+    let out = run_cdc_mask(&[
         "transform-event",
         "--view",
         "encrypted",
@@ -262,7 +250,7 @@ fn bad_input_gets_one_line_and_a_failing_exit_code() {
         (vec!["decrypt"], "--keyring"),
         (vec!["demo", "--records", "0"], "--records"),
     ] {
-        let out = cdc_mask(&args);
+        let out = run_cdc_mask(&args);
         assert!(!out.status.success(), "{args:?} succeeded");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(needle), "{args:?}: {stderr}");

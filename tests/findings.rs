@@ -5,26 +5,15 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use base64::Engine as _;
 use cdc_mask_transformer::findings::{policy_json, Compiler, Defaults, Layout};
 use serde_json::{json, Value};
-use support::{cargo_bin, workspace_root};
-
-fn cdc_mask(args: &[&str]) -> Output {
-    Command::new(cargo_bin("cdc-mask"))
-        .args(args)
-        .env_remove("CDCMASK_KEYRING")
-        .env_remove("CDCMASK_KMS_KEY_ID")
-        .env_remove("AWS_ENDPOINT_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
+use support::{run_cdc_mask, validate_json_schema, workspace_root};
 
 fn ok(args: &[&str]) -> Output {
-    let out = cdc_mask(args);
+    let out = run_cdc_mask(args);
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -71,40 +60,6 @@ fn column<'p>(policy: &'p Value, table: &str, column: &str) -> &'p Value {
         .find(|t| t["table"] == table)
         .unwrap_or_else(|| panic!("no table {table}"));
     &table["columns"][column]
-}
-
-/// Validates `documents` against `schema` with Python's `jsonschema` from the
-/// test venv; one verdict per document.
-fn validate(schema: &Path, documents: &[String]) -> Vec<bool> {
-    let venv = std::env::var("CDCMASK_VENV")
-        .unwrap_or_else(|_| workspace_root().join(".venv").display().to_string());
-    let python = format!("{venv}/bin/python");
-    assert!(
-        Path::new(&python).exists(),
-        "{python} missing: run the README test command (./scripts/test)"
-    );
-    let script = r#"
-import json, sys, jsonschema
-schema = json.load(open(sys.argv[1]))
-jsonschema.Draft202012Validator.check_schema(schema)
-validator = jsonschema.Draft202012Validator(schema)
-for doc in json.load(sys.stdin):
-    print("valid" if validator.is_valid(json.loads(doc)) else "invalid")
-"#;
-    let mut child = Command::new(python)
-        .args(["-c", script, s(schema)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    serde_json::to_writer(child.stdin.take().unwrap(), documents).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l == "valid")
-        .collect()
 }
 
 #[test]
@@ -295,7 +250,7 @@ fn overrides_win_and_findings_never_downgrade_them() {
 
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"version":1,"tables":[{"schema":"a","table":"b","columns":{"c":{"masked":"encrypt"}}}]}"#).unwrap();
-    let out = cdc_mask(&[
+    let out = run_cdc_mask(&[
         "findings",
         "compile",
         "--overrides",
@@ -324,7 +279,7 @@ fn a_malformed_finding_fails_the_run_unless_told_to_keep_going() {
     let out_path = dir.path().join("policy.json");
     std::fs::write(&out_path, "previous policy").unwrap();
 
-    let out = cdc_mask(&["findings", "compile", "-o", s(&out_path), s(&findings)]);
+    let out = run_cdc_mask(&["findings", "compile", "-o", s(&out_path), s(&findings)]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     let part = findings.join("part-1.jsonl");
@@ -379,7 +334,7 @@ fn layouts_and_unsupported_sources() {
     std::fs::write(&file, event.to_string()).unwrap();
 
     // The DMS layout cannot place this key: an error naming the object.
-    let out = cdc_mask(&["findings", "compile", s(&file)]);
+    let out = run_cdc_mask(&["findings", "compile", s(&file)]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -434,7 +389,7 @@ fn layouts_and_unsupported_sources() {
             "no sensitive-data findings",
         ),
     ] {
-        let out = cdc_mask(&args);
+        let out = run_cdc_mask(&args);
         assert!(!out.status.success(), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
@@ -485,7 +440,7 @@ fn sample_findings_and_compiled_policies_match_their_schemas() {
     );
     bad.push(json!({"hello": "world"}).to_string());
     documents.extend(bad);
-    let verdicts = validate(
+    let verdicts = validate_json_schema(
         &workspace_root().join("schemas/macie-finding.schema.json"),
         &documents,
     );
@@ -503,7 +458,7 @@ fn sample_findings_and_compiled_policies_match_their_schemas() {
     compiler.add_source("sample", &sample);
     let plain = String::from_utf8(policy_json(&compiler.finish(None).policy)).unwrap();
     let with_overrides = std::fs::read_to_string(example("policy.json")).unwrap();
-    let verdicts = validate(
+    let verdicts = validate_json_schema(
         &workspace_root().join("schemas/policy.schema.json"),
         &[plain, with_overrides],
     );

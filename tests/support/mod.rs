@@ -955,3 +955,54 @@ fn build_bin(name: &str) -> Result<PathBuf, String> {
     }
     Ok(path)
 }
+
+/// Runs the `cdc-mask` binary with `args`, no stdin, and none of the
+/// environment that could point it at real keys or endpoints.
+pub fn run_cdc_mask(args: &[&str]) -> std::process::Output {
+    Command::new(cargo_bin("cdc-mask"))
+        .args(args)
+        .env_remove("CDCMASK_KEYRING")
+        .env_remove("CDCMASK_KMS_KEY_ID")
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Validates JSON `documents` against the JSON Schema file `schema` with
+/// Python's `jsonschema` from the test venv; one verdict per document.
+/// Panics (never skips) when the venv is missing.
+pub fn validate_json_schema<D: AsRef<str>>(schema: &Path, documents: &[D]) -> Vec<bool> {
+    let venv = std::env::var("CDCMASK_VENV")
+        .unwrap_or_else(|_| workspace_root().join(".venv").display().to_string());
+    let python = format!("{venv}/bin/python");
+    assert!(
+        Path::new(&python).exists(),
+        "{python} missing: run the README test command (./scripts/test)"
+    );
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+validator = jsonschema.Draft202012Validator(schema)
+for doc in json.load(sys.stdin):
+    print("valid" if validator.is_valid(json.loads(doc)) else "invalid")
+"#;
+    let mut child = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(schema)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let documents: Vec<&str> = documents.iter().map(AsRef::as_ref).collect();
+    serde_json::to_writer(child.stdin.take().unwrap(), &documents).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "jsonschema failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l == "valid")
+        .collect()
+}
