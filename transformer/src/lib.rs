@@ -6,6 +6,7 @@
 //! - [`envelope`]: the DMS Kinesis-target record (`data`, `metadata`, `before-image`).
 //! - [`policy`]: which columns are protected and how; compiled lookups.
 //! - [`findings`]: a policy compiled from Amazon Macie findings (`findings compile`).
+//! - [`policy_compiler`]: the policy Lambda's recompile of findings in S3.
 //! - [`policy_source`]: where the policy is read from (file, S3), conditionally.
 //! - [`policy_cache`]: the current policy, re-checked per TTL, stale after a max age.
 //! - [`mask`]: the masked view's actions (`redact`, `partial`, `token`, …).
@@ -17,6 +18,7 @@
 //! - [`partition`]: partition values (`view`, `schema`, `table`, `dt`).
 //! - [`reason`]: why a record is quarantined.
 //! - [`config`]: the Lambda's environment.
+//! - [`lambda_logging`]: how the Lambda binaries log.
 
 pub mod cipher;
 pub mod config;
@@ -26,10 +28,12 @@ pub mod findings;
 pub mod firehose;
 pub mod json;
 pub mod keys;
+pub mod lambda_logging;
 pub mod mask;
 pub mod partition;
 pub mod policy;
 pub mod policy_cache;
+pub mod policy_compiler;
 pub mod policy_source;
 pub mod reason;
 pub mod transform;

@@ -184,13 +184,9 @@ impl S3Policy {
                     self.not_modified.fetch_add(1, Ordering::Relaxed);
                     return Ok(Fetched::Unchanged);
                 }
-                let message = match err.code() {
-                    Some(code) => format!("{code} {}", err.message().unwrap_or_default()),
-                    None => DisplayErrorContext(&err).to_string(),
-                };
                 return Err(FetchError {
                     location: self.location(),
-                    message,
+                    message: sdk_error_message(&err),
                 });
             }
         };
@@ -214,6 +210,17 @@ impl PolicySource for S3Policy {
 
     fn location(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// An AWS SDK error in one line: the service's error code and message, or
+/// the whole chain of causes (connection errors, timeouts).
+pub(crate) fn sdk_error_message(
+    err: &(impl ProvideErrorMetadata + std::error::Error + 'static),
+) -> String {
+    match err.code() {
+        Some(code) => format!("{code} {}", err.message().unwrap_or_default()),
+        None => DisplayErrorContext(err).to_string(),
     }
 }
 

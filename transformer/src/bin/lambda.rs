@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_logging();
+    cdc_mask_transformer::lambda_logging::init();
     let settings = Settings::from_env(|name| std::env::var(name).ok())?;
     let processor = Arc::new(settings.build().await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
@@ -47,25 +47,4 @@ async fn handle(
     // The response is JSON we wrote; handing it over raw avoids a re-parse.
     let response = String::from_utf8(result.response)?;
     Ok(RawValue::from_string(response)?)
-}
-
-/// Logs as JSON lines at INFO. `lambda_runtime` would log whole events (PII)
-/// at TRACE, so its targets are capped at INFO whatever `RUST_LOG` says.
-fn init_logging() {
-    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
-    let filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .from_env_lossy()
-        .add_directive("lambda_runtime=info".parse().expect("static directive"))
-        .add_directive(
-            "lambda_runtime_api_client=info"
-                .parse()
-                .expect("static directive"),
-        );
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .without_time()
-        .with_ansi(false)
-        .init();
 }

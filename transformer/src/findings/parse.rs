@@ -236,10 +236,60 @@ struct Cell {
 // ---------------------------------------------------------------------------
 
 /// Calls `each` with every finding in `bytes`, in order: where it is, and
-/// the parsed finding or what is wrong with it. Syntax errors skip to the
-/// next line (JSON Lines recover; the rest of a line of concatenated events
-/// is lost, and reported).
+/// the parsed finding or what is wrong with it. Gzip-compressed bytes (as
+/// Firehose delivers them) are decompressed first; lines are then those of
+/// the decompressed text. Syntax errors skip to the next line (JSON Lines
+/// recover; the rest of a line of concatenated events is lost, and
+/// reported).
 pub(crate) fn for_each_finding(
+    source: &str,
+    bytes: &[u8],
+    mut each: impl FnMut(Location, Result<Parsed, String>),
+) {
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return for_each_in_text(source, bytes, each);
+    }
+    match gunzip(bytes) {
+        Ok(text) => for_each_in_text(source, &text, each),
+        Err(what) => each(
+            Location {
+                source: source.to_owned(),
+                line: 1,
+                column: 1,
+                item: None,
+                finding: None,
+            },
+            Err(what),
+        ),
+    }
+}
+
+/// The first two bytes of a gzip member (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// At most this much is decompressed from one source (a Firehose object is
+/// at most 128 MiB before compression): a guard against gzip bombs.
+const MAX_GUNZIPPED: u64 = 1 << 30;
+
+/// The decompressed bytes of one or more concatenated gzip members.
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut text = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_GUNZIPPED + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("gzip-compressed, but cannot be decompressed: {e}"))?;
+    if text.len() as u64 > MAX_GUNZIPPED {
+        return Err(format!(
+            "gzip-compressed to more than {} MiB: too large",
+            MAX_GUNZIPPED >> 20
+        ));
+    }
+    Ok(text)
+}
+
+/// [`for_each_finding`] on uncompressed bytes.
+fn for_each_in_text(
     source: &str,
     bytes: &[u8],
     mut each: impl FnMut(Location, Result<Parsed, String>),
@@ -255,13 +305,6 @@ pub(crate) fn for_each_finding(
             finding: None,
         }
     };
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        each(
-            at(0, None),
-            Err("gzip-compressed: decompress it first (gunzip)".into()),
-        );
-        return;
-    }
     let mut base = if bytes.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
@@ -762,11 +805,23 @@ mod tests {
 
     #[test]
     fn gzip_and_missing_parts() {
-        assert!(parse_bytes(b"\x1f\x8brest")[0]
-            .as_ref()
-            .unwrap_err()
-            .what
-            .contains("gzip"));
+        let problem = parse_bytes(b"\x1f\x8brest")[0].clone().unwrap_err();
+        assert!(problem.what.contains("cannot be decompressed"), "{problem}");
+        assert_eq!(problem.to_string().split(": ").next(), Some("f.jsonl:1"));
+        // Two gzip members (as `cat a.gz b.gz`): both read, lines of the text.
+        let gzip = |text: &str| {
+            use std::io::Write as _;
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(text.as_bytes()).unwrap();
+            encoder.finish().unwrap()
+        };
+        let mut bytes = gzip(&format!("{}\n", FINDING.replace('\n', " ")));
+        bytes.extend(gzip("{\"broken\"\n"));
+        let out = parse_bytes(&bytes);
+        assert_eq!(sensitive(&out[0]).id, "f1");
+        let problem = out[1].as_ref().unwrap_err().to_string();
+        assert!(problem.starts_with("f.jsonl:2: not JSON"), "{problem}");
         let out = parse(
             r#"{"schemaVersion":"1.0","id":"x","type":"SensitiveData:S3Object/Personal","resourcesAffected":{"s3Bucket":{"name":"b"}}}"#,
         );

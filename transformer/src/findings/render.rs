@@ -6,7 +6,7 @@ use std::io;
 
 use serde::Serialize as _;
 
-use crate::policy::PolicyFile;
+use crate::policy::{Policy, PolicyError, PolicyFile};
 
 /// Containers nested this deep or deeper (a column: policy → `tables` →
 /// table → `columns` → column) are written on one line.
@@ -23,6 +23,17 @@ pub fn policy_json(policy: &PolicyFile) -> Vec<u8> {
         .expect("a policy serialises to JSON");
     out.push(b'\n');
     out
+}
+
+/// [`policy_json`], checked to load as the transformer loads it (from the
+/// bytes), so a policy that is written is a policy that works.
+///
+/// # Errors
+/// [`PolicyError`] when the policy is not usable.
+pub fn checked_policy_json(policy: &PolicyFile) -> Result<Vec<u8>, PolicyError> {
+    let bytes = policy_json(policy);
+    Policy::from_slice(&bytes)?;
+    Ok(bytes)
 }
 
 /// Pretty above [`ONE_LINE_DEPTH`], `{"a": 1, "b": [2]}` from there on.
