@@ -369,8 +369,12 @@ fn layouts_and_unsupported_sources() {
     std::fs::write(empty.join("no-findings.jsonl"), "").unwrap();
     for (args, needle) in [
         (
-            vec!["findings", "compile", "s3://bucket/findings/"],
-            "not supported yet",
+            vec!["findings", "compile", "s3:///findings/"],
+            "is not s3://bucket/prefix",
+        ),
+        (
+            vec!["findings", "compile", "-o", "s3://bucket/", s(&file)],
+            "is not s3://bucket/key",
         ),
         (
             vec!["findings", "compile", "--layout", "{schema}/*", s(&file)],
@@ -536,4 +540,37 @@ fn seed_parity_a_found_column_is_redacted_and_encrypted_like_the_glue_job() {
     let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
     assert_eq!(plain["account_number"], "XYZ-42");
     assert_eq!(plain["iban"], "DE89370400440532013000");
+}
+
+#[test]
+fn the_example_finding_fixture_is_valid_and_compiles_to_a_partial_card_number() {
+    let path = workspace_root().join("transformer/tests/fixtures/example-macie-finding.json");
+    let finding = std::fs::read_to_string(&path).unwrap();
+    let event = json!({
+        "version": "0", "id": "e", "detail-type": "Macie Finding", "source": "aws.macie",
+        "detail": serde_json::from_str::<Value>(&finding).unwrap()
+    })
+    .to_string();
+    assert_eq!(
+        validate_json_schema(
+            &workspace_root().join("schemas/macie-finding.schema.json"),
+            &[finding.as_str(), event.as_str()]
+        ),
+        [true, true]
+    );
+    let mut compiler = Compiler::new(Layout::Dms, Defaults::ByType);
+    compiler.add_source(s(&path), finding.as_bytes());
+    let compiled = compiler.finish(None);
+    assert!(compiled.errors.is_empty() && compiled.warnings.is_empty());
+    let policy: Value = serde_json::from_slice(&policy_json(&compiled.policy)).unwrap();
+    assert_eq!(
+        policy["tables"],
+        json!([{"schema": "dataset", "table": "card", "columns": {"card_number": {
+            "types": ["CREDIT_CARD_NUMBER"],
+            "masked": {"action": "partial", "keep_last": 4},
+            "encrypted": {"action": "encrypt"},
+            "rename": true,
+            "findings": ["6f4a2c1e9b8d7f3a5c0e2b4d6f8a1c3e"]
+        }}}])
+    );
 }

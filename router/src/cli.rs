@@ -167,20 +167,27 @@ pub enum FindingsCommand {
     /// numbers partial (last 4), e-mail token, everything else redact; the
     /// encrypted view encrypts. The output is deterministic and records the
     /// finding ids per column.
+    ///
+    /// Sources are files, folders and s3://bucket/prefix (every object under
+    /// it, in key order); gzip-compressed ones, as Firehose delivers them,
+    /// are decompressed. Any malformed finding stops the run with its file
+    /// or object, line and finding id, and nothing is written.
     Compile(CompileArgs),
 }
 
 /// Arguments of `findings compile`.
 #[derive(Debug, Args)]
 pub struct CompileArgs {
-    /// Overrides, in the policy format: the fields a column gives win over
-    /// the findings (`"masked": "keep"` forces keep); columns Macie missed
-    /// are added.
-    #[arg(long, value_name = "FILE")]
-    pub overrides: Option<PathBuf>,
-    /// Where to write the policy (atomically); `-` or nothing: stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Overrides, in the policy format (a file or s3://bucket/key): the
+    /// fields a column gives win over the findings (`"masked": "keep"`
+    /// forces keep); columns Macie missed are added.
+    #[arg(long, value_name = "FILE|S3_URL")]
+    pub overrides: Option<String>,
+    /// Where to write the policy: a file (written atomically), or
+    /// s3://bucket/key (one PutObject, only when the bytes change); `-` or
+    /// nothing: stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE|S3_URL")]
+    pub output: Option<String>,
     /// Compile the readable findings when some are malformed (each one is
     /// reported). Without it, nothing is written and the exit code is 1.
     #[arg(long)]
@@ -198,10 +205,15 @@ pub struct CompileArgs {
     /// of the per-type defaults.
     #[arg(long)]
     pub redact_all: bool,
-    /// Files or folders (read recursively) of findings: EventBridge `Macie
-    /// Finding` events (one per line or concatenated, as Firehose writes
-    /// them), findings alone, or `aws macie2 get-findings` output; `-` reads
-    /// stdin.
+    /// Send every S3 call to this endpoint (path-style addressing), for
+    /// S3-compatible local services. `AWS_ENDPOINT_URL` works too.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Files or folders (read recursively), or s3://bucket/prefix (every
+    /// object under it), of findings: EventBridge `Macie Finding` events
+    /// (one per line or concatenated, as Firehose writes them), findings
+    /// alone, or `aws macie2 get-findings` output; gzip-compressed or not;
+    /// `-` reads stdin.
     #[arg(value_name = "SOURCE", required = true)]
     pub sources: Vec<String>,
 }

@@ -1,5 +1,7 @@
-//! `cdc-mask findings compile`: Macie findings (files, folders, stdin) and
-//! overrides → one policy file, written atomically or not at all.
+//! `cdc-mask findings compile`: Macie findings (files, folders, stdin,
+//! `s3://` prefixes) and overrides → one policy, written atomically (a file
+//! renamed into place, or one S3 `PutObject` when the bytes change) or not
+//! at all.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -7,31 +9,38 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use cdc_mask_transformer::findings::{
-    policy_json, ColumnReport, Compiled, Compiler, Defaults, Layout, Origin, Overrides, Problem,
+    checked_policy_json, ColumnReport, Compiled, Compiler, Defaults, Layout, Origin, Overrides,
+    Problem, S3Store, S3Url, Written,
 };
-use cdc_mask_transformer::policy::{Action, Policy, PolicyFile};
+use cdc_mask_transformer::policy::{Action, PolicyFile};
+use cdc_mask_transformer::policy_source::S3Policy;
 
 use crate::cli::{CompileArgs, FindingsArgs, FindingsCommand};
 
 /// At most this many errors and warnings are listed; the rest are counted.
 const MAX_LISTED: usize = 20;
 
-pub(super) fn run(args: FindingsArgs) -> anyhow::Result<()> {
+pub(super) async fn run(args: FindingsArgs) -> anyhow::Result<()> {
     match args.command {
-        FindingsCommand::Compile(args) => compile(args),
+        FindingsCommand::Compile(args) => compile(args).await,
     }
 }
 
-fn compile(args: CompileArgs) -> anyhow::Result<()> {
-    let overrides = args
-        .overrides
-        .as_deref()
-        .map(|path| {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("cannot read overrides {}", path.display()))?;
-            Overrides::from_slice(&bytes).with_context(|| format!("overrides {}", path.display()))
-        })
-        .transpose()?;
+async fn compile(args: CompileArgs) -> anyhow::Result<()> {
+    let mut s3 = S3::new(args.endpoint_url.clone());
+    let overrides = match args.overrides.as_deref() {
+        None => None,
+        Some(place) => {
+            let bytes = if place.starts_with("s3://") {
+                let url = S3Url::object(place).map_err(anyhow::Error::msg)?;
+                s3.store().await.read(&url).await?
+            } else {
+                std::fs::read(place).with_context(|| format!("cannot read overrides {place}"))?
+            };
+            Some(Overrides::from_slice(&bytes).with_context(|| format!("overrides {place}"))?)
+        }
+    };
+    let output = Output::parse(args.output.as_deref())?;
     let layout = match (args.layout, args.table) {
         (Some(pattern), _) => Layout::Pattern(pattern),
         (None, Some(table)) => Layout::Fixed(table),
@@ -42,9 +51,16 @@ fn compile(args: CompileArgs) -> anyhow::Result<()> {
     } else {
         Defaults::ByType
     };
-    let sources = expand(&args.sources)?;
+    let (files, prefixes) = expand(&args.sources)?;
+    let mut objects = Vec::new();
+    for prefix in &prefixes {
+        objects.extend(s3.store().await.list(prefix).await?);
+    }
+    objects.sort();
+    objects.dedup();
+    let sources = files.len() + objects.len();
     let mut compiler = Compiler::new(layout, defaults);
-    for source in &sources {
+    for source in &files {
         let (name, bytes) = match source {
             Source::Stdin => ("<stdin>".to_owned(), super::read_input(None)?),
             Source::File(path) => (
@@ -53,6 +69,12 @@ fn compile(args: CompileArgs) -> anyhow::Result<()> {
             ),
         };
         compiler.add_source(&name, &bytes);
+    }
+    if !objects.is_empty() {
+        s3.store()
+            .await
+            .add_objects(&mut compiler, &objects)
+            .await?;
     }
     let compiled = compiler.finish(overrides.as_ref());
     list("warning", &compiled.warnings);
@@ -66,43 +88,90 @@ fn compile(args: CompileArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(
         compiled.findings > 0 || overrides.is_some(),
-        "no sensitive-data findings in {} source file(s): nothing to compile",
-        sources.len()
+        "no sensitive-data findings in {sources} source(s): nothing to compile"
     );
     let bytes = render(&compiled.policy)?;
-    let written = match args.output.as_deref() {
-        None => None,
-        Some(path) if path == Path::new("-") => None,
-        Some(path) => Some(path),
+    let target = match output {
+        Output::Stdout => {
+            std::io::stdout()
+                .write_all(&bytes)
+                .context("writing the policy")?;
+            "stdout".to_owned()
+        }
+        Output::File(path) => {
+            write_atomically(&path, &bytes)?;
+            path.display().to_string()
+        }
+        Output::S3(url) => match s3.store().await.write_if_changed(&url, &bytes).await? {
+            Written::Unchanged => format!("{url} (unchanged, not written)"),
+            Written::Replaced { .. } => url.to_string(),
+        },
     };
-    match written {
-        Some(path) => write_atomically(path, &bytes)?,
-        None => std::io::stdout()
-            .write_all(&bytes)
-            .context("writing the policy")?,
-    }
-    let target = written.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
-    eprint!("{}", summary(&compiled, sources.len(), &target));
+    eprint!("{}", summary(&compiled, sources, &target));
     Ok(())
 }
 
-/// A source to read.
+/// The S3 client, made on first use (local runs never load AWS config).
+struct S3 {
+    endpoint_url: Option<String>,
+    store: Option<S3Store>,
+}
+
+impl S3 {
+    fn new(endpoint_url: Option<String>) -> Self {
+        S3 {
+            endpoint_url,
+            store: None,
+        }
+    }
+
+    async fn store(&mut self) -> S3Store {
+        match &self.store {
+            Some(store) => store.clone(),
+            None => {
+                let client = S3Policy::client_from_env(self.endpoint_url.as_deref()).await;
+                self.store.insert(S3Store::new(client)).clone()
+            }
+        }
+    }
+}
+
+/// Where the policy goes.
+enum Output {
+    Stdout,
+    File(PathBuf),
+    S3(S3Url),
+}
+
+impl Output {
+    fn parse(output: Option<&str>) -> anyhow::Result<Self> {
+        Ok(match output {
+            None | Some("-") => Output::Stdout,
+            Some(url) if url.starts_with("s3://") => {
+                Output::S3(S3Url::object(url).map_err(anyhow::Error::msg)?)
+            }
+            Some(path) => Output::File(PathBuf::from(path)),
+        })
+    }
+}
+
+/// A local source to read.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Source {
     Stdin,
     File(PathBuf),
 }
 
-/// The files behind the sources: folders are read recursively (hidden
-/// entries skipped), everything sorted and deduplicated.
-fn expand(sources: &[String]) -> anyhow::Result<Vec<Source>> {
+/// The files behind the local sources (folders read recursively, hidden
+/// entries skipped; sorted and deduplicated) and the `s3://` prefixes.
+fn expand(sources: &[String]) -> anyhow::Result<(Vec<Source>, Vec<S3Url>)> {
     let mut files = Vec::new();
+    let mut prefixes = Vec::new();
     for source in sources {
-        anyhow::ensure!(
-            !source.starts_with("s3://"),
-            "{source}: s3:// sources are not supported yet; copy the objects first \
-             (aws s3 sync {source} DIR) and compile DIR"
-        );
+        if source.starts_with("s3://") {
+            prefixes.push(S3Url::prefix(source).map_err(anyhow::Error::msg)?);
+            continue;
+        }
         if source == "-" {
             files.push(Source::Stdin);
             continue;
@@ -118,7 +187,7 @@ fn expand(sources: &[String]) -> anyhow::Result<Vec<Source>> {
     }
     files.sort();
     files.dedup();
-    Ok(files)
+    Ok((files, prefixes))
 }
 
 fn walk(dir: &Path, files: &mut Vec<Source>) -> anyhow::Result<()> {
@@ -145,8 +214,7 @@ fn walk(dir: &Path, files: &mut Vec<Source>) -> anyhow::Result<()> {
 
 /// The policy as written (one line per column), checked to load.
 pub(super) fn render(policy: &PolicyFile) -> anyhow::Result<Vec<u8>> {
-    Policy::compile(policy).context("the compiled policy is not usable")?;
-    Ok(policy_json(policy))
+    checked_policy_json(policy).context("the compiled policy is not usable")
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over
@@ -204,7 +272,7 @@ fn summary(compiled: &Compiled, sources: usize, target: &str) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "findings compile: {} sensitive-data finding(s) from {sources} source file(s)",
+        "findings compile: {} sensitive-data finding(s) from {sources} source(s)",
         compiled.findings
     );
     if compiled.skipped > 0 {
@@ -282,14 +350,20 @@ mod tests {
     }
 
     #[test]
-    fn sources_expand_sorted_and_refuse_s3() {
+    fn sources_expand_sorted_with_s3_prefixes_apart() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("b/c")).unwrap();
         for name in ["b/c/2.json", "a.jsonl", ".hidden", "b/1"] {
             std::fs::write(dir.path().join(name), "").unwrap();
         }
         let root = dir.path().display().to_string();
-        let files = expand(&[root.clone(), format!("{root}/a.jsonl")]).unwrap();
+        let (files, prefixes) = expand(&[
+            root.clone(),
+            "s3://bucket/findings/".into(),
+            format!("{root}/a.jsonl"),
+        ])
+        .unwrap();
+        assert_eq!(prefixes, [S3Url::prefix("s3://bucket/findings/").unwrap()]);
         let names: Vec<String> = files
             .iter()
             .map(|s| match s {
@@ -298,8 +372,8 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["a.jsonl", "b/1", "b/c/2.json"]);
-        let err = expand(&["s3://bucket/findings/".into()]).unwrap_err();
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+        let err = expand(&["s3:///findings/".into()]).unwrap_err();
+        assert!(err.to_string().contains("s3://bucket/prefix"), "{err}");
         assert!(expand(&["/nonexistent/x".into()]).is_err());
     }
 }

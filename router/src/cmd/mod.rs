@@ -21,7 +21,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::TransformEvent(args) => transform_event::run(args).await,
         Command::Decrypt(args) => decrypt::run(args).await,
-        Command::Findings(args) => findings::run(args),
+        Command::Findings(args) => findings::run(args).await,
     }
 }
 
