@@ -26,9 +26,9 @@ use crate::policy::{lowercase, ColumnPolicy, PolicyFile};
 pub mod env {
     /// `s3://bucket/prefix/` holding the Macie findings (required).
     pub const FINDINGS: &str = "CDCMASK_FINDINGS";
-    /// `s3://bucket/key` of the policy to write; the transformer's
-    /// `CDCMASK_POLICY` has the same value (required).
-    pub const POLICY: &str = "CDCMASK_POLICY";
+    /// `s3://bucket/key` of the policy to write (required): the same
+    /// variable, with the same value, as the transformer's.
+    pub const POLICY: &str = crate::config::env::POLICY;
     /// `s3://bucket/key` of the overrides (optional).
     pub const POLICY_OVERRIDES: &str = "CDCMASK_POLICY_OVERRIDES";
     /// Object key → table pattern, as `findings compile --layout`
@@ -268,6 +268,22 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         })
+    }
+
+    #[test]
+    fn the_variable_names_are_the_deployment_contract() {
+        // infra/ sets these names; the transformer reads the same policy
+        // variable.
+        assert_eq!(
+            env::ALL,
+            [
+                "CDCMASK_FINDINGS",
+                "CDCMASK_POLICY",
+                "CDCMASK_POLICY_OVERRIDES",
+                "CDCMASK_FINDINGS_LAYOUT"
+            ]
+        );
+        assert!(crate::config::env::ALL.contains(&env::POLICY));
     }
 
     #[test]
