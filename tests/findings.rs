@@ -134,7 +134,7 @@ fn every_input_shape_compiles_to_the_same_policy() {
         String::from_utf8(reference.clone()).unwrap()
     );
     assert!(
-        stderr.contains("7 sensitive-data finding(s) from 4 source file(s)"),
+        stderr.contains("7 sensitive-data finding(s) from 4 source(s)"),
         "{stderr}"
     );
 
