@@ -61,7 +61,10 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
     if input.len() > MAX_RECORD_BYTES {
         return Err(Reason::TooLarge);
     }
-    let top = json::parse_object(input)?;
+    // One pass over the record: the members of `data`, `metadata` and the
+    // before-image come with the top level.
+    let (top, [data_members, metadata_members, before_members]) =
+        json::parse_object_expanding(input, ["data", "metadata", BEFORE_IMAGE_FIELD])?;
     let mut data = None;
     let mut metadata = None;
     let mut before = None;
@@ -76,8 +79,10 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
             return Err(Reason::DuplicateField);
         }
     }
-    let metadata = match metadata {
-        Some(m) if m.kind == Kind::Object => json::members(m)?,
+    // Each name occurs at most once now, so a slot holds the members of
+    // that one member when its value is an object.
+    let metadata = match (metadata, metadata_members) {
+        (Some(m), Some(members)) if m.kind == Kind::Object => members,
         _ => return Err(Reason::NotDms),
     };
     let text = |name: &str| -> Result<Option<Cow<'a, str>>, Reason> {
@@ -106,15 +111,15 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
         "data" => {
             let schema = text("schema-name")?.ok_or(Reason::NotDms)?;
             let table = text("table-name")?.ok_or(Reason::NotDms)?;
-            let data = match data {
-                Some(d) if d.kind == Kind::Object => json::members(d)?,
+            let data = match (data, data_members) {
+                (Some(d), Some(members)) if d.kind == Kind::Object => members,
                 _ => return Err(Reason::NotDms),
             };
-            let before = match before {
-                None => None,
-                Some(b) if b.kind == Kind::Null => None,
-                Some(b) if b.kind == Kind::Object => Some(json::members(b)?),
-                Some(_) => return Err(Reason::NotDms),
+            let before = match (before, before_members) {
+                (None, _) => None,
+                (Some(b), _) if b.kind == Kind::Null => None,
+                (Some(b), Some(members)) if b.kind == Kind::Object => Some(members),
+                (Some(_), _) => return Err(Reason::NotDms),
             };
             Ok(DmsRecord::Data(DataRecord {
                 top,

@@ -77,20 +77,57 @@ impl<'a> Member<'a> {
 /// [`JsonError`] if the input is not UTF-8, not well-formed, not an object, or
 /// too deep.
 pub fn parse_object(input: &[u8]) -> Result<Vec<Member<'_>>, JsonError> {
-    std::str::from_utf8(input).map_err(|_| JsonError::Utf8)?;
-    let mut scanner = Scanner { input, pos: 0 };
+    parse_object_expanding(input, []).map(|(top, [])| top)
+}
+
+/// Parses like [`parse_object`] and, in the same pass, splits the value of
+/// each top-level member named in `expand` into its own members (slot `i`
+/// of the returned array for `expand[i]`), so the caller need not scan it
+/// again. A slot stays `None` when no member has that name or its value is
+/// not an object; if the name occurs more than once, the slot holds the
+/// members of the last one (callers that care reject duplicates by looking
+/// at the top-level members).
+///
+/// # Errors
+/// As [`parse_object`].
+#[allow(clippy::type_complexity)]
+pub fn parse_object_expanding<'a, const N: usize>(
+    input: &'a [u8],
+    expand: [&str; N],
+) -> Result<(Vec<Member<'a>>, [Option<Vec<Member<'a>>>; N]), JsonError> {
+    let text = std::str::from_utf8(input).map_err(|_| JsonError::Utf8)?;
+    let mut scanner = Scanner {
+        text,
+        input,
+        pos: 0,
+    };
+    let mut slots = [const { None }; N];
+    let mut top = Vec::with_capacity(8);
     scanner.skip_ws();
-    let members = scanner.object_members(1)?;
+    // The document's top level is depth 1; its members' values are scanned
+    // as children of depth 1, exactly as `value` would.
+    scanner.object(1, |s, name| {
+        let decoded = s.name_text(&name);
+        let slot = expand.iter().position(|e| *e == decoded);
+        let start = s.pos;
+        let kind = match slot {
+            Some(i) if s.peek() == Some(b'{') => {
+                slots[i] = Some(s.object_members(2)?);
+                Kind::Object
+            }
+            _ => s.value(1)?,
+        };
+        top.push(s.member(&name, decoded, start, kind));
+        Ok(())
+    })?;
     scanner.skip_ws();
     if scanner.pos != input.len() {
         return Err(JsonError::Syntax(scanner.pos));
     }
-    Ok(members)
+    Ok((top, slots))
 }
 
-/// The members of a value that [`parse_object`] returned as an object. Its
-/// bytes were validated with the whole document, so they are not checked
-/// for UTF-8 again.
+/// The members of a value that [`parse_object`] returned as an object.
 ///
 /// # Errors
 /// [`JsonError::Syntax`] if `object` is not an object.
@@ -98,7 +135,10 @@ pub fn members<'a>(object: &Member<'a>) -> Result<Vec<Member<'a>>, JsonError> {
     if object.kind != Kind::Object {
         return Err(JsonError::Syntax(0));
     }
+    // Validated with the whole document; this only regains the `str`.
+    let text = std::str::from_utf8(object.raw).map_err(|_| JsonError::Utf8)?;
     let mut scanner = Scanner {
+        text,
         input: object.raw,
         pos: 0,
     };
@@ -108,8 +148,19 @@ pub fn members<'a>(object: &Member<'a>) -> Result<Vec<Member<'a>>, JsonError> {
 }
 
 struct Scanner<'a> {
+    /// The whole input, known to be UTF-8.
+    text: &'a str,
+    /// `text` as bytes.
     input: &'a [u8],
     pos: usize,
+}
+
+/// A member name as the scanner hands it to an object's callback: where its
+/// raw bytes start and end (quotes included), and whether it has escapes.
+struct Name {
+    start: usize,
+    end: usize,
+    escaped: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -136,24 +187,52 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The decoded text of a member name; borrowed unless it has escapes.
+    fn name_text(&self, name: &Name) -> Cow<'a, str> {
+        let body = &self.text[name.start + 1..name.end - 1];
+        if name.escaped {
+            decode_str(body)
+        } else {
+            Cow::Borrowed(body)
+        }
+    }
+
+    /// The member named `name` (decoded: `decoded`) whose value spans from
+    /// `value_start` to the current position.
+    fn member(
+        &self,
+        name: &Name,
+        decoded: Cow<'a, str>,
+        value_start: usize,
+        kind: Kind,
+    ) -> Member<'a> {
+        Member {
+            name: decoded,
+            raw_name: &self.input[name.start..name.end],
+            raw: &self.input[value_start..self.pos],
+            kind,
+        }
+    }
+
     /// Parses `{ ... }` at the current position, collecting its members.
     fn object_members(&mut self, depth: usize) -> Result<Vec<Member<'a>>, JsonError> {
         let mut members = Vec::with_capacity(8);
-        self.object(depth, |raw_name, raw, kind| {
-            members.push(Member {
-                name: decode_string_body(&raw_name[1..raw_name.len() - 1]),
-                raw_name,
-                raw,
-                kind,
-            })
+        self.object(depth, |s, name| {
+            let start = s.pos;
+            let kind = s.value(depth)?;
+            members.push(s.member(&name, s.name_text(&name), start, kind));
+            Ok(())
         })?;
         Ok(members)
     }
 
+    /// Parses `{ ... }` at the current position. For each member,
+    /// `on_member` is called with the scanner at the start of the value,
+    /// which it must scan (as a child of `depth`).
     fn object(
         &mut self,
         depth: usize,
-        mut on_member: impl FnMut(&'a [u8], &'a [u8], Kind),
+        mut on_member: impl FnMut(&mut Self, Name) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
             return Err(JsonError::TooDeep);
@@ -166,13 +245,20 @@ impl<'a> Scanner<'a> {
         }
         loop {
             self.skip_ws();
-            let name_raw = self.string()?;
+            let start = self.pos;
+            let escaped = self.string()?;
+            let end = self.pos;
             self.skip_ws();
             self.expect(b':')?;
             self.skip_ws();
-            let start = self.pos;
-            let kind = self.value(depth)?;
-            on_member(name_raw, &self.input[start..self.pos], kind);
+            on_member(
+                self,
+                Name {
+                    start,
+                    end,
+                    escaped,
+                },
+            )?;
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -214,7 +300,9 @@ impl<'a> Scanner<'a> {
     fn value(&mut self, depth: usize) -> Result<Kind, JsonError> {
         match self.peek() {
             Some(b'"') => self.string().map(|_| Kind::String),
-            Some(b'{') => self.object(depth + 1, |_, _, _| ()).map(|()| Kind::Object),
+            Some(b'{') => self
+                .object(depth + 1, |s, _| s.value(depth + 1).map(drop))
+                .map(|()| Kind::Object),
             Some(b'[') => self.array(depth + 1).map(|()| Kind::Array),
             Some(b't') => self.literal(b"true").map(|()| Kind::Bool),
             Some(b'f') => self.literal(b"false").map(|()| Kind::Bool),
@@ -270,25 +358,24 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    /// Validates a string at the current position and returns its raw bytes,
-    /// quotes included. The input is already known to be UTF-8.
-    fn string(&mut self) -> Result<&'a [u8], JsonError> {
-        let start = self.pos;
+    /// Validates a string at the current position, leaving the position
+    /// after its closing quote; returns whether it holds escapes. The input
+    /// is already known to be UTF-8.
+    fn string(&mut self) -> Result<bool, JsonError> {
         self.expect(b'"')?;
+        let mut escaped = false;
         loop {
             // Skip the bytes that need no attention; this is the hot loop.
-            let rest = &self.input[self.pos..];
-            let plain = rest
-                .iter()
-                .position(|&b| NEEDS_ATTENTION[usize::from(b)])
-                .ok_or(JsonError::Syntax(self.input.len()))?;
+            let plain =
+                plain_len(&self.input[self.pos..]).ok_or(JsonError::Syntax(self.input.len()))?;
             self.pos += plain;
             match self.input[self.pos] {
                 b'"' => {
                     self.pos += 1;
-                    return Ok(&self.input[start..self.pos]);
+                    return Ok(escaped);
                 }
                 b'\\' => {
+                    escaped = true;
                     self.pos += 1;
                     match self.peek() {
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
@@ -328,24 +415,73 @@ static NEEDS_ATTENTION: [bool; 256] = {
     table
 };
 
+/// The number of leading bytes of `bytes` that need no attention inside a
+/// JSON string ([`NEEDS_ATTENTION`]), or `None` if none does.
+///
+/// Eight bytes at a time: in a little-endian word, `(x - 0x01…) & !x & 0x80…`
+/// flags the zero bytes and `(x - 0x20…) & !x & 0x80…` the bytes below 0x20;
+/// a borrow can only flag bytes *above* a true hit, so the lowest flag is
+/// always exact.
+fn plain_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ QUOTES;
+        let backslash = x ^ BACKSLASHES;
+        let hits = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | x.wrapping_sub(SPACES) & !x)
+            & HIGH;
+        if hits != 0 {
+            // At most 63 / 8; the cast cannot truncate.
+            return Some(offset + (hits.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| NEEDS_ATTENTION[usize::from(b)])
+        .map(|p| offset + p)
+}
+
 /// Decodes the body of a validated JSON string (without its quotes).
 /// Lone surrogate escapes become U+FFFD.
 pub fn decode_string_body(body: &[u8]) -> Cow<'_, str> {
-    let Some(first_escape) = memchr::memchr(b'\\', body) else {
-        // Validated UTF-8 without escapes: borrow it as is.
-        return Cow::Borrowed(std::str::from_utf8(body).unwrap_or_default());
+    match String::from_utf8_lossy(body) {
+        Cow::Borrowed(text) => decode_str(text),
+        // Not validated after all; decode what can be.
+        Cow::Owned(text) => Cow::Owned(decode_str(&text).into_owned()),
+    }
+}
+
+/// [`decode_string_body`] of a body already known to be UTF-8.
+fn decode_str(body: &str) -> Cow<'_, str> {
+    let Some(first_escape) = memchr::memchr(b'\\', body.as_bytes()) else {
+        return Cow::Borrowed(body);
     };
+    let bytes = body.as_bytes();
     let mut out = String::with_capacity(body.len());
-    out.push_str(std::str::from_utf8(&body[..first_escape]).unwrap_or_default());
+    out.push_str(&body[..first_escape]);
     let mut i = first_escape;
-    while i < body.len() {
-        let next = memchr::memchr(b'\\', &body[i..]).map_or(body.len(), |p| i + p);
-        out.push_str(std::str::from_utf8(&body[i..next]).unwrap_or_default());
-        if next >= body.len() {
+    while i < bytes.len() {
+        let next = memchr::memchr(b'\\', &bytes[i..]).map_or(bytes.len(), |p| i + p);
+        // `i` and `next` sit at ASCII bytes (or the end), so both are char
+        // boundaries.
+        out.push_str(body.get(i..next).unwrap_or_default());
+        if next >= bytes.len() {
             break;
         }
         i = next + 1;
-        let escape = body.get(i).copied().unwrap_or(b'\\');
+        let escape = bytes.get(i).copied().unwrap_or(b'\\');
         i += 1;
         match escape {
             b'b' => out.push('\u{8}'),
@@ -354,14 +490,14 @@ pub fn decode_string_body(body: &[u8]) -> Cow<'_, str> {
             b'r' => out.push('\r'),
             b't' => out.push('\t'),
             b'u' => {
-                let unit = hex4(body, i);
+                let unit = hex4(bytes, i);
                 i += 4;
                 let ch = if (0xD800..0xDC00).contains(&unit)
-                    && body.get(i) == Some(&b'\\')
-                    && body.get(i + 1) == Some(&b'u')
-                    && (0xDC00..0xE000).contains(&hex4(body, i + 2))
+                    && bytes.get(i) == Some(&b'\\')
+                    && bytes.get(i + 1) == Some(&b'u')
+                    && (0xDC00..0xE000).contains(&hex4(bytes, i + 2))
                 {
-                    let low = hex4(body, i + 2);
+                    let low = hex4(bytes, i + 2);
                     i += 6;
                     char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
                 } else {
@@ -386,29 +522,25 @@ fn hex4(body: &[u8], at: usize) -> u32 {
 /// what JSON requires.
 pub fn write_string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
-    let bytes = value.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !NEEDS_ATTENTION[usize::from(b)] {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
-        match b {
+    let mut rest = value.as_bytes();
+    while let Some(plain) = plain_len(rest) {
+        out.extend_from_slice(&rest[..plain]);
+        match rest[plain] {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\t' => out.extend_from_slice(b"\\t"),
-            _ => {
+            b => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(b >> 4)]);
                 out.push(HEX[usize::from(b & 0xF)]);
             }
         }
-        start = i + 1;
+        rest = &rest[plain + 1..];
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 
@@ -538,8 +670,72 @@ mod tests {
     }
 
     #[test]
+    fn plain_len_finds_the_first_byte_needing_attention() {
+        // Every position in and past the first word, every kind of byte
+        // around it, including bytes whose borrows could mislead.
+        for len in 0..20 {
+            for at in 0..=len {
+                for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    for fill in [b'a', 0x20, 0x21, 0x5d, 0x80, 0xa0, 0xff] {
+                        let mut bytes = vec![fill; len];
+                        if at < len {
+                            bytes[at] = stop;
+                        }
+                        let want = bytes.iter().position(|&b| NEEDS_ATTENTION[usize::from(b)]);
+                        assert_eq!(plain_len(&bytes), want, "{bytes:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn expanding_gives_the_nested_members_in_the_same_pass() {
+        let doc = br#"{"a":{"x":1,"y\u0041":"s"},"b":[1],"c":null,"d":{}}"#;
+        let (top, [a, b, c, d, e]) =
+            parse_object_expanding(doc, ["a", "b", "c", "d", "e"]).unwrap();
+        assert_eq!(top.len(), 4);
+        assert_eq!(top[0].raw, br#"{"x":1,"y\u0041":"s"}"#);
+        assert_eq!(top[0].kind, Kind::Object);
+        let a = a.unwrap();
+        let again = members(&top[0]).unwrap();
+        assert_eq!(a.len(), 2);
+        for (m, n) in a.iter().zip(&again) {
+            assert_eq!(
+                (&m.name, m.raw_name, m.raw, m.kind),
+                (&n.name, n.raw_name, n.raw, n.kind)
+            );
+        }
+        assert_eq!(a[1].name, "yA");
+        assert!(b.is_none() && c.is_none() && e.is_none());
+        assert!(d.unwrap().is_empty());
+        let deep = format!(
+            "{{\"a\":{{\"b\":{}1{}}}}}",
+            "[".repeat(MAX_DEPTH - 2),
+            "]".repeat(MAX_DEPTH - 2)
+        );
+        assert!(parse_object_expanding(deep.as_bytes(), ["a"]).is_ok());
+        let deeper = deep.replacen('[', "[[", 1).replacen(']', "]]", 1);
+        assert_eq!(
+            parse_object_expanding(deeper.as_bytes(), ["a"]).unwrap_err(),
+            JsonError::TooDeep
+        );
+        assert_eq!(
+            parse_object(deeper.as_bytes()).unwrap_err(),
+            JsonError::TooDeep
+        );
+    }
+
+    #[test]
     fn write_string_round_trips() {
-        for s in ["plain", "q\"b\\s", "\u{0}\u{1f}\n\t", "é😀", ""] {
+        for s in [
+            "plain",
+            "q\"b\\s",
+            "\u{0}\u{1f}\n\t",
+            "é😀",
+            "",
+            "a longer value \"with\" quotes\\ past eight bytes\u{7}",
+        ] {
             let mut out = Vec::new();
             write_string(&mut out, s);
             let back: String = serde_json::from_slice(&out).unwrap();

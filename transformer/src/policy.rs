@@ -4,6 +4,7 @@
 //! schema, table and column names case-insensitively.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -217,10 +218,37 @@ impl ColumnRule {
 #[derive(Debug, Default)]
 pub struct TableRules {
     /// Lower-cased column name → rule.
-    columns: HashMap<String, ColumnRule>,
+    columns: HashMap<String, ColumnRule, NameHash>,
     /// Lower-cased names that the protected columns produce, per view; a
     /// source column with such a name would collide.
-    generated: [HashSet<String>; 2],
+    generated: [HashSet<String, NameHash>; 2],
+}
+
+/// Hashing of the policy's lookup tables: FNV-1a. Every column of every
+/// record is looked up, and for short names SipHash's setup costs more than
+/// the lookup. The tables hold only the policy's own names, so input cannot
+/// grow them (no flooding to defend against).
+type NameHash = BuildHasherDefault<Fnv1a>;
+
+/// The 64-bit FNV-1a hash.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl TableRules {
@@ -239,7 +267,7 @@ impl TableRules {
 /// A checked, compiled policy ready for lookups.
 #[derive(Debug, Default)]
 pub struct Policy {
-    tables: HashMap<String, TableRules>,
+    tables: HashMap<String, TableRules, NameHash>,
     redact_with: String,
     uses_token: [bool; 2],
 }
@@ -279,7 +307,7 @@ impl Policy {
             return Err(invalid(format!("unsupported version {}", file.version)));
         }
         let mut policy = Policy {
-            tables: HashMap::new(),
+            tables: HashMap::default(),
             redact_with: file
                 .redact_with
                 .clone()
@@ -380,7 +408,9 @@ pub fn lowercase(name: &str) -> String {
 
 fn push_lowercase(buf: &mut String, name: &str) {
     if name.is_ascii() {
-        buf.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        let start = buf.len();
+        buf.push_str(name);
+        buf[start..].make_ascii_lowercase();
     } else {
         buf.push_str(&name.to_lowercase());
     }

@@ -317,7 +317,7 @@ impl RowWriter<'_, '_, '_> {
             Some(Action::Keep) | None => {
                 let collides = reserved || self.rules.is_some_and(|r| r.collides(view, lower));
                 if collides {
-                    write_name(&member.name, COLLISION_SUFFIX, out);
+                    write_name(member, COLLISION_SUFFIX, out);
                 } else {
                     out.extend_from_slice(member.raw_name);
                 }
@@ -330,11 +330,11 @@ impl RowWriter<'_, '_, '_> {
         let renamed = rule.is_some_and(|r| r.rename);
         let suffix = if renamed { view.suffix() } else { "" };
         let collides = flat && !renamed && reserved;
-        if collides {
-            write_name(&member.name, COLLISION_SUFFIX, out);
-        } else {
-            write_name(&member.name, suffix, out);
-        }
+        write_name(
+            member,
+            if collides { COLLISION_SUFFIX } else { suffix },
+            out,
+        );
         out.push(b':');
         if member.kind == Kind::Null {
             // Nothing to hide in a null; keeping it lets analysts count them.
@@ -375,14 +375,18 @@ impl RowWriter<'_, '_, '_> {
     }
 }
 
-/// Writes `"<name><suffix>"`.
-fn write_name(name: &str, suffix: &str, out: &mut Vec<u8>) {
-    json::write_string(out, name);
-    if !suffix.is_empty() {
+/// Writes `"<name><suffix>"`, the name as written when it has no escapes
+/// (then writing the decoded name would give the same bytes).
+fn write_name(member: &Member<'_>, suffix: &str, out: &mut Vec<u8>) {
+    let raw = member.raw_name;
+    if memchr::memchr(b'\\', raw).is_none() {
+        out.extend_from_slice(&raw[..raw.len() - 1]);
+    } else {
+        json::write_string(out, &member.name);
         out.pop();
-        out.extend_from_slice(suffix.as_bytes());
-        out.push(b'"');
     }
+    out.extend_from_slice(suffix.as_bytes());
+    out.push(b'"');
 }
 
 /// Writes `,"name":` (or without the comma for the first field).
