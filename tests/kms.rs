@@ -40,7 +40,7 @@ async fn one_generate_data_key_per_100k_records_with_default_cache_settings() {
         KeySource::Kms {
             key_id: key_id.clone(),
             quarantine_key_id: key_id,
-            token_key_ciphertext: None,
+            token_key: None,
         },
     );
     settings.endpoint_url = Some(moto.endpoint.clone());

@@ -337,3 +337,64 @@ async fn no_kms_no_output() {
     assert!(error.contains("key service"), "{error}");
     assert!(!error.contains("jdoe"), "{error}");
 }
+
+/// The token key from a Secrets Manager secret (as `infra/template.yaml`
+/// deploys it), read at cold start: tokens are HMACs under the secret's bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn token_key_from_a_secrets_manager_secret() {
+    let moto = MotoServer::start();
+    let config = moto.sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&config);
+    let data_key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let secret_value = "Zq3b9XkP0wR7tLm2Vn8Yc4Hd6Js1Ga5Fe0Ku9Qo3Ti7Wr2Ex8Pz4Bl6Nv1Mh5Cy";
+    let secret_arn = aws_sdk_secretsmanager::Client::new(&config)
+        .create_secret()
+        .name("dcp/cdc-mask/token-key")
+        .kms_key_id(&data_key)
+        .secret_string(secret_value)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let mut env = moto.aws_env();
+    env.extend([
+        ("CDCMASK_POLICY", policy()),
+        ("CDCMASK_KMS_KEY_ID", data_key.clone()),
+        ("CDCMASK_TOKEN_KEY_SECRET", secret_arn),
+    ]);
+    let lambda = Lambda::start(&env);
+    let masked = lines(&answers(&lambda.invoke(&fixture_event()).expect_response()));
+    let key = cdc_mask_transformer::keys::TokenKey::new(secret_value.as_bytes(), 1).unwrap();
+    let mut token = Vec::new();
+    key.write_token(b"jdoe@example.com", &mut token);
+    let token = String::from_utf8(token).unwrap();
+    assert!(
+        masked[0].contains(&format!(r#""mail_masked":"{token}""#)),
+        "{}",
+        masked[0]
+    );
+    let logs = lambda.logs();
+    assert!(!logs.contains(secret_value), "logs leaked the token key");
+
+    // A secret that cannot be read stops the init, naming the variable and why
+    // (the SDK's own TRACE lines, on in these tests, precede it).
+    env.retain(|(name, _)| *name != "CDCMASK_TOKEN_KEY_SECRET");
+    env.push(("CDCMASK_TOKEN_KEY_SECRET", "dcp/no-such-secret".to_owned()));
+    let mut lambda = Lambda::start(&env);
+    assert!(!wait_exit(&mut lambda.child).success());
+    let logs = lambda.logs();
+    let error = logs
+        .lines()
+        .find(|line| line.starts_with("Error: "))
+        .unwrap_or_else(|| panic!("no init error in {logs}"));
+    assert!(error.contains("CDCMASK_TOKEN_KEY_SECRET"), "{error}");
+    assert!(error.contains("ResourceNotFoundException"), "{error}");
+}

@@ -62,6 +62,17 @@ pub struct KeyArgs {
         requires = "kms_key_id"
     )]
     pub token_key_ciphertext: Option<String>,
+    /// Secrets Manager secret (name or ARN) holding the token key, as the
+    /// deployed Lambda reads it (`infra/template.yaml`), so replays give the
+    /// same tokens.
+    #[arg(
+        long,
+        env = "CDCMASK_TOKEN_KEY_SECRET",
+        value_name = "ID",
+        requires = "kms_key_id",
+        conflicts_with = "token_key_ciphertext"
+    )]
+    pub token_key_secret: Option<String>,
     /// Version written into tokens (`tok<N>_…`).
     #[arg(
         long,

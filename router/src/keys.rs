@@ -3,7 +3,7 @@
 use anyhow::{bail, Context as _};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use cdc_mask_transformer::config::KeySource;
+use cdc_mask_transformer::config::{KeySource, TokenKeySource};
 
 use crate::cli::KeyArgs;
 
@@ -21,12 +21,15 @@ pub fn key_source(args: &KeyArgs) -> anyhow::Result<KeySource> {
                 .quarantine_kms_key_id
                 .clone()
                 .unwrap_or_else(|| key_id.clone()),
-            token_key_ciphertext: args
-                .token_key_ciphertext
-                .as_deref()
-                .map(|b| BASE64.decode(b.trim()))
-                .transpose()
-                .context("--token-key-ciphertext is not base64")?,
+            token_key: match (&args.token_key_ciphertext, &args.token_key_secret) {
+                (Some(b64), _) => Some(TokenKeySource::Ciphertext(
+                    BASE64
+                        .decode(b64.trim())
+                        .context("--token-key-ciphertext is not base64")?,
+                )),
+                (None, Some(id)) => Some(TokenKeySource::Secret(id.trim().to_owned())),
+                (None, None) => None,
+            },
         }),
         (Some(_), Some(_)) => bail!("give only one of --keyring and --kms-key-id"),
         (None, None) => bail!("give --keyring DIR (local keys) or --kms-key-id ID (AWS KMS)"),

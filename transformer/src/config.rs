@@ -10,7 +10,8 @@ use base64::Engine as _;
 
 use crate::firehose::{Processor, ViewMode};
 use crate::keys::{
-    CacheLimits, DataKeyCache, KeyProvider, KmsKeys, LocalKeyring, Purpose, TokenKey,
+    read_token_key, CacheLimits, DataKeyCache, KeyProvider, KmsKeys, LocalKeyring, Purpose,
+    TokenKey,
 };
 use crate::policy::{Policy, View};
 use crate::policy_cache::{BuildViews, PolicyCache, PolicyLimits, Views};
@@ -37,6 +38,9 @@ pub mod env {
     pub const QUARANTINE_KMS_KEY_ID: &str = "CDCMASK_QUARANTINE_KMS_KEY_ID";
     /// Base64 KMS ciphertext of the token (HMAC) key, decrypted at start.
     pub const TOKEN_KEY_CIPHERTEXT: &str = "CDCMASK_TOKEN_KEY_CIPHERTEXT";
+    /// Secrets Manager secret (name or ARN) holding the token key, read at
+    /// start; the other way to give it (set one of the two, never both).
+    pub const TOKEN_KEY_SECRET: &str = "CDCMASK_TOKEN_KEY_SECRET";
     /// Version written into tokens (`tok<N>_`), default 1.
     pub const TOKEN_KEY_VERSION: &str = "CDCMASK_TOKEN_KEY_VERSION";
     /// Oldest a data key may get, in seconds (default 300).
@@ -45,7 +49,7 @@ pub mod env {
     pub const DATA_KEY_MAX_RECORDS: &str = "CDCMASK_DATA_KEY_MAX_RECORDS";
 
     /// Every variable above, for documentation and tests.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         VIEW,
         POLICY,
         POLICY_TTL,
@@ -55,6 +59,7 @@ pub mod env {
         KMS_KEY_ID,
         QUARANTINE_KMS_KEY_ID,
         TOKEN_KEY_CIPHERTEXT,
+        TOKEN_KEY_SECRET,
         TOKEN_KEY_VERSION,
         DATA_KEY_MAX_AGE,
         DATA_KEY_MAX_RECORDS,
@@ -77,9 +82,19 @@ pub enum KeySource {
         key_id: String,
         /// Key for quarantine data keys.
         quarantine_key_id: String,
-        /// KMS ciphertext of the token key, if there is one.
-        token_key_ciphertext: Option<Vec<u8>>,
+        /// Where the token key comes from, if there is one.
+        token_key: Option<TokenKeySource>,
     },
+}
+
+/// Where the token (HMAC) key comes from with KMS (a keyring holds its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKeySource {
+    /// KMS ciphertext of the key (`aws kms encrypt`), decrypted at start.
+    Ciphertext(Vec<u8>),
+    /// A Secrets Manager secret id or ARN, read at start: its `SecretString`
+    /// bytes (or `SecretBinary`) are the key.
+    Secret(String),
 }
 
 /// Everything needed to build a [`Processor`].
@@ -147,18 +162,37 @@ impl Settings {
                 .map_err(|e| ConfigError(format!("{}: {e}", env::SHAPE)))?,
             None => Shape::Flat,
         };
+        let token_key = match (set(env::TOKEN_KEY_CIPHERTEXT), set(env::TOKEN_KEY_SECRET)) {
+            (None, None) => None,
+            (Some(b64), None) => Some(TokenKeySource::Ciphertext(
+                BASE64.decode(b64.trim()).map_err(|_| {
+                    ConfigError(format!("{} is not base64", env::TOKEN_KEY_CIPHERTEXT))
+                })?,
+            )),
+            (None, Some(id)) => Some(TokenKeySource::Secret(id.trim().to_owned())),
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(format!(
+                    "set only one of {} and {} (both give the token key)",
+                    env::TOKEN_KEY_CIPHERTEXT,
+                    env::TOKEN_KEY_SECRET
+                )))
+            }
+        };
         let keys = match (set(env::KEYRING), set(env::KMS_KEY_ID)) {
+            (Some(_), None) if token_key.is_some() => {
+                return Err(ConfigError(format!(
+                    "{} has its own token key: unset {} and {}",
+                    env::KEYRING,
+                    env::TOKEN_KEY_CIPHERTEXT,
+                    env::TOKEN_KEY_SECRET
+                )))
+            }
             (Some(dir), None) => KeySource::Local(PathBuf::from(dir)),
             (None, Some(key_id)) => KeySource::Kms {
                 quarantine_key_id: set(env::QUARANTINE_KMS_KEY_ID)
                     .unwrap_or_else(|| key_id.clone()),
                 key_id,
-                token_key_ciphertext: set(env::TOKEN_KEY_CIPHERTEXT)
-                    .map(|b| BASE64.decode(b.trim()))
-                    .transpose()
-                    .map_err(|_| {
-                        ConfigError(format!("{} is not base64", env::TOKEN_KEY_CIPHERTEXT))
-                    })?,
+                token_key,
             },
             (Some(_), Some(_)) => {
                 return Err(ConfigError(format!(
@@ -248,16 +282,27 @@ impl Settings {
             KeySource::Kms {
                 key_id,
                 quarantine_key_id,
-                token_key_ciphertext,
+                token_key,
             } => {
                 let endpoint = self.endpoint_url.as_deref();
                 let kms = KmsKeys::from_env(Some(key_id.clone()), endpoint).await;
-                let token = match token_key_ciphertext {
+                let token = match token_key {
                     None => None,
-                    Some(blob) => Some(
+                    Some(TokenKeySource::Ciphertext(blob)) => Some(
                         kms.decrypt_secret(blob)
                             .await
                             .map_err(|e| ConfigError(format!("cannot decrypt the token key: {e}")))?
+                            .to_vec(),
+                    ),
+                    Some(TokenKeySource::Secret(id)) => Some(
+                        read_token_key(id, endpoint)
+                            .await
+                            .map_err(|e| {
+                                ConfigError(format!(
+                                    "cannot read the token key secret ({}): {e}",
+                                    env::TOKEN_KEY_SECRET
+                                ))
+                            })?
                             .to_vec(),
                     ),
                 };
@@ -283,7 +328,8 @@ impl Settings {
                 Transformer::new(Arc::clone(&policy), view, shape, token_key.clone()).map_err(|e| {
                     match e {
                         SetupError::NoTokenKey(_) => format!(
-                            "{e}: set {} (KMS-encrypted token key) or use a keyring",
+                            "{e}: set {} (Secrets Manager) or {} (KMS ciphertext), or use a keyring",
+                            env::TOKEN_KEY_SECRET,
                             env::TOKEN_KEY_CIPHERTEXT
                         ),
                     }
@@ -358,6 +404,35 @@ mod tests {
     }
 
     #[test]
+    fn reads_either_token_key_source() {
+        let kms = |extra: (&str, &str)| match from(&[
+            (env::POLICY, "/p.json"),
+            (env::KMS_KEY_ID, "k"),
+            extra,
+        ])
+        .unwrap()
+        .keys
+        {
+            KeySource::Kms { token_key, .. } => token_key,
+            KeySource::Local(_) => unreachable!("KMS was configured"),
+        };
+        assert_eq!(
+            kms((
+                env::TOKEN_KEY_SECRET,
+                " arn:aws:secretsmanager:eu-west-1:1:secret:t-AbCdEf "
+            )),
+            Some(TokenKeySource::Secret(
+                "arn:aws:secretsmanager:eu-west-1:1:secret:t-AbCdEf".into()
+            ))
+        );
+        assert_eq!(
+            kms((env::TOKEN_KEY_CIPHERTEXT, "AQID")),
+            Some(TokenKeySource::Ciphertext(vec![1, 2, 3]))
+        );
+        assert_eq!(kms((env::SHAPE, "flat")), None);
+    }
+
+    #[test]
     fn names_what_is_wrong() {
         for (vars, needle) in [
             (vec![(env::KEYRING, "/k")], env::POLICY),
@@ -385,6 +460,23 @@ mod tests {
                     (env::DATA_KEY_MAX_RECORDS, "0"),
                 ],
                 env::DATA_KEY_MAX_RECORDS,
+            ),
+            (
+                vec![
+                    (env::POLICY, "/p"),
+                    (env::KMS_KEY_ID, "k"),
+                    (env::TOKEN_KEY_CIPHERTEXT, "AAAA"),
+                    (env::TOKEN_KEY_SECRET, "dcp/cdc-mask/token-key"),
+                ],
+                "set only one of CDCMASK_TOKEN_KEY_CIPHERTEXT and CDCMASK_TOKEN_KEY_SECRET",
+            ),
+            (
+                vec![
+                    (env::POLICY, "/p"),
+                    (env::KEYRING, "/k"),
+                    (env::TOKEN_KEY_SECRET, "dcp/cdc-mask/token-key"),
+                ],
+                "has its own token key",
             ),
         ] {
             let err = from(&vars).unwrap_err().to_string();

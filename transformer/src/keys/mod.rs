@@ -10,6 +10,7 @@
 mod cache;
 mod kms;
 mod local;
+mod secret;
 mod token;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use zeroize::Zeroizing;
 pub use cache::{CacheLimits, DataKeyCache, UnwrapCache};
 pub use kms::KmsKeys;
 pub use local::LocalKeyring;
+pub use secret::read_token_key;
 pub use token::TokenKey;
 
 /// A boxed future, so that providers can be chosen at run time.
