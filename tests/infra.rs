@@ -27,15 +27,9 @@ const LAMBDAS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "cdc-mask-policy-lambda",
-        // Once its branch is merged: `&cdc_mask_transformer::policy_compiler::env::ALL`.
-        &[
-            "CDCMASK_FINDINGS",
-            "CDCMASK_POLICY",
-            "CDCMASK_POLICY_OVERRIDES",
-            "CDCMASK_FINDINGS_LAYOUT",
-        ],
+        &cdc_mask_transformer::policy_compiler::env::ALL,
         // The default layout reads the DMS raw landing (raw/<schema>/<table>/…).
-        &["CDCMASK_FINDINGS_LAYOUT"],
+        &[cdc_mask_transformer::policy_compiler::env::FINDINGS_LAYOUT],
     ),
 ];
 
