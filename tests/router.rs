@@ -700,3 +700,322 @@ async fn missing_stream_bucket_or_credentials_is_one_line() {
     fails_with(&out, "no AWS credentials found");
     assert!(s3_view(&moto, "x", "masked").await.is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// Firehose sink, with failures injected in front of moto
+// ---------------------------------------------------------------------------
+
+/// What the fault proxy saw and did.
+#[derive(Debug, Default)]
+struct ProxyState {
+    /// PutRecordBatch calls still to answer with injected failures.
+    faulty_calls: usize,
+    /// Entries answered `ServiceUnavailableException` without reaching moto.
+    injected: usize,
+    /// Records in all PutRecordBatch requests received.
+    records_received: usize,
+    /// Largest PutRecordBatch request: (records, bytes of data).
+    largest: (usize, usize),
+}
+
+/// A pass-through HTTP proxy in front of the real moto server that injects
+/// partial failures, since moto's Firehose never reports any: on the first
+/// `faulty_calls` `PutRecordBatch` requests it withholds every third record
+/// from moto and answers that entry `ServiceUnavailableException` (as
+/// Firehose does under load), merging moto's answers for the rest in order.
+/// Every other request and response passes unchanged. moto does not check
+/// SigV4 signatures, so the shortened body is accepted.
+struct FaultProxy {
+    endpoint: String,
+    state: std::sync::Arc<std::sync::Mutex<ProxyState>>,
+}
+
+impl FaultProxy {
+    fn start(upstream: &str, faulty_calls: usize) -> FaultProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let state = std::sync::Arc::new(std::sync::Mutex::new(ProxyState {
+            faulty_calls,
+            ..ProxyState::default()
+        }));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let upstream = upstream.clone();
+                let state = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = proxy_connection(client, &upstream, &state);
+                });
+            }
+        });
+        FaultProxy { endpoint, state }
+    }
+}
+
+type Head = (String, Vec<(String, String)>);
+
+fn read_head(reader: &mut impl std::io::BufRead) -> std::io::Result<Option<Head>> {
+    let mut first = String::new();
+    if reader.read_line(&mut first)? == 0 {
+        return Ok(None);
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    Ok(Some((first.trim_end().to_owned(), headers)))
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn body_of(reader: &mut impl std::io::BufRead, headers: &[(String, String)]) -> Vec<u8> {
+    assert!(
+        header(headers, "transfer-encoding").is_none(),
+        "the fault proxy handles Content-Length bodies only"
+    );
+    let len: usize = header(headers, "content-length").map_or(0, |v| v.parse().unwrap());
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).unwrap();
+    body
+}
+
+fn write_message(
+    out: &mut impl std::io::Write,
+    first: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    close: bool,
+) {
+    let mut head = format!("{first}\r\n");
+    for (name, value) in headers {
+        let skip = ["content-length", "connection", "transfer-encoding"];
+        if !skip.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    let connection = if close { "close" } else { "keep-alive" };
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: {connection}\r\n\r\n",
+        body.len()
+    ));
+    out.write_all(head.as_bytes()).unwrap();
+    out.write_all(body).unwrap();
+    out.flush().unwrap();
+}
+
+fn proxy_connection(
+    client: std::net::TcpStream,
+    upstream: &str,
+    state: &std::sync::Mutex<ProxyState>,
+) -> std::io::Result<()> {
+    use base64::Engine as _;
+    let mut out = client.try_clone()?;
+    let mut reader = std::io::BufReader::new(client);
+    while let Some((first, headers)) = read_head(&mut reader)? {
+        let mut body = body_of(&mut reader, &headers);
+        let put_batch =
+            header(&headers, "x-amz-target") == Some("Firehose_20150804.PutRecordBatch");
+        let mut withheld: Vec<bool> = Vec::new();
+        if put_batch {
+            let mut request: Value = serde_json::from_slice(&body).unwrap();
+            let records = request["Records"].as_array().unwrap().clone();
+            let mut st = state.lock().unwrap();
+            st.records_received += records.len();
+            let bytes: usize = records
+                .iter()
+                .map(|r| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(r["Data"].as_str().unwrap())
+                        .unwrap()
+                        .len()
+                })
+                .sum();
+            st.largest = st.largest.max((records.len(), bytes));
+            if st.faulty_calls > 0 {
+                st.faulty_calls -= 1;
+                withheld = (0..records.len()).map(|i| i % 3 == 0).collect();
+                st.injected += withheld.iter().filter(|w| **w).count();
+                let kept: Vec<Value> = records
+                    .into_iter()
+                    .zip(&withheld)
+                    .filter(|(_, w)| !**w)
+                    .map(|(r, _)| r)
+                    .collect();
+                request["Records"] = Value::Array(kept);
+                body = serde_json::to_vec(&request).unwrap();
+            }
+        }
+        let mut moto = std::net::TcpStream::connect(upstream)?;
+        write_message(&mut moto, &first, &headers, &body, true);
+        let mut moto_reader = std::io::BufReader::new(moto);
+        let (status, response_headers) = read_head(&mut moto_reader)?.unwrap();
+        let mut response = body_of(&mut moto_reader, &response_headers);
+        if !withheld.is_empty() {
+            let answer: Value = serde_json::from_slice(&response).unwrap();
+            let mut accepted = answer["RequestResponses"].as_array().unwrap().iter();
+            let merged: Vec<Value> = withheld
+                .iter()
+                .map(|w| {
+                    if *w {
+                        serde_json::json!({
+                            "ErrorCode": "ServiceUnavailableException",
+                            "ErrorMessage": "injected by the test's fault proxy"
+                        })
+                    } else {
+                        accepted.next().unwrap().clone()
+                    }
+                })
+                .collect();
+            let failed = withheld.iter().filter(|w| **w).count();
+            response = serde_json::to_vec(&serde_json::json!({
+                "FailedPutCount": failed,
+                "Encrypted": false,
+                "RequestResponses": merged,
+            }))
+            .unwrap();
+        }
+        write_message(&mut out, &status, &response_headers, &response, false);
+    }
+    Ok(())
+}
+
+/// Every line of every object under `prefix/` in the bucket (moto's Firehose
+/// writes the records of each call, concatenated, as one object).
+async fn s3_lines(moto: &MotoServer, prefix: &str) -> Vec<String> {
+    let s3 = moto.s3().await;
+    let listed = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix(format!("{prefix}/"))
+        .send()
+        .await
+        .unwrap();
+    let mut lines = Vec::new();
+    for object in listed.contents() {
+        let body = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(object.key().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let bytes = body.body.collect().await.unwrap().into_bytes();
+        lines.extend(
+            String::from_utf8(bytes.to_vec())
+                .unwrap()
+                .lines()
+                .map(str::to_owned),
+        );
+    }
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn firehose_sink_retries_only_the_failed_entries_until_all_are_delivered() {
+    let moto = MotoServer::start();
+    moto.s3()
+        .await
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let firehose = aws_sdk_firehose::Client::new(&moto.sdk_config().await);
+    for view in ["masked", "encrypted"] {
+        firehose
+            .create_delivery_stream()
+            .delivery_stream_name(format!("cdc-{view}"))
+            .extended_s3_destination_configuration(
+                aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
+                    .bucket_arn(format!("arn:aws:s3:::{BUCKET}"))
+                    .role_arn("arn:aws:iam::123456789012:role/firehose")
+                    .prefix(format!("fh-{view}/"))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let proxy = FaultProxy::start(&moto.endpoint, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("changes.jsonl");
+    let rounds = 40;
+    let mut text = String::new();
+    for n in 0..rounds {
+        for id in 0..CUSTOMERS {
+            text.push_str(&change(id, n));
+            text.push('\n');
+        }
+    }
+    text.push_str(&format!("{}\n{MALFORMED}\n", control()));
+    std::fs::write(&input, text).unwrap();
+    let side = dir.path().join("side");
+    let mut env = moto.aws_env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", proxy.endpoint.clone()));
+    let summary = ok(
+        &[
+            "run",
+            "--source",
+            &format!("file:{}", input.display()),
+            "--sink",
+            "firehose:cdc-masked,cdc-encrypted",
+            "--side-sink",
+            &format!("dir:{}", side.display()),
+            "--policy",
+            &policy(),
+            "--keyring",
+            dir.path().join("keyring").to_str().unwrap(),
+        ],
+        &env,
+    );
+    let rows = (CUSTOMERS * rounds) as usize;
+    let state = proxy.state.lock().unwrap();
+    // A third of the first call, then a third of its retry.
+    assert!(state.injected >= 167, "{state:?}");
+    // Only the failed entries were sent again.
+    assert_eq!(
+        state.records_received,
+        2 * rows + state.injected,
+        "{state:?}"
+    );
+    assert!(
+        state.largest.0 <= 500 && state.largest.1 <= 4 * 1024 * 1024,
+        "{state:?}"
+    );
+    assert!(
+        summary.contains(&format!("Firehose entries retried: {}", state.injected)),
+        "{summary}"
+    );
+    drop(state);
+    for view in ["masked", "encrypted"] {
+        let lines = s3_lines(&moto, &format!("fh-{view}")).await;
+        assert_eq!(lines.len(), rows, "{view}");
+        for id in 0..CUSTOMERS {
+            let mut seen = changes_of(&lines, id);
+            seen.sort_unstable();
+            assert_eq!(
+                seen,
+                (0..rounds).collect::<Vec<_>>(),
+                "{view}: customer {id}"
+            );
+        }
+    }
+    assert_eq!(dir_lines(&side, "control").len(), 1);
+    assert_eq!(dir_lines(&side, "quarantine/unknown").len(), 1);
+}

@@ -52,8 +52,14 @@ pub enum Command {
 pub struct OutputArgs {
     /// Where output goes: `dir:PATH` (local lake), `s3://bucket/prefix`
     /// (gzip JSON lines under masked/, encrypted/, control/, quarantine/).
+    /// Or `firehose:MASKED_STREAM,ENCRYPTED_STREAM` (Direct-PUT delivery
+    /// streams; control and quarantine lines go to --side-sink).
     #[arg(long, value_name = "SINK")]
     pub sink: String,
+    /// With a firehose: sink, where control and quarantine lines go
+    /// (`dir:PATH` or `s3://bucket/prefix`).
+    #[arg(long, value_name = "SINK")]
+    pub side_sink: Option<String>,
     /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
     #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE|S3_URL")]
     pub policy: String,

@@ -18,7 +18,7 @@ use crate::checkpoint::{Checkpoint, ShardCheckpoint};
 use crate::cli::ReplayArgs;
 use crate::pipeline::{Pipeline, PipelineStats, SourceRecord};
 use crate::progress::{Progress, Reporter};
-use crate::sink::{Batch, Lake, LakeSpec};
+use crate::sink::{Batch, Output, OutputSpec};
 use crate::source::kinesis::{self, Shard, ShardReader, ShardStart, Stream};
 
 /// Least time between two `GetRecords` calls on one shard (the service
@@ -57,6 +57,8 @@ pub(super) struct Plan {
     pub flush_bytes: u64,
     pub flush_interval: Duration,
     pub checkpoint: Option<PathBuf>,
+    /// `--sink` as given, for the summary.
+    pub sink: String,
 }
 
 pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<()> {
@@ -66,7 +68,7 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         (None, true) => End::CaughtUp,
         (None, false) => End::Never,
     };
-    let lake_spec = LakeSpec::parse(&args.output.sink)?;
+    let output_spec = OutputSpec::parse(&args.output.sink, args.output.side_sink.as_deref())?;
     let settings = super::run::settings(&args.output)?;
     let plan = Plan {
         stream: Stream(args.stream.clone()),
@@ -76,12 +78,13 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         flush_bytes: args.output.flush_bytes,
         flush_interval: args.output.flush_interval,
         checkpoint: args.kinesis.checkpoint.clone(),
+        sink: args.output.sink.clone(),
     };
     execute(
         "replay",
         plan,
         &settings,
-        &lake_spec,
+        &output_spec,
         args.output.keys.endpoint_url.as_deref(),
     )
     .await
@@ -115,7 +118,7 @@ pub(super) async fn execute(
     command: &str,
     plan: Plan,
     settings: &Settings,
-    lake_spec: &LakeSpec,
+    output_spec: &OutputSpec,
     endpoint: Option<&str>,
 ) -> anyhow::Result<()> {
     let checkpoint = match &plan.checkpoint {
@@ -133,7 +136,7 @@ pub(super) async fn execute(
     };
     let client = kinesis::client(endpoint).await;
     kinesis::check_stream(&client, &plan.stream).await?;
-    let lake = Lake::open(lake_spec, endpoint).await?;
+    let lake = Output::open(output_spec, endpoint).await?;
     let pipeline = Pipeline::new(settings.components().await?);
     let progress = Progress::new(match plan.end {
         End::At(to) => Some(to),
@@ -157,6 +160,7 @@ pub(super) async fn execute(
         ("throttled calls (retried)", outcome.throttled.to_string()),
         ("expired iterators (renewed)", outcome.expired.to_string()),
     ];
+    extra.extend(ctx.lake.report());
     if let Some(path) = &ctx.plan.checkpoint {
         extra.push(("checkpoint", path.display().to_string()));
     }
@@ -168,7 +172,7 @@ pub(super) async fn execute(
             &Totals {
                 elapsed: started.elapsed(),
                 objects: outcome.objects,
-                sink: &lake_spec_text(lake_spec),
+                sink: &ctx.plan.sink,
                 interrupted: outcome.interrupted,
                 extra,
             },
@@ -180,17 +184,10 @@ pub(super) async fn execute(
     }
 }
 
-fn lake_spec_text(spec: &LakeSpec) -> String {
-    match spec {
-        LakeSpec::Dir(path) => format!("dir:{}", path.display()),
-        LakeSpec::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
-    }
-}
-
 /// Shared by the shard readers.
 struct Context {
     client: aws_sdk_kinesis::Client,
-    lake: Lake,
+    lake: Output,
     checkpoint: Mutex<Checkpoint>,
     plan: Plan,
     progress: Arc<Progress>,

@@ -17,7 +17,7 @@ use crate::cli::{OutputArgs, RunArgs};
 use crate::keys::key_source;
 use crate::pipeline::{Pipeline, PipelineStats};
 use crate::progress::{Progress, Reporter};
-use crate::sink::{Batch, Lake, LakeSpec};
+use crate::sink::{Batch, Output, OutputSpec};
 use crate::source::generate::GeneratorConfig;
 use crate::source::kinesis::{self, ShardStart};
 use crate::source::{file, paced, Chunk, SourceSpec};
@@ -30,7 +30,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
     if args.follow && !matches!(source, SourceSpec::File(_)) {
         bail!("--follow applies to a file:PATH source only");
     }
-    let lake_spec = LakeSpec::parse(&args.output.sink)?;
+    let output_spec = OutputSpec::parse(&args.output.sink, args.output.side_sink.as_deref())?;
     let settings = settings(&args.output)?;
     let endpoint = args.output.keys.endpoint_url.as_deref();
     if let SourceSpec::Kinesis(stream) = &source {
@@ -42,8 +42,9 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
             flush_bytes: args.output.flush_bytes,
             flush_interval: args.output.flush_interval,
             checkpoint: args.kinesis.checkpoint.clone(),
+            sink: args.output.sink.clone(),
         };
-        return replay::execute("run", plan, &settings, &lake_spec, endpoint).await;
+        return replay::execute("run", plan, &settings, &output_spec, endpoint).await;
     }
     if args.kinesis.checkpoint.is_some() {
         bail!("--checkpoint applies to a kinesis: source only");
@@ -65,7 +66,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
         )),
         _ => None,
     };
-    let lake = Lake::open(&lake_spec, endpoint).await?;
+    let lake = Output::open(&output_spec, endpoint).await?;
     let pipeline = Pipeline::new(settings.components().await?);
     let name_label = match (label, &source) {
         (Some((input, label)), _) => {
@@ -108,7 +109,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
                 objects: local.objects,
                 sink: &args.output.sink,
                 interrupted,
-                extra: Vec::new(),
+                extra: local.lake.report(),
             },
         )?
     );
@@ -159,7 +160,7 @@ fn label_of(path: &Path) -> String {
 /// A file, stdin or the generator through the pipeline into a lake.
 struct Local {
     pipeline: Pipeline,
-    lake: Lake,
+    lake: Output,
     label: String,
     flush_bytes: u64,
     flush_interval: Duration,

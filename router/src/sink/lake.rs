@@ -50,10 +50,7 @@ impl LakeSpec {
                 prefix: prefix.trim_matches('/').to_owned(),
             });
         }
-        bail!(
-            "--sink {text}: unknown sink; use dir:PATH, s3://bucket/prefix or \
-             firehose:MASKED_STREAM,ENCRYPTED_STREAM"
-        )
+        bail!("--sink {text}: unknown sink; use dir:PATH or s3://bucket/prefix")
     }
 }
 
@@ -131,7 +128,18 @@ impl Lake {
     /// The first write that fails, after the SDK's own retries; objects
     /// written before it stay (a re-delivery overwrites them).
     pub async fn deliver(&self, batch: &mut Batch, name: &str) -> anyhow::Result<usize> {
-        let parts = batch.take();
+        self.deliver_parts(batch.take(), name).await
+    }
+
+    /// Delivers (prefix, JSON lines) parts as objects named `name`.
+    ///
+    /// # Errors
+    /// As [`Lake::deliver`].
+    pub async fn deliver_parts(
+        &self,
+        parts: Vec<(String, Vec<u8>)>,
+        name: &str,
+    ) -> anyhow::Result<usize> {
         let count = parts.len();
         for (prefix, lines) in parts {
             match self {

@@ -4,11 +4,14 @@
 
 mod batch;
 mod dir;
+pub mod firehose;
 mod lake;
+mod output;
 
 pub use batch::Batch;
 pub use dir::DirSink;
 pub use lake::{Lake, LakeSpec};
+pub use output::{Output, OutputSpec};
 
 /// The partition of one output line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -10,6 +10,8 @@ use aws_sdk_kinesis::primitives::DateTime;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use aws_sdk_kinesis::Client;
 
+use crate::aws::jitter;
+
 /// Records asked for per `GetRecords` call (the service maximum).
 pub const MAX_RECORDS_PER_CALL: i32 = 10_000;
 /// First wait after a throttled call; doubled up to [`MAX_BACKOFF`].
@@ -331,22 +333,9 @@ impl ShardReader {
     }
 }
 
-/// A random wait in `[0, ceiling]` (full jitter).
-fn jitter(ceiling: Duration) -> Duration {
-    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(rand::random_range(0..=millis))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jitter_stays_under_the_ceiling() {
-        for _ in 0..100 {
-            assert!(jitter(Duration::from_millis(50)) <= Duration::from_millis(50));
-        }
-    }
 
     #[test]
     fn streams_by_name_or_arn() {
