@@ -985,24 +985,25 @@ async fn firehose_sink_retries_only_the_failed_entries_until_all_are_delivered()
         &env,
     );
     let rows = (CUSTOMERS * rounds) as usize;
-    let state = proxy.state.lock().unwrap();
-    // A third of the first call, then a third of its retry.
-    assert!(state.injected >= 167, "{state:?}");
-    // Only the failed entries were sent again.
-    assert_eq!(
-        state.records_received,
-        2 * rows + state.injected,
-        "{state:?}"
-    );
-    assert!(
-        state.largest.0 <= 500 && state.largest.1 <= 4 * 1024 * 1024,
-        "{state:?}"
-    );
-    assert!(
-        summary.contains(&format!("Firehose entries retried: {}", state.injected)),
-        "{summary}"
-    );
-    drop(state);
+    {
+        let state = proxy.state.lock().unwrap();
+        // A third of the first call, then a third of its retry.
+        assert!(state.injected >= 167, "{state:?}");
+        // Only the failed entries were sent again.
+        assert_eq!(
+            state.records_received,
+            2 * rows + state.injected,
+            "{state:?}"
+        );
+        assert!(
+            state.largest.0 <= 500 && state.largest.1 <= 4 * 1024 * 1024,
+            "{state:?}"
+        );
+        assert!(
+            summary.contains(&format!("Firehose entries retried: {}", state.injected)),
+            "{summary}"
+        );
+    }
     for view in ["masked", "encrypted"] {
         let lines = s3_lines(&moto, &format!("fh-{view}")).await;
         assert_eq!(lines.len(), rows, "{view}");

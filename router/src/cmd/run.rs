@@ -321,9 +321,11 @@ mod tests {
 
     #[test]
     fn summary_refuses_unaccounted_records() {
-        let mut stats = PipelineStats::default();
-        stats.records = 2;
-        stats.control = 1;
+        let mut stats = PipelineStats {
+            records: 2,
+            control: 1,
+            ..PipelineStats::default()
+        };
         let totals = Totals {
             elapsed: Duration::from_secs(1),
             objects: 1,

@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn batches_keep_within_records_and_bytes() {
-        let small = vec![b'x'; 10];
+        let small = [b'x'; 10];
         let records: Vec<&[u8]> = vec![&small[..]; 1201];
         let sizes: Vec<usize> = batches(&records).unwrap().iter().map(Vec::len).collect();
         assert_eq!(sizes, [500, 500, 201]);

@@ -42,10 +42,11 @@ pub fn spawn(
                 line.clear();
             }
             let full = chunk.records.len() >= CHUNK_RECORDS;
-            if (full || at_end) && chunk.end > chunk.start {
-                if tx.blocking_send(std::mem::take(&mut chunk)).is_err() {
-                    return Ok(());
-                }
+            if (full || at_end)
+                && chunk.end > chunk.start
+                && tx.blocking_send(std::mem::take(&mut chunk)).is_err()
+            {
+                return Ok(());
             }
             if at_end {
                 if !follow {
