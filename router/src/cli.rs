@@ -28,6 +28,164 @@ pub enum Command {
     Decrypt(DecryptArgs),
     /// Amazon Macie findings: compile them into a policy.
     Findings(FindingsArgs),
+    /// Run continuously: a source through both views into a sink.
+    ///
+    /// Every record ends in exactly one place: a row in both views, the
+    /// control log, or the quarantine (sealed; its reason, not its content,
+    /// in quarantine/reasons/). Output is delivered in batches, one object
+    /// per partition named after the source range it holds. SIGINT/SIGTERM
+    /// deliver what was read (and checkpoint) before the summary.
+    Run(RunArgs),
+    /// Re-process a Kinesis stream's history into a sink.
+    ///
+    /// Reads every shard concurrently (parents to their end before their
+    /// children after a reshard) and delivers batches named
+    /// `<shard>-<first sequence>-<last sequence>`, cut at --flush-bytes of
+    /// input, so replaying the same range again overwrites the same objects.
+    /// With --checkpoint, a killed replay resumes after the last delivered
+    /// batch.
+    Replay(ReplayArgs),
+}
+
+/// Where output goes and how it is made: shared by `run` and `replay`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Where output goes: `dir:PATH` (local lake), `s3://bucket/prefix`
+    /// (gzip JSON lines under masked/, encrypted/, control/, quarantine/).
+    /// Or `firehose:MASKED_STREAM,ENCRYPTED_STREAM` (Direct-PUT delivery
+    /// streams; control and quarantine lines go to --side-sink).
+    #[arg(long, value_name = "SINK")]
+    pub sink: String,
+    /// With a firehose: sink, where control and quarantine lines go
+    /// (`dir:PATH` or `s3://bucket/prefix`).
+    #[arg(long, value_name = "SINK")]
+    pub side_sink: Option<String>,
+    /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
+    #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE|S3_URL")]
+    pub policy: String,
+    /// Output shape: flat (one object per change) or envelope (DMS layout).
+    #[arg(
+        long,
+        env = "CDCMASK_SHAPE",
+        default_value = "flat",
+        value_name = "SHAPE"
+    )]
+    pub shape: String,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Deliver a batch once this much input is in it (`8MiB`, `512KiB`,
+    /// bytes).
+    #[arg(long, default_value = "8MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub flush_bytes: u64,
+    /// Deliver a batch at the latest this long after its first record
+    /// (`5s`, `500ms`, `2m`).
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
+    pub flush_interval: std::time::Duration,
+}
+
+/// Kinesis reading options: shared by `run --source kinesis:…` and `replay`.
+#[derive(Debug, Args)]
+pub struct KinesisArgs {
+    /// Checkpoint file: read at start (resume), rewritten after each
+    /// delivered batch.
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<PathBuf>,
+    /// Records per GetRecords call (at most 10000).
+    #[arg(long, default_value_t = 10_000, value_name = "N",
+          value_parser = clap::value_parser!(i32).range(1..=10_000))]
+    pub records_per_call: i32,
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Where records come from: `file:PATH` or `-` (DMS JSON lines),
+    /// `generate[:RATE]` (sample data, RATE records/s), `kinesis:STREAM`
+    /// (from LATEST, or from --checkpoint).
+    #[arg(long, value_name = "SRC")]
+    pub source: String,
+    /// Keep reading a file as it grows (until SIGINT/SIGTERM).
+    #[arg(long)]
+    pub follow: bool,
+    /// Seed of `generate` (same seed, same data).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub kinesis: KinesisArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The Kinesis stream: a name or an ARN.
+    #[arg(long, value_name = "NAME|ARN")]
+    pub stream: String,
+    /// Where to start: a time (`2026-11-28T10:00:00Z`), `trim-horizon`, or
+    /// a sequence number (shards from their first record at or after it).
+    #[arg(long, value_name = "TIME|trim-horizon|SEQ")]
+    pub from: String,
+    /// Stop each shard at the first record that arrived at or after this time.
+    #[arg(long, value_name = "TIME", conflicts_with = "until_caught_up")]
+    pub to: Option<String>,
+    /// Stop each shard once it is read to its tip.
+    #[arg(long)]
+    pub until_caught_up: bool,
+    #[command(flatten)]
+    pub kinesis: KinesisArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `8MiB`, `512KiB`, `1MB`, `4096`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (8MiB, 512KiB, 4096)"))?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit (B, KiB, MiB, GiB, KB, MB, GB)"
+            ))
+        }
+    };
+    match n.checked_mul(factor) {
+        Some(0) | None => Err(format!("{text:?}: must be above 0 and fit 64 bits")),
+        Some(bytes) => Ok(bytes),
+    }
+}
+
+/// `5s`, `500ms`, `2m`, `1.5` (seconds).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    let seconds = number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|n| n * scale)
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+        .ok_or_else(|| format!("{text:?} is not a duration (5s, 500ms, 2m)"))?;
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// Where keys come from. The same environment variables as the Lambda's
@@ -99,6 +257,33 @@ pub struct DemoArgs {
     /// Seed of the generator (same seed, same data).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("1MB"), Ok(1_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("0").is_err() && parse_size("8 parsecs").is_err());
+        assert_eq!(
+            parse_duration("500ms"),
+            Ok(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_duration("2m"),
+            Ok(std::time::Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_duration("1.5"),
+            Ok(std::time::Duration::from_millis(1500))
+        );
+        assert!(parse_duration("-1s").is_err() && parse_duration("soon").is_err());
+    }
 }
 
 /// Arguments of `transform-event`.

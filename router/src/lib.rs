@@ -3,14 +3,20 @@
 //! # Layout
 //! - [`cli`]: the command-line arguments.
 //! - [`cmd`]: one module per subcommand.
-//! - [`source`]: where DMS records come from (the generator).
-//! - [`sink`]: where output lines go (a local directory laid out like S3).
+//! - [`source`]: where DMS records come from (file, stdin, generator, Kinesis).
+//! - [`sink`]: where output lines go (a local directory or S3, same layout).
 //! - [`pipeline`]: records through both views into a sink.
 //! - [`keys`]: key settings from command-line arguments.
+//! - [`aws`]: AWS errors as one line.
+//! - [`checkpoint`]: where a replay is, for resuming.
+//! - [`progress`]: progress on a terminal or as plain lines.
 
+pub mod aws;
+pub mod checkpoint;
 pub mod cli;
 pub mod cmd;
 pub mod keys;
 pub mod pipeline;
+pub mod progress;
 pub mod sink;
 pub mod source;

@@ -40,6 +40,19 @@ pub struct PipelineStats {
 }
 
 impl PipelineStats {
+    /// Adds another pipeline's counts to these.
+    pub fn merge(&mut self, other: &PipelineStats) {
+        self.records += other.records;
+        self.bytes += other.bytes;
+        for (table, n) in &other.rows {
+            *self.rows.entry(table.clone()).or_default() += n;
+        }
+        self.control += other.control;
+        for (reason, n) in &other.quarantined {
+            *self.quarantined.entry(*reason).or_default() += n;
+        }
+    }
+
     /// Rows written, all tables.
     pub fn total_rows(&self) -> u64 {
         self.rows.values().sum()
@@ -78,6 +91,16 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// Another pipeline sharing these components (policy, key caches), for
+    /// a concurrent reader; its counts start at zero.
+    pub fn sibling(&self) -> Self {
+        Pipeline::new(Components {
+            policies: Arc::clone(&self.policies),
+            data_keys: Arc::clone(&self.data_keys),
+            quarantine_keys: Arc::clone(&self.quarantine_keys),
+        })
+    }
+
     /// A pipeline over built components.
     pub fn new(parts: Components) -> Self {
         Pipeline {
@@ -105,7 +128,7 @@ impl Pipeline {
     pub async fn process(
         &mut self,
         batch: &[SourceRecord],
-        sink: &mut dyn Sink,
+        sink: &mut (dyn Sink + Send),
     ) -> Result<(), PipelineError> {
         let views = self.policies.current()?;
         let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
@@ -195,6 +218,7 @@ impl Pipeline {
                     date: UNKNOWN,
                 };
                 sink.write(partition, &self.masked_line)?;
+                sink.quarantined(&input.id, reason.as_str())?;
                 *self.stats.quarantined.entry(reason).or_default() += 1;
             }
         }

@@ -2,9 +2,16 @@
 //! `<view>/<schema>/<table>/dt=<YYYY-MM-DD>/<object>`, with `view` one of
 //! `masked`, `encrypted`, `control`, `quarantine`.
 
+mod batch;
 mod dir;
+pub mod firehose;
+mod lake;
+mod output;
 
+pub use batch::Batch;
 pub use dir::DirSink;
+pub use lake::{Lake, LakeSpec};
+pub use output::{Output, OutputSpec};
 
 /// The partition of one output line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,4 +39,14 @@ pub trait Sink {
     /// # Errors
     /// Any I/O error of the destination.
     fn flush(&mut self) -> std::io::Result<()>;
+
+    /// Notes that the record at `position` was quarantined for `reason` (the
+    /// sealed record itself arrives through [`Sink::write`]). Sinks that keep
+    /// a reason side file override this; the default keeps nothing.
+    ///
+    /// # Errors
+    /// Any I/O error of the destination.
+    fn quarantined(&mut self, _position: &str, _reason: &str) -> std::io::Result<()> {
+        Ok(())
+    }
 }
