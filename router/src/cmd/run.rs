@@ -283,12 +283,16 @@ pub(super) fn summary(
         .iter()
         .map(|(r, n)| format!("{r} {n}"))
         .collect();
-    writeln!(
-        s,
-        "  quarantine:  {:>10}  ({}; reasons in quarantine/reasons/)",
-        stats.total_quarantined(),
-        reasons.join(", ")
-    )?;
+    if reasons.is_empty() {
+        writeln!(s, "  quarantine:  {:>10}", 0)?;
+    } else {
+        writeln!(
+            s,
+            "  quarantine:  {:>10}  ({}; reasons in quarantine/reasons/)",
+            stats.total_quarantined(),
+            reasons.join(", ")
+        )?;
+    }
     writeln!(
         s,
         "  objects:     {:>10}  → {}",
