@@ -32,6 +32,12 @@ pub struct ShardCheckpoint {
     /// Closed and read to its end: its children may be read.
     #[serde(default)]
     pub finished: bool,
+    /// Last sequence number of the batch being delivered when this was
+    /// written. A replay that resumes cuts its first batch exactly there, so
+    /// the objects a killed delivery left are overwritten under the same
+    /// names instead of being duplicated under new ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<String>,
 }
 
 impl Checkpoint {
@@ -108,6 +114,7 @@ mod tests {
             ShardCheckpoint {
                 sequence: Some("42".into()),
                 finished: true,
+                in_flight: Some("43".into()),
             },
         );
         cp.save(&path).unwrap();

@@ -203,12 +203,27 @@ impl Context {
         let entry = cp.shards.entry(shard.to_owned()).or_default();
         if let Some(seq) = sequence {
             entry.sequence = Some(seq.to_owned());
+            entry.in_flight = None;
         }
         entry.finished |= finished;
         match &self.plan.checkpoint {
             Some(path) => cp.save(path),
             None => Ok(()),
         }
+    }
+
+    /// Records, before a batch ending at `last` is delivered, that it is in
+    /// flight (see [`ShardCheckpoint::in_flight`]).
+    fn intend(&self, shard: &str, last: &str) -> anyhow::Result<()> {
+        let Some(path) = &self.plan.checkpoint else {
+            return Ok(());
+        };
+        let mut cp = self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        cp.shards.entry(shard.to_owned()).or_default().in_flight = Some(last.to_owned());
+        cp.save(path)
     }
 
     fn position(&self, shard: &str) -> ShardCheckpoint {
@@ -414,6 +429,8 @@ async fn read_shard(
     );
     let mut pending = Pending::default();
     let mut objects = 0u64;
+    // A batch a killed run was delivering: cut exactly where it ended.
+    let mut cut_at = ctx.position(&id).in_flight;
     let finished = loop {
         if *stop.borrow() {
             break false;
@@ -438,8 +455,17 @@ async fn read_shard(
                 id: format!("{id}/{}", record.sequence),
                 bytes: record.data,
             });
+            if cut_at
+                .as_deref()
+                .is_some_and(|cut| sequence_after(&record.sequence, cut))
+            {
+                // The intended end is gone (trimmed): cut by size again.
+                cut_at = None;
+            }
+            let at_cut = cut_at.as_deref() == Some(record.sequence.as_str());
             pending.last = Some(record.sequence);
-            if pending.input >= ctx.plan.flush_bytes {
+            if at_cut || (cut_at.is_none() && pending.input >= ctx.plan.flush_bytes) {
+                cut_at = None;
                 objects += deliver(&ctx, &id, &mut pipeline, &mut pending, false).await?;
             }
         }
@@ -458,9 +484,13 @@ async fn read_shard(
         if end_reached {
             break false;
         }
-        if pending
-            .since
-            .is_some_and(|since| since.elapsed() >= ctx.plan.flush_interval)
+        // Reading history, batches are cut by size only, so the same range
+        // always gives the same objects; the interval applies at the tail.
+        if cut_at.is_none()
+            && fetched.millis_behind == 0
+            && pending
+                .since
+                .is_some_and(|since| since.elapsed() >= ctx.plan.flush_interval)
         {
             objects += deliver(&ctx, &id, &mut pipeline, &mut pending, false).await?;
         }
@@ -510,6 +540,7 @@ async fn deliver(
     let mut objects = 0;
     if let (Some(first), Some(last)) = (pending.first.take(), pending.last.take()) {
         let name = format!("{shard}-{first}-{last}");
+        ctx.intend(shard, &last)?;
         objects = ctx.lake.deliver(&mut pending.batch, &name).await? as u64;
         ctx.commit(shard, Some(&last), finished)?;
     } else if finished {
@@ -518,6 +549,12 @@ async fn deliver(
     pending.input = 0;
     pending.since = None;
     Ok(objects)
+}
+
+/// Whether Kinesis sequence number `a` comes after `b` (both decimal
+/// strings without leading zeros, so a longer one is larger).
+fn sequence_after(a: &str, b: &str) -> bool {
+    (a.len(), a) > (b.len(), b)
 }
 
 fn now_ms() -> i64 {
@@ -539,6 +576,17 @@ mod tests {
             starting_sequence: start.into(),
             ending_sequence: end.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn orders_sequence_numbers_as_numbers() {
+        assert!(sequence_after("100", "99"));
+        assert!(sequence_after(
+            "49590338271490256608559692538361571095921575989136588802",
+            "49590338271490256608559692538361571095921575989136588801"
+        ));
+        assert!(!sequence_after("99", "100"));
+        assert!(!sequence_after("7", "7"));
     }
 
     #[test]
@@ -565,6 +613,7 @@ mod tests {
         let cp = ShardCheckpoint {
             sequence: Some("7".into()),
             finished: false,
+            in_flight: None,
         };
         let s = shard("1", None, None);
         let latest = From::Start(ShardStart::Latest);
