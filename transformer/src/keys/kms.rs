@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -135,15 +135,10 @@ fn to_key(bytes: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeyError> {
 fn classify<E, R>(err: SdkError<E, R>) -> KeyError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let code = err.code().unwrap_or("").to_owned();
-    let message = match &err {
-        SdkError::ServiceError(service) => {
-            format!("{} {}", code, service.err().message().unwrap_or_default())
-        }
-        other => DisplayErrorContext(other).to_string(),
-    };
+    let message = crate::policy_source::sdk_error_message(&err);
     match code.as_str() {
         "AccessDeniedException"
         | "NotFoundException"

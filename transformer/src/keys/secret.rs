@@ -3,7 +3,7 @@
 //! generate the secret itself, encrypted under a customer managed KMS key
 //! that only the transformer may use (`infra/template.yaml`).
 
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use zeroize::Zeroizing;
 
 use super::KeyError;
@@ -49,15 +49,10 @@ pub async fn read_token_key(
 fn classify<E, R>(err: SdkError<E, R>) -> KeyError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let code = err.code().unwrap_or("").to_owned();
-    let message = match &err {
-        SdkError::ServiceError(service) => {
-            format!("{} {}", code, service.err().message().unwrap_or_default())
-        }
-        other => DisplayErrorContext(other).to_string(),
-    };
+    let message = crate::policy_source::sdk_error_message(&err);
     match code.as_str() {
         "AccessDeniedException"
         | "ResourceNotFoundException"
