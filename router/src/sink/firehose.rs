@@ -15,7 +15,7 @@ use aws_sdk_firehose::types::Record;
 use aws_sdk_firehose::Client;
 
 use super::Lake;
-use crate::aws::{error_line, jitter};
+use crate::aws::{error_line, jitter, sdk_config, CountRetries};
 
 /// Records per `PutRecordBatch` call at most.
 pub const MAX_BATCH_RECORDS: usize = 500;
@@ -51,11 +51,10 @@ impl Firehose {
         side: Lake,
         endpoint_url: Option<&str>,
     ) -> anyhow::Result<Self> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let client = Client::new(&loader.load().await);
+        let config = aws_sdk_firehose::config::Builder::from(&sdk_config(endpoint_url).await)
+            .interceptor(CountRetries)
+            .build();
+        let client = Client::from_conf(config);
         let existing = list_streams(&client).await?;
         for stream in [masked, encrypted] {
             if !existing.iter().any(|name| name == stream) {
@@ -71,7 +70,8 @@ impl Firehose {
         })
     }
 
-    /// Records sent again because Firehose reported them failed.
+    /// Records sent again: Firehose reported them failed, or the whole call
+    /// failed after the SDK's own retries.
     pub fn retried(&self) -> u64 {
         self.retried.load(Ordering::Relaxed)
     }
@@ -113,7 +113,11 @@ impl Firehose {
 
     async fn put_batch(&self, stream: &str, mut pending: Vec<&[u8]>) -> anyhow::Result<()> {
         let mut backoff = FIRST_BACKOFF;
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                self.retried
+                    .fetch_add(pending.len() as u64, Ordering::Relaxed);
+            }
             let records = pending
                 .iter()
                 .map(|data| Record::builder().data(Blob::new(*data)).build())
@@ -143,8 +147,6 @@ impl Firehose {
                         .filter(|(response, _)| response.error_code().is_some())
                         .map(|(_, data)| data)
                         .collect();
-                    self.retried
-                        .fetch_add(pending.len() as u64, Ordering::Relaxed);
                 }
                 Err(e) if transient(&e) => {}
                 Err(e) => bail!("PutRecordBatch to {stream}: {}", error_line(&e)),

@@ -100,6 +100,11 @@ impl Output {
         }
     }
 
+    /// Whether delivering calls AWS (S3 or Firehose).
+    pub fn uses_aws(&self) -> bool {
+        !matches!(self, Output::Lake(Lake::Dir(_)))
+    }
+
     /// Summary lines particular to the sink.
     pub fn report(&self) -> Vec<(&'static str, String)> {
         match self {

@@ -10,7 +10,7 @@ use aws_sdk_kinesis::primitives::DateTime;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use aws_sdk_kinesis::Client;
 
-use crate::aws::jitter;
+use crate::aws::{jitter, sdk_config, CountRetries};
 
 /// Records asked for per `GetRecords` call (the service maximum).
 pub const MAX_RECORDS_PER_CALL: i32 = 10_000;
@@ -32,13 +32,12 @@ impl Stream {
     }
 }
 
-/// A Kinesis client from the standard AWS environment and `endpoint_url`.
+/// A Kinesis client from [`crate::aws::sdk_config`], its retries counted.
 pub async fn client(endpoint_url: Option<&str>) -> Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    Client::new(&loader.load().await)
+    let config = aws_sdk_kinesis::config::Builder::from(&sdk_config(endpoint_url).await)
+        .interceptor(CountRetries)
+        .build();
+    Client::from_conf(config)
 }
 
 /// Checks that the stream exists and is readable with the credentials at
