@@ -643,6 +643,148 @@ async fn replay_killed_and_resumed_from_its_checkpoint_is_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn replay_retries_5xx_answers_counts_them_and_stays_exactly_once() {
+    let moto = MotoServer::start();
+    moto.s3()
+        .await
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    stream_with_a_split(&moto, "cdc").await;
+    let proxy = FaultProxy::start(&moto.endpoint, 0);
+    let injected = 8;
+    proxy.state.lock().unwrap().failing_first_attempts = injected;
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = dir.path().join("keyring");
+    let policy = policy();
+    let sink = format!("s3://{BUCKET}/retried");
+    let args = replay_args("cdc", &sink, keyring.to_str().unwrap(), &policy);
+    let mut env = moto.aws_env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", proxy.endpoint.clone()));
+
+    let summary = ok(&args, &env);
+    assert_eq!(proxy.state.lock().unwrap().answered_500, injected);
+    assert!(
+        summary.contains(&format!(
+            "AWS calls retried (throttling, 5xx, timeouts): {injected}"
+        )),
+        "{summary}"
+    );
+    assert_exactly_once(&moto, "retried").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_stopped_before_a_killed_runs_cut_writes_no_shorter_batch() {
+    let moto = MotoServer::start();
+    moto.s3()
+        .await
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let client = kinesis(&moto).await;
+    client
+        .create_stream()
+        .stream_name("one")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    put(&client, "one", &rounds(0..ROUNDS)).await;
+    let shard = "shardId-000000000000";
+    let iterator = client
+        .get_shard_iterator()
+        .stream_name("one")
+        .shard_id(shard)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap();
+    let read = client
+        .get_records()
+        .shard_iterator(iterator.shard_iterator().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let sequences: Vec<&str> = read.records().iter().map(|r| r.sequence_number()).collect();
+    assert_eq!(sequences.len() as i64, CUSTOMERS * ROUNDS);
+    // What a killed run leaves: records 0..50 delivered, 50..=249 in flight
+    // (their objects possibly written, the checkpoint not yet moved).
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("replay.checkpoint");
+    let saved = serde_json::json!({
+        "version": 1,
+        "stream": "one",
+        "shards": {shard: {"sequence": sequences[49], "finished": false, "in_flight": sequences[249]}},
+    });
+    std::fs::write(&checkpoint, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let keyring = dir.path().join("keyring");
+    let policy = policy();
+    let sink = format!("s3://{BUCKET}/cut");
+    let mut args = replay_args("one", &sink, keyring.to_str().unwrap(), &policy);
+    args.extend(["--checkpoint", checkpoint.to_str().unwrap()]);
+    let proxy = FaultProxy::start(&moto.endpoint, 0);
+    let mut env = moto.aws_env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", proxy.endpoint.clone()));
+
+    // Resumed one record per call, and stopped long before the cut.
+    let mut slow = args.clone();
+    slow.extend(["--records-per-call", "1"]);
+    let child = cdc_mask(&slow, &env).spawn().unwrap();
+    wait_until("five GetRecords calls", Duration::from_secs(60), || {
+        proxy.state.lock().unwrap().get_records >= 5
+    });
+    send_signal(&child, "-INT");
+    let (status, stdout, stderr) = finish(child);
+    assert!(status.success(), "{stdout}{stderr}");
+    let left = stdout
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("records left for the next resume (read again from the checkpoint): ")
+        })
+        .unwrap_or_else(|| panic!("no deferred records: {stdout}"));
+    assert!(left.parse::<u64>().unwrap() > 0, "{stdout}");
+    assert!(
+        keys_under(&moto, "cut").await.is_empty(),
+        "nothing delivered"
+    );
+    let after: Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    assert_eq!(
+        after, saved,
+        "the checkpoint stays where the killed run left it"
+    );
+
+    // Resumed to the end: the in-flight batch under its recorded name, then
+    // the rest, each record once.
+    ok(&args, &env);
+    let masked = s3_view(&moto, "cut", "masked").await;
+    let cut_object = format!("{shard}-{}-{}.jsonl.gz", sequences[50], sequences[249]);
+    assert!(
+        masked
+            .iter()
+            .any(|(key, lines)| key.ends_with(&cut_object) && lines.len() == 200),
+        "{:?}",
+        masked.iter().map(|(k, _)| k).collect::<Vec<_>>()
+    );
+    let lines = in_stream_order(masked);
+    assert_eq!(lines.len(), 250);
+    let mut seen = BTreeSet::new();
+    for line in &lines {
+        let row: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            seen.insert((row["id"].as_i64().unwrap(), row["n"].as_i64().unwrap())),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn missing_stream_bucket_or_credentials_is_one_line() {
     let moto = MotoServer::start();
     moto.s3()
@@ -716,6 +858,14 @@ struct ProxyState {
     records_received: usize,
     /// Largest PutRecordBatch request: (records, bytes of data).
     largest: (usize, usize),
+    /// Kinesis `GetRecords` and S3 `PUT` requests still to answer `500`
+    /// without reaching moto, on their first attempt only (so the SDK's
+    /// retry succeeds).
+    failing_first_attempts: usize,
+    /// Requests answered `500` so far.
+    answered_500: usize,
+    /// Kinesis `GetRecords` requests seen.
+    get_records: usize,
 }
 
 /// A pass-through HTTP proxy in front of the real moto server that injects
@@ -723,7 +873,9 @@ struct ProxyState {
 /// `faulty_calls` `PutRecordBatch` requests it withholds every third record
 /// from moto and answers that entry `ServiceUnavailableException` (as
 /// Firehose does under load), merging moto's answers for the rest in order.
-/// Every other request and response passes unchanged. moto does not check
+/// Every other request and response passes unchanged, except the first
+/// attempts of `failing_first_attempts` `GetRecords` / S3 `PUT` requests,
+/// which it answers `500 Internal Server Error` itself. moto does not check
 /// SigV4 signatures, so the shortened body is accepted.
 struct FaultProxy {
     endpoint: String,
@@ -827,6 +979,18 @@ fn proxy_connection(
     let mut reader = std::io::BufReader::new(client);
     while let Some((first, headers)) = read_head(&mut reader)? {
         let mut body = body_of(&mut reader, &headers);
+        if fails_with_500(&first, &headers, state) {
+            let error =
+                br#"{"__type":"InternalFailure","message":"injected by the test's fault proxy"}"#;
+            write_message(
+                &mut out,
+                "HTTP/1.1 500 Internal Server Error",
+                &[],
+                error,
+                false,
+            );
+            continue;
+        }
         let put_batch =
             header(&headers, "x-amz-target") == Some("Firehose_20150804.PutRecordBatch");
         let mut withheld: Vec<bool> = Vec::new();
@@ -891,6 +1055,26 @@ fn proxy_connection(
         write_message(&mut out, &status, &response_headers, &response, false);
     }
     Ok(())
+}
+
+/// Whether the proxy answers this request `500` itself (and counts it).
+fn fails_with_500(
+    first: &str,
+    headers: &[(String, String)],
+    state: &std::sync::Mutex<ProxyState>,
+) -> bool {
+    let first_attempt =
+        header(headers, "amz-sdk-request").is_some_and(|v| v.starts_with("attempt=1;"));
+    let get_records = header(headers, "x-amz-target") == Some("Kinesis_20131202.GetRecords");
+    let s3_put = first.starts_with("PUT ") && header(headers, "x-amz-target").is_none();
+    let mut st = state.lock().unwrap();
+    st.get_records += usize::from(get_records);
+    if first_attempt && (get_records || s3_put) && st.failing_first_attempts > 0 {
+        st.failing_first_attempts -= 1;
+        st.answered_500 += 1;
+        return true;
+    }
+    false
 }
 
 /// Every line of every object under `prefix/` in the bucket (moto's Firehose

@@ -159,7 +159,14 @@ pub(super) async fn execute(
         ("shards read", outcome.shards.to_string()),
         ("throttled calls (retried)", outcome.throttled.to_string()),
         ("expired iterators (renewed)", outcome.expired.to_string()),
+        crate::aws::retry_report(),
     ];
+    if outcome.deferred > 0 {
+        extra.push((
+            "records left for the next resume (read again from the checkpoint)",
+            outcome.deferred.to_string(),
+        ));
+    }
     extra.extend(ctx.lake.report());
     if let Some(path) = &ctx.plan.checkpoint {
         extra.push(("checkpoint", path.display().to_string()));
@@ -242,6 +249,8 @@ struct Outcome {
     shards: u64,
     throttled: u64,
     expired: u64,
+    /// Records read but left for the next resume (see [`ShardReport`]).
+    deferred: u64,
     interrupted: bool,
     /// The first failure; the other shards were stopped after delivering
     /// what they had read.
@@ -255,6 +264,11 @@ struct ShardReport {
     objects: u64,
     throttled: u64,
     expired: u64,
+    /// Records read but neither processed nor delivered: stopped before the
+    /// cut of a killed run's batch, so the checkpoint stays where it was
+    /// and the next resume reads them again and delivers that batch under
+    /// its recorded name.
+    deferred: u64,
     finished: bool,
 }
 
@@ -272,6 +286,7 @@ async fn coordinate(
         shards: 0,
         throttled: 0,
         expired: 0,
+        deferred: 0,
         interrupted: false,
         error: None,
     };
@@ -344,6 +359,7 @@ async fn coordinate(
                 outcome.objects += report.objects;
                 outcome.throttled += report.throttled;
                 outcome.expired += report.expired;
+                outcome.deferred += report.deferred;
                 outcome.shards += 1;
                 ctx.progress.shard_done(&report.id);
                 if report.finished {
@@ -469,7 +485,11 @@ async fn read_shard(
                 objects += deliver(&ctx, &id, &mut pipeline, &mut pending, false).await?;
             }
         }
-        process(&mut pipeline, &mut pending).await?;
+        // Until the recorded cut, records wait unprocessed: a stop before it
+        // leaves them for the next resume without counting them.
+        if cut_at.is_none() {
+            process(&mut pipeline, &mut pending).await?;
+        }
         if fetched.finished && !reached_end {
             objects += deliver(&ctx, &id, &mut pipeline, &mut pending, true).await?;
             break true;
@@ -504,7 +524,12 @@ async fn read_shard(
             _ = stop.changed() => {}
         }
     };
-    if !finished {
+    let mut deferred = 0;
+    if cut_at.is_some() && *stop.borrow() {
+        // Delivering now would write a shorter batch under a new name next
+        // to the one the killed run may have left: stop where it stopped.
+        deferred = pending.records.len() as u64;
+    } else if !finished {
         objects += deliver(&ctx, &id, &mut pipeline, &mut pending, false).await?;
     }
     Ok(ShardReport {
@@ -513,6 +538,7 @@ async fn read_shard(
         objects,
         throttled: reader.throttled(),
         expired: reader.expired(),
+        deferred,
         finished,
     })
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -11,6 +12,7 @@ use cdc_mask_transformer::policy::View;
 use cdc_mask_transformer::policy_source::PolicyLocation;
 use cdc_mask_transformer::ViewMode;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use super::replay;
 use crate::cli::{OutputArgs, RunArgs};
@@ -89,7 +91,8 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut local = Local {
         pipeline,
-        lake,
+        lake: Arc::new(lake),
+        delivering: None,
         label: name_label,
         flush_bytes: args.output.flush_bytes,
         flush_interval: args.output.flush_interval,
@@ -109,7 +112,12 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
                 objects: local.objects,
                 sink: &args.output.sink,
                 interrupted,
-                extra: local.lake.report(),
+                extra: local
+                    .lake
+                    .report()
+                    .into_iter()
+                    .chain(local.lake.uses_aws().then(crate::aws::retry_report))
+                    .collect(),
             },
         )?
     );
@@ -157,10 +165,14 @@ fn label_of(path: &Path) -> String {
         .collect()
 }
 
-/// A file, stdin or the generator through the pipeline into a lake.
+/// A file, stdin or the generator through the pipeline into a lake. One
+/// batch is delivered while the next is processed, so writing (copies into
+/// the page cache, uploads) overlaps the transformer instead of pausing it.
 struct Local {
     pipeline: Pipeline,
-    lake: Output,
+    lake: Arc<Output>,
+    /// The batch being delivered: the objects it wrote, or its failure.
+    delivering: Option<JoinHandle<anyhow::Result<usize>>>,
     label: String,
     flush_bytes: u64,
     flush_interval: Duration,
@@ -213,7 +225,16 @@ impl Local {
             }
         };
         self.deliver(&mut batch, &mut range).await?;
+        self.settle().await?;
         Ok(interrupted)
+    }
+
+    /// Waits for the batch being delivered, if any.
+    async fn settle(&mut self) -> anyhow::Result<()> {
+        if let Some(delivery) = self.delivering.take() {
+            self.objects += delivery.await.context("a delivery panicked")?? as u64;
+        }
+        Ok(())
     }
 
     async fn deliver(
@@ -223,7 +244,13 @@ impl Local {
     ) -> anyhow::Result<()> {
         if let Some((start, end)) = range.take() {
             let name = format!("{}-{start:020}-{end:020}", self.label);
-            self.objects += self.lake.deliver(batch, &name).await? as u64;
+            // Batches land in order: the previous one first.
+            self.settle().await?;
+            let mut lines = std::mem::take(batch);
+            let lake = Arc::clone(&self.lake);
+            self.delivering = Some(tokio::spawn(async move {
+                lake.deliver(&mut lines, &name).await
+            }));
         }
         Ok(())
     }
@@ -261,7 +288,7 @@ pub(super) fn summary(
         "cdc-mask {command}: {} records in {seconds:.2} s ({rate:.0} records/s, {mb:.1} MB/s){}",
         stats.records,
         if totals.interrupted {
-            ", stopped by signal (everything read was delivered)"
+            ", stopped by signal (every record counted here was delivered)"
         } else {
             ""
         }
