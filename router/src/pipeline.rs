@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cdc_mask_transformer::cipher;
 use cdc_mask_transformer::config::Components;
-use cdc_mask_transformer::json;
+use cdc_mask_transformer::envelope;
 use cdc_mask_transformer::keys::{DataKeyCache, KeyError};
 use cdc_mask_transformer::partition::{self, UNKNOWN};
 use cdc_mask_transformer::policy_cache::{PolicyCache, StalePolicy};
@@ -182,7 +182,7 @@ impl Pipeline {
                 }
                 Outcome::Control(route) => {
                     self.masked_line.clear();
-                    json::write_raw_one_line(&mut self.masked_line, &record.bytes);
+                    envelope::write_control_line(&record.bytes, &mut self.masked_line);
                     self.masked_line.push(b'\n');
                     let partition = Partition {
                         view: "control",

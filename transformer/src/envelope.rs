@@ -134,9 +134,48 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
     }
 }
 
+/// Top-level members of a control record that go to the control log: the
+/// table definition and the metadata. Anything else (a `data` or
+/// before-image a control record should not have) could hold row values.
+const CONTROL_LOG_MEMBERS: [&str; 2] = ["control", "metadata"];
+
+/// Appends the control-log line of a control record to `out`: one JSON
+/// object with only its `control` and `metadata` members, on one line,
+/// without the newline. Writes `{}` for input that is not a JSON object
+/// (callers pass records [`parse`] accepted as control records).
+pub fn write_control_line(input: &[u8], out: &mut Vec<u8>) {
+    out.push(b'{');
+    let mut first = true;
+    for member in json::parse_object(input).unwrap_or_default() {
+        if !CONTROL_LOG_MEMBERS.contains(&member.name.as_ref()) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(member.raw_name);
+        out.push(b':');
+        json::write_raw_one_line(out, member.raw);
+    }
+    out.push(b'}');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_control_line_keeps_only_the_definition_and_the_metadata() {
+        let input = br#"{"data":{"name":"Jane"},"control":{"table-def":{"columns":{"name":{"type":"STRING"}}}},
+            "before-image":{"name":"Joe"},"metadata":{"record-type":"control","table-name":"t"},"x":"Jim"}"#;
+        let mut out = Vec::new();
+        write_control_line(input, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"control":{"table-def":{"columns":{"name":{"type":"STRING"}}}},"metadata":{"record-type":"control","table-name":"t"}}"#
+        );
+    }
 
     #[test]
     fn parses_data_and_control() {

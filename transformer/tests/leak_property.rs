@@ -1,7 +1,8 @@
 //! The leak guarantee, as a property: whatever the PII values (quotes,
 //! backslashes, escapes, emoji, astral characters) and however the input
 //! escapes them, no protected value appears in any output of either view —
-//! neither raw nor JSON-escaped — in `data` or in `before-image`.
+//! neither raw nor JSON-escaped — in `data` or in `before-image`, whatever
+//! the case of the column names and however they are escaped.
 
 use std::sync::OnceLock;
 
@@ -125,14 +126,28 @@ fn forms(value: &str) -> Vec<String> {
     forms
 }
 
-fn record(values: &[String], before: &[String], how: Escaping, number: u64) -> Vec<u8> {
+/// Column `c` as the producer names it: upper case when bit `i` of
+/// `upper` is set, escaped like the values.
+fn column_name(c: &str, i: usize, upper: u8, how: Escaping) -> String {
+    if upper & (1 << i) == 0 {
+        escape(c, how)
+    } else {
+        escape(&c.to_ascii_uppercase(), how)
+    }
+}
+
+fn record(values: &[String], before: &[String], how: Escaping, number: u64, upper: u8) -> Vec<u8> {
     let object = |vals: &[String]| {
         let mut cols: Vec<String> = COLUMNS
             .iter()
             .zip(vals)
-            .map(|(c, v)| format!("\"{c}\":{}", escape(v, how)))
+            .enumerate()
+            .map(|(i, (c, v))| format!("{}:{}", column_name(c, i, upper, how), escape(v, how)))
             .collect();
-        cols.push(format!("\"p_number\":{number}"));
+        cols.push(format!(
+            "{}:{number}",
+            column_name("p_number", 7, upper, how)
+        ));
         cols.push("\"safe\":\"visible\"".to_owned());
         format!("{{{}}}", cols.join(","))
     };
@@ -154,8 +169,9 @@ proptest! {
         before in proptest::collection::vec(pii(), COLUMNS.len()),
         how in prop_oneof![Just(Escaping::Minimal), Just(Escaping::AllUnicode), Just(Escaping::Solidus)],
         number in 1_000_000_000u64..u64::MAX,
+        upper in any::<u8>(),
     ) {
-        let input = record(&values, &before, how, number);
+        let input = record(&values, &before, how, number, upper);
         let event = serde_json::to_vec(&serde_json::json!({
             "records": [{"recordId": "1", "approximateArrivalTimestamp": 0, "data": BASE64.encode(&input)}]
         })).unwrap();
