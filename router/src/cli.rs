@@ -43,7 +43,9 @@ pub enum Command {
     /// `<shard>-<first sequence>-<last sequence>`, cut at --flush-bytes of
     /// input, so replaying the same range again overwrites the same objects.
     /// With --checkpoint, a killed replay resumes after the last delivered
-    /// batch.
+    /// batch, each record delivered exactly once. Throttling, 5xx answers
+    /// and timeouts are retried with backoff and jitter and counted in the
+    /// summary; SIGINT/SIGTERM deliver and checkpoint before it.
     Replay(ReplayArgs),
 }
 
