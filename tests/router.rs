@@ -344,6 +344,19 @@ fn bad_input_is_one_line_before_any_work() {
 
 const BUCKET: &str = "lake";
 
+/// A moto server with the lake bucket.
+async fn moto_with_lake() -> MotoServer {
+    let moto = MotoServer::start();
+    moto.s3()
+        .await
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    moto
+}
+
 async fn kinesis(moto: &MotoServer) -> aws_sdk_kinesis::Client {
     aws_sdk_kinesis::Client::new(&moto.sdk_config().await)
 }
@@ -544,14 +557,7 @@ fn replay_args<'a>(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replay_across_a_split_is_exactly_once_and_idempotent() {
-    let moto = MotoServer::start();
-    moto.s3()
-        .await
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
+    let moto = moto_with_lake().await;
     stream_with_a_split(&moto, "cdc").await;
     let dir = tempfile::tempdir().unwrap();
     let keyring = dir.path().join("keyring");
@@ -579,14 +585,7 @@ async fn replay_across_a_split_is_exactly_once_and_idempotent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replay_killed_and_resumed_from_its_checkpoint_is_exactly_once() {
-    let moto = MotoServer::start();
-    moto.s3()
-        .await
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
+    let moto = moto_with_lake().await;
     stream_with_a_split(&moto, "cdc").await;
     let dir = tempfile::tempdir().unwrap();
     let keyring = dir.path().join("keyring");
@@ -644,14 +643,7 @@ async fn replay_killed_and_resumed_from_its_checkpoint_is_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replay_retries_5xx_answers_counts_them_and_stays_exactly_once() {
-    let moto = MotoServer::start();
-    moto.s3()
-        .await
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
+    let moto = moto_with_lake().await;
     stream_with_a_split(&moto, "cdc").await;
     let proxy = FaultProxy::start(&moto.endpoint, 0);
     let injected = 8;
@@ -661,9 +653,7 @@ async fn replay_retries_5xx_answers_counts_them_and_stays_exactly_once() {
     let policy = policy();
     let sink = format!("s3://{BUCKET}/retried");
     let args = replay_args("cdc", &sink, keyring.to_str().unwrap(), &policy);
-    let mut env = moto.aws_env();
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", proxy.endpoint.clone()));
+    let env = proxy.aws_env(&moto);
 
     let summary = ok(&args, &env);
     assert_eq!(proxy.state.lock().unwrap().answered_500, injected);
@@ -678,14 +668,7 @@ async fn replay_retries_5xx_answers_counts_them_and_stays_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replay_stopped_before_a_killed_runs_cut_writes_no_shorter_batch() {
-    let moto = MotoServer::start();
-    moto.s3()
-        .await
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
+    let moto = moto_with_lake().await;
     let client = kinesis(&moto).await;
     client
         .create_stream()
@@ -728,9 +711,7 @@ async fn replay_stopped_before_a_killed_runs_cut_writes_no_shorter_batch() {
     let mut args = replay_args("one", &sink, keyring.to_str().unwrap(), &policy);
     args.extend(["--checkpoint", checkpoint.to_str().unwrap()]);
     let proxy = FaultProxy::start(&moto.endpoint, 0);
-    let mut env = moto.aws_env();
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", proxy.endpoint.clone()));
+    let env = proxy.aws_env(&moto);
 
     // Resumed one record per call, and stopped long before the cut.
     let mut slow = args.clone();
@@ -786,14 +767,7 @@ async fn replay_stopped_before_a_killed_runs_cut_writes_no_shorter_batch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_stream_bucket_or_credentials_is_one_line() {
-    let moto = MotoServer::start();
-    moto.s3()
-        .await
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
+    let moto = moto_with_lake().await;
     let dir = tempfile::tempdir().unwrap();
     let keyring = dir.path().join("keyring");
     let policy = policy();
@@ -903,6 +877,14 @@ impl FaultProxy {
             }
         });
         FaultProxy { endpoint, state }
+    }
+
+    /// moto's AWS environment with every call going through this proxy.
+    fn aws_env(&self, moto: &MotoServer) -> Vec<(&'static str, String)> {
+        let mut env = moto.aws_env();
+        env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+        env.push(("AWS_ENDPOINT_URL", self.endpoint.clone()));
+        env
     }
 }
 
@@ -1110,14 +1092,7 @@ async fn s3_lines(moto: &MotoServer, prefix: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn firehose_sink_retries_only_the_failed_entries_until_all_are_delivered() {
-    let moto = MotoServer::start();
-    moto.s3()
-        .await
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
+    let moto = moto_with_lake().await;
     let firehose = aws_sdk_firehose::Client::new(&moto.sdk_config().await);
     for view in ["masked", "encrypted"] {
         firehose
@@ -1149,9 +1124,7 @@ async fn firehose_sink_retries_only_the_failed_entries_until_all_are_delivered()
     text.push_str(&format!("{}\n{MALFORMED}\n", control()));
     std::fs::write(&input, text).unwrap();
     let side = dir.path().join("side");
-    let mut env = moto.aws_env();
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", proxy.endpoint.clone()));
+    let env = proxy.aws_env(&moto);
     let summary = ok(
         &[
             "run",

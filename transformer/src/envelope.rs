@@ -144,21 +144,13 @@ const CONTROL_LOG_MEMBERS: [&str; 2] = ["control", "metadata"];
 /// without the newline. Writes `{}` for input that is not a JSON object
 /// (callers pass records [`parse`] accepted as control records).
 pub fn write_control_line(input: &[u8], out: &mut Vec<u8>) {
-    out.push(b'{');
-    let mut first = true;
-    for member in json::parse_object(input).unwrap_or_default() {
-        if !CONTROL_LOG_MEMBERS.contains(&member.name.as_ref()) {
-            continue;
-        }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        out.extend_from_slice(member.raw_name);
-        out.push(b':');
-        json::write_raw_one_line(out, member.raw);
-    }
-    out.push(b'}');
+    let members = json::parse_object(input).unwrap_or_default();
+    json::write_members(
+        out,
+        members
+            .iter()
+            .filter(|m| CONTROL_LOG_MEMBERS.contains(&m.name.as_ref())),
+    );
 }
 
 #[cfg(test)]

@@ -544,6 +544,24 @@ pub fn write_string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
 }
 
+/// Appends `{"name":value,…}` of `members` as they came (names raw, values
+/// on one line, see [`write_raw_one_line`]).
+pub fn write_members<'m, 'a: 'm>(
+    out: &mut Vec<u8>,
+    members: impl IntoIterator<Item = &'m Member<'a>>,
+) {
+    out.push(b'{');
+    for (i, member) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(member.raw_name);
+        out.push(b':');
+        write_raw_one_line(out, member.raw);
+    }
+    out.push(b'}');
+}
+
 /// Appends a raw, validated JSON value on one line: values that span lines
 /// (pretty-printed objects or arrays) lose their insignificant whitespace,
 /// everything else is copied byte for byte.

@@ -248,21 +248,14 @@ impl RowWriter<'_, '_, '_> {
     /// Copies the metadata, except `partition-key-value` of protected tables
     /// (DMS puts the primary key there, which may itself be PII).
     fn metadata(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for m in &self.record.metadata {
-            if self.rules.is_some() && m.name == "partition-key-value" {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.extend_from_slice(m.raw_name);
-            out.push(b':');
-            json::write_raw_one_line(out, m.raw);
-        }
-        out.push(b'}');
+        let protected = self.rules.is_some();
+        json::write_members(
+            out,
+            self.record
+                .metadata
+                .iter()
+                .filter(|m| !(protected && m.name == "partition-key-value")),
+        );
     }
 
     fn key_field(&self, first: &mut bool, out: &mut Vec<u8>) {
