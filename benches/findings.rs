@@ -10,7 +10,7 @@
 use std::hint::black_box;
 use std::io::Write as _;
 
-use cdc_mask_transformer::findings::{checked_policy_json, Compiler, Defaults, Layout};
+use cdc_mask_core::findings::{checked_policy_json, Compiler, Defaults, Layout};
 use criterion::{Criterion, Throughput};
 use serde_json::Value;
 

@@ -24,13 +24,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use cdc_mask_core::{View, ViewMode};
 use cdc_mask_router::cli::Cli;
 use cdc_mask_router::pipeline::{Pipeline, SourceRecord};
 use cdc_mask_router::sink::{Partition, Sink};
 use cdc_mask_router::source::generate::{Generator, GeneratorConfig};
 use cdc_mask_transformer::config::{KeySource, Settings};
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::{View, ViewMode};
 use clap::Parser as _;
 use criterion::{Criterion, Throughput};
 

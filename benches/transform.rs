@@ -35,10 +35,11 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use cdc_mask_core::{Shape, View, ViewMode};
 use cdc_mask_transformer::config::{KeySource, Settings};
 use cdc_mask_transformer::keys::CacheLimits;
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::{Processor, Shape, View, ViewMode};
+use cdc_mask_transformer::Processor;
 use criterion::{Criterion, Throughput};
 use serde_json::value::RawValue;
 
@@ -138,7 +139,7 @@ fn process(
     runtime: &tokio::runtime::Runtime,
     processor: &Processor,
     event: &[u8],
-) -> cdc_mask_transformer::BatchResult {
+) -> cdc_mask_core::BatchResult {
     runtime
         .block_on(processor.process(event))
         .expect("the event is well-formed and the keyring local")

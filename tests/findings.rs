@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use base64::Engine as _;
-use cdc_mask_transformer::findings::{policy_json, Compiler, Defaults, Layout};
+use cdc_mask_core::findings::{policy_json, Compiler, Defaults, Layout};
 use serde_json::{json, Value};
 use support::{run_cdc_mask, validate_json_schema, workspace_root};
 

@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use cdc_mask_core::firehose::{PARTITION_KEYS, QUARANTINE_VIEW};
+use cdc_mask_core::View;
 use cdc_mask_router::sink::{DirSink, Partition};
 use cdc_mask_transformer::config::env as lambda_env;
-use cdc_mask_transformer::firehose::{PARTITION_KEYS, QUARANTINE_VIEW};
-use cdc_mask_transformer::View;
 use serde_json::Value;
 use support::{workspace_root, MotoServer};
 

@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use cdc_mask_core::{View, ViewMode};
 use cdc_mask_router::source::generate::{Generator, GeneratorConfig};
 use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::decrypt::decrypt_row;
 use cdc_mask_transformer::keys::{KeyProvider, KmsKeys, UnwrapCache};
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::{View, ViewMode};
 use serde_json::{json, Value};
 use support::{workspace_root, MotoServer};
 
@@ -81,7 +80,7 @@ async fn one_generate_data_key_per_100k_records_with_default_cache_settings() {
     let decrypts = moto.count_kms_calls("Decrypt");
     for line in &sample {
         let mut out = Vec::new();
-        decrypt_row(line, &mut keys, &mut out).await.unwrap();
+        keys.decrypt_row(line, &mut out).await.unwrap();
         let row: Value = serde_json::from_slice(&out).unwrap();
         assert!(row.get("_key").is_none());
         assert!(

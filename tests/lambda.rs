@@ -372,7 +372,7 @@ async fn token_key_from_a_secrets_manager_secret() {
     ]);
     let lambda = Lambda::start(&env);
     let masked = lines(&answers(&lambda.invoke(&fixture_event()).expect_response()));
-    let key = cdc_mask_transformer::keys::TokenKey::new(secret_value.as_bytes(), 1).unwrap();
+    let key = cdc_mask_core::keys::TokenKey::new(secret_value.as_bytes(), 1).unwrap();
     let mut token = Vec::new();
     key.write_token(b"jdoe@example.com", &mut token);
     let token = String::from_utf8(token).unwrap();

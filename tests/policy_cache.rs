@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use cdc_mask_core::{View, ViewMode};
 use cdc_mask_transformer::config::{KeySource, Settings};
 use cdc_mask_transformer::policy_cache::PolicyLimits;
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::{Processor, View, ViewMode};
+use cdc_mask_transformer::Processor;
 use serde_json::{json, Value};
 use support::MotoServer;
 

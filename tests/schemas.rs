@@ -3,7 +3,7 @@
 
 mod support;
 
-use cdc_mask_transformer::Policy;
+use cdc_mask_core::Policy;
 use support::{validate_json_schema, workspace_root};
 
 #[test]

@@ -17,7 +17,7 @@
 
 use std::cell::RefCell;
 
-use cdc_mask_transformer::{Outcome, Scratch};
+use cdc_mask_core::{Outcome, Scratch};
 use serde_json::Value;
 
 #[cfg(fuzzing)]

@@ -23,8 +23,9 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use cdc_mask_transformer::firehose::{BatchError, MAX_RESPONSE_BYTES, PARTITION_KEYS};
-use cdc_mask_transformer::View;
+use cdc_mask_core::firehose::{MAX_RESPONSE_BYTES, PARTITION_KEYS};
+use cdc_mask_transformer::ProcessError;
+use cdc_mask_core::View;
 use serde_json::Value;
 
 #[cfg(fuzzing)]
@@ -47,7 +48,7 @@ pub fn check(data: &[u8]) {
     ] {
         let result = match setup.block_on(processor.process(data)) {
             Ok(result) => result,
-            Err(BatchError::BadEvent(_)) => continue,
+            Err(ProcessError::Batch(cdc_mask_core::firehose::BatchError::BadEvent(_))) => continue,
             Err(other) => panic!("{} view: unexpected error {other}", view.as_str()),
         };
         assert_eq!(result.view, view);

@@ -1,7 +1,7 @@
 //! Fuzz target `json_scanner`: differential test of the transformer's JSON
 //! scanner against serde_json.
 //!
-//! `cdc_mask_transformer::json::parse_object(bytes).is_ok()` must equal
+//! `cdc_mask_core::json::parse_object(bytes).is_ok()` must equal
 //! "serde_json parses `bytes` as a `serde_json::Value` that is an object",
 //! except for these intentional differences:
 //!
@@ -46,7 +46,7 @@
 
 use std::collections::BTreeMap;
 
-use cdc_mask_transformer::json::{self, JsonError, Kind};
+use cdc_mask_core::json::{self, JsonError, Kind};
 use serde_json::Value;
 
 #[cfg(fuzzing)]

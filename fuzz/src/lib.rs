@@ -14,9 +14,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use cdc_mask_router::source::generate::{Generator, GeneratorConfig};
 use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::keys::DataKey;
+use cdc_mask_core::keys::DataKey;
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::{Processor, Shape, Transformer, View, ViewMode};
+use cdc_mask_core::{Shape, Transformer, View, ViewMode};
+use cdc_mask_transformer::Processor;
 
 /// The sample policy of the three generated tables.
 pub fn policy_path() -> PathBuf {
@@ -508,7 +509,7 @@ pub fn has_serde_raw_value_token(doc: &[u8]) -> bool {
             j += if doc[j] == b'\\' { 2 } else { 1 };
         }
         let body = &doc[start..j.min(doc.len())];
-        if cdc_mask_transformer::json::decode_string_body(body) == SERDE_RAW_VALUE_TOKEN {
+        if cdc_mask_core::json::decode_string_body(body) == SERDE_RAW_VALUE_TOKEN {
             return true;
         }
         i = j + 1;

@@ -98,7 +98,7 @@ fn json_scanner_smoke() {
 /// is accepted by the scanner and refused by serde_json, or the reverse.
 #[test]
 fn intentional_differences_hold() {
-    use cdc_mask_transformer::json::{parse_object, JsonError, MAX_DEPTH};
+    use cdc_mask_core::json::{parse_object, JsonError, MAX_DEPTH};
     let deep = format!(
         "{{\"a\":{}1{}}}",
         "[".repeat(MAX_DEPTH),

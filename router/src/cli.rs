@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use cdc_mask_transformer::findings::{Pattern, TableName};
+use cdc_mask_core::findings::{Pattern, TableName};
 use clap::{Args, Parser, Subcommand};
 
 /// Masks and encrypts PII in AWS DMS change streams.

@@ -7,11 +7,11 @@
 //! - [`sink`]: where output lines go (a local directory or S3, same layout).
 //! - [`pipeline`]: records through both views into a sink.
 //! - [`keys`]: key settings from command-line arguments.
-//! - [`aws`]: AWS errors as one line.
+//! - [`backoff`]: waits between retries.
 //! - [`checkpoint`]: where a replay is, for resuming.
 //! - [`progress`]: progress on a terminal or as plain lines.
 
-pub mod aws;
+pub mod backoff;
 pub mod checkpoint;
 pub mod cli;
 pub mod cmd;

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cdc_mask_transformer::cipher;
+use cdc_mask_core::cipher;
+use cdc_mask_core::envelope;
+use cdc_mask_core::partition::{self, UNKNOWN};
+use cdc_mask_core::{Outcome, Reason, Scratch};
 use cdc_mask_transformer::config::Components;
-use cdc_mask_transformer::envelope;
 use cdc_mask_transformer::keys::{DataKeyCache, KeyError};
-use cdc_mask_transformer::partition::{self, UNKNOWN};
 use cdc_mask_transformer::policy_cache::{PolicyCache, StalePolicy};
-use cdc_mask_transformer::{Outcome, Reason, Scratch};
 
 use crate::sink::{Partition, Sink};
 

@@ -8,15 +8,14 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
-use crate::firehose::{Processor, ViewMode};
-use crate::keys::{
-    read_token_key, CacheLimits, DataKeyCache, KeyProvider, KmsKeys, LocalKeyring, Purpose,
-    TokenKey,
-};
-use crate::policy::{Policy, View};
+use cdc_mask_core::keys::{Purpose, TokenKey};
+use cdc_mask_core::{Policy, SetupError, Shape, Transformer, View, ViewMode};
+
+use crate::aws::Aws;
+use crate::keys::{read_token_key, CacheLimits, DataKeyCache, KeyProvider, KmsKeys, LocalKeyring};
 use crate::policy_cache::{BuildViews, PolicyCache, PolicyLimits, Views};
 use crate::policy_source::{FilePolicy, PolicyLocation, PolicySource, S3Policy};
-use crate::transform::{SetupError, Shape, Transformer};
+use crate::processor::Processor;
 
 /// Environment variables the Lambda reads (and nothing else of ours).
 pub mod env {
@@ -266,6 +265,9 @@ impl Settings {
     /// [`ConfigError`] if the policy cannot be loaded or used, the keyring
     /// cannot be opened, or the token key is needed and cannot be had.
     pub async fn components(&self) -> Result<Components, ConfigError> {
+        // Loaded on first use only: local runs never read AWS configuration.
+        let aws = tokio::sync::OnceCell::new();
+        let aws = || aws.get_or_init(|| Aws::load(self.endpoint_url.as_deref()));
         let (data, quarantine, token): (Arc<dyn KeyProvider>, Arc<dyn KeyProvider>, _) = match &self
             .keys
         {
@@ -284,8 +286,7 @@ impl Settings {
                 quarantine_key_id,
                 token_key,
             } => {
-                let endpoint = self.endpoint_url.as_deref();
-                let kms = KmsKeys::from_env(Some(key_id.clone()), endpoint).await;
+                let kms = KmsKeys::new(aws().await.kms(), Some(key_id.clone()));
                 let token = match token_key {
                     None => None,
                     Some(TokenKeySource::Ciphertext(blob)) => Some(
@@ -295,7 +296,7 @@ impl Settings {
                             .to_vec(),
                     ),
                     Some(TokenKeySource::Secret(id)) => Some(
-                        read_token_key(id, endpoint)
+                        read_token_key(&aws().await.secrets(), id)
                             .await
                             .map_err(|e| {
                                 ConfigError(format!(
@@ -310,7 +311,10 @@ impl Settings {
                 let quarantine: Arc<dyn KeyProvider> = if quarantine_key_id == key_id {
                     Arc::clone(&data)
                 } else {
-                    Arc::new(KmsKeys::from_env(Some(quarantine_key_id.clone()), endpoint).await)
+                    Arc::new(KmsKeys::new(
+                        aws().await.kms(),
+                        Some(quarantine_key_id.clone()),
+                    ))
                 };
                 (data, quarantine, token)
             }
@@ -342,11 +346,9 @@ impl Settings {
         });
         let source: Box<dyn PolicySource> = match &self.policy {
             PolicyLocation::File(path) => Box::new(FilePolicy::new(path.clone())),
-            PolicyLocation::S3 { bucket, key } => Box::new(S3Policy::new(
-                S3Policy::client_from_env(self.endpoint_url.as_deref()).await,
-                bucket.clone(),
-                key.clone(),
-            )),
+            PolicyLocation::S3 { bucket, key } => {
+                Box::new(S3Policy::new(aws().await.s3(), bucket.clone(), key.clone()))
+            }
         };
         let policies = PolicyCache::load(source, build, self.policy_limits)
             .await

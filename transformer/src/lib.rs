@@ -1,44 +1,29 @@
-//! Masks and encrypts PII in AWS DMS change records, inline in a Firehose
-//! data-transformation Lambda or in the `cdc-mask` router.
+//! The AWS edge of cdc-mask around the pure core (`cdc-mask-core`): where
+//! keys and the policy come from, the Lambda binaries, and their settings.
 //!
 //! # Layout
-//! - [`json`]: strict, byte-preserving JSON scanning and writing.
-//! - [`envelope`]: the DMS Kinesis-target record (`data`, `metadata`, `before-image`).
-//! - [`policy`]: which columns are protected and how; compiled lookups.
-//! - [`findings`]: a policy compiled from Amazon Macie findings (`findings compile`).
-//! - [`policy_compiler`]: the policy Lambda's recompile of findings in S3.
+//! - [`aws`]: the one place AWS clients are made (shared config, read
+//!   timeout, retry counting, errors as one line).
+//! - [`keys`]: data-key providers (KMS, local keyring), their caches, the
+//!   token key from Secrets Manager.
 //! - [`policy_source`]: where the policy is read from (file, S3), conditionally.
 //! - [`policy_cache`]: the current policy, re-checked per TTL, stale after a max age.
-//! - [`mask`]: the masked view's actions (`redact`, `partial`, `token`, …).
-//! - [`cipher`]: the encrypted-value and quarantine formats.
-//! - [`keys`]: data keys, the KMS and local-keyring providers, caches, the token key.
-//! - [`transform`]: the pure core, one record in, one output line out.
-//! - [`decrypt`]: the inverse of the encrypted view and of the quarantine.
-//! - [`firehose`]: the Firehose transformation contract over a batch.
-//! - [`partition`]: partition values (`view`, `schema`, `table`, `dt`).
-//! - [`reason`]: why a record is quarantined.
-//! - [`config`]: the Lambda's environment.
+//! - [`findings_store`]: Macie findings in and the policy out, in S3.
+//! - [`policy_compiler`]: the policy Lambda's recompile of findings in S3.
+//! - [`config`]: settings from the environment or the command line, built
+//!   into a processor.
+//! - [`processor`]: a Firehose event answered with the current policy and keys.
 //! - [`lambda_logging`]: how the Lambda binaries log.
 
-pub mod cipher;
+pub mod aws;
 pub mod config;
-pub mod decrypt;
-pub mod envelope;
-pub mod findings;
-pub mod firehose;
-pub mod json;
+pub mod findings_store;
 pub mod keys;
+#[cfg(feature = "lambda")]
 pub mod lambda_logging;
-pub mod mask;
-pub mod partition;
-pub mod policy;
 pub mod policy_cache;
 pub mod policy_compiler;
 pub mod policy_source;
-pub mod reason;
-pub mod transform;
+pub mod processor;
 
-pub use firehose::{BatchResult, BatchStats, Processor, ViewMode};
-pub use policy::{Policy, View};
-pub use reason::Reason;
-pub use transform::{Outcome, Scratch, Shape, Transformer};
+pub use processor::{ProcessError, Processor};

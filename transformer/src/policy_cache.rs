@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::policy::Policy;
+use cdc_mask_core::{Policy, Transformer};
+
 use crate::policy_source::{FetchError, Fetched, PolicySource};
-use crate::transform::Transformer;
 
 /// Both transformers of one policy version.
 #[derive(Debug, Clone)]
@@ -190,9 +190,8 @@ fn compile(bytes: &[u8], build: &BuildViews) -> Result<Views, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::View;
     use crate::policy_source::FilePolicy;
-    use crate::transform::Shape;
+    use cdc_mask_core::{Shape, View};
 
     fn build() -> Box<BuildViews> {
         Box::new(|policy: Arc<Policy>| {

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::ConfigError;
-use crate::findings::{
-    checked_policy_json, Compiler, Defaults, Layout, Overrides, S3Error, S3Store, S3Url, Written,
-};
-use crate::policy::{lowercase, ColumnPolicy, PolicyFile};
+use cdc_mask_core::findings::{checked_policy_json, Compiler, Defaults, Layout, Overrides};
+use cdc_mask_core::policy::{lowercase, ColumnPolicy, PolicyFile};
+
+use crate::findings_store::{S3Error, S3Store, S3Url, Written};
 
 /// Environment variables the policy Lambda reads (and nothing else of ours).
 pub mod env {

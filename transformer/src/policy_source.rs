@@ -3,9 +3,6 @@
 //! no download (S3: a conditional `GetObject` with `If-None-Match`).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 use crate::keys::BoxFuture;
 
@@ -131,8 +128,6 @@ pub struct S3Policy {
     client: aws_sdk_s3::Client,
     bucket: String,
     key: String,
-    downloads: AtomicU64,
-    not_modified: AtomicU64,
 }
 
 impl S3Policy {
@@ -142,33 +137,7 @@ impl S3Policy {
             client,
             bucket,
             key,
-            downloads: AtomicU64::new(0),
-            not_modified: AtomicU64::new(0),
         }
-    }
-
-    /// A client from the standard AWS environment; with a custom endpoint
-    /// (`endpoint_url` or `AWS_ENDPOINT_URL`) it uses path-style addressing,
-    /// so local S3-compatible endpoints work.
-    pub async fn client_from_env(endpoint_url: Option<&str>) -> aws_sdk_s3::Client {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let config = loader.load().await;
-        let custom = endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-        let s3_config = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(custom)
-            .build();
-        aws_sdk_s3::Client::from_conf(s3_config)
-    }
-
-    /// Full downloads and `304 Not Modified` answers so far.
-    pub fn counts(&self) -> (u64, u64) {
-        (
-            self.downloads.load(Ordering::Relaxed),
-            self.not_modified.load(Ordering::Relaxed),
-        )
     }
 
     async fn fetch_now(&self, known: Option<String>) -> Result<Fetched, FetchError> {
@@ -181,16 +150,14 @@ impl S3Policy {
             Err(err) => {
                 let status = err.raw_response().map(|r| r.status().as_u16());
                 if status == Some(304) {
-                    self.not_modified.fetch_add(1, Ordering::Relaxed);
                     return Ok(Fetched::Unchanged);
                 }
                 return Err(FetchError {
                     location: self.location(),
-                    message: sdk_error_message(&err),
+                    message: crate::aws::error_line(&err),
                 });
             }
         };
-        self.downloads.fetch_add(1, Ordering::Relaxed);
         let version = output.e_tag().unwrap_or_default().to_owned();
         let bytes = output.body.collect().await.map_err(|e| FetchError {
             location: self.location(),
@@ -210,17 +177,6 @@ impl PolicySource for S3Policy {
 
     fn location(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
-    }
-}
-
-/// An AWS SDK error in one line: the service's error code and message, or
-/// the whole chain of causes (connection errors, timeouts).
-pub(crate) fn sdk_error_message(
-    err: &(impl ProvideErrorMetadata + std::error::Error + 'static),
-) -> String {
-    match err.code() {
-        Some(code) => format!("{code} {}", err.message().unwrap_or_default()),
-        None => DisplayErrorContext(err).to_string(),
     }
 }
 

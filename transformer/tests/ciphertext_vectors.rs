@@ -1,8 +1,9 @@
 //! The test vectors of `schemas/ciphertext.md`, made by an independent
 //! implementation, must open with ours.
 
-use cdc_mask_transformer::cipher::{cell_aad, CELL_PREFIX, QUARANTINE_AAD};
-use cdc_mask_transformer::keys::{DataKey, KeyProvider as _, LocalKeyring, Purpose};
+use cdc_mask_core::cipher::{cell_aad, CELL_PREFIX, QUARANTINE_AAD};
+use cdc_mask_core::keys::{DataKey, Purpose};
+use cdc_mask_transformer::keys::{KeyProvider as _, LocalKeyring};
 use serde_json::Value;
 use zeroize::Zeroizing;
 

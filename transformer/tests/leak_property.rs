@@ -8,10 +8,10 @@ use std::sync::OnceLock;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use cdc_mask_core::{Shape, View, ViewMode};
 use cdc_mask_transformer::config::{KeySource, Settings};
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::transform::Shape;
-use cdc_mask_transformer::{Processor, View, ViewMode};
+use cdc_mask_transformer::Processor;
 use proptest::prelude::*;
 
 const POLICY: &str = r#"{"version":1,"tables":[{"schema":"s","table":"t","columns":{

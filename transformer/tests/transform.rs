@@ -2,12 +2,11 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use cdc_mask_core::{Shape, View, ViewMode};
 use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::decrypt::{decrypt_row, unseal_quarantine};
 use cdc_mask_transformer::keys::{KeyProvider, LocalKeyring, UnwrapCache};
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::transform::Shape;
-use cdc_mask_transformer::{Processor, View, ViewMode};
+use cdc_mask_transformer::Processor;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -198,7 +197,8 @@ async fn before_image_is_protected_and_round_trips() {
             assert!(!encrypted.contains(pii), "{pii} leaked: {encrypted}");
         }
         let mut out = Vec::new();
-        decrypt_row(encrypted.as_bytes(), &mut env.unwrap_cache(), &mut out)
+        env.unwrap_cache()
+            .decrypt_row(encrypted.as_bytes(), &mut out)
             .await
             .unwrap();
         let back: Value = serde_json::from_slice(&out).unwrap();
@@ -463,7 +463,7 @@ async fn malformed_records_are_quarantined_one_by_one_and_unseal_exactly() {
         let mut keys = env.unwrap_cache();
         for (answer, (reason, original)) in quarantined.zip(&expected) {
             let line = BASE64.decode(answer["data"].as_str().unwrap()).unwrap();
-            let unsealed = unseal_quarantine(&line, &mut keys).await.unwrap();
+            let unsealed = keys.unseal(&line).await.unwrap();
             assert_eq!(unsealed.reason, *reason);
             assert_eq!(unsealed.record_id, answer["recordId"].as_str().unwrap());
             assert_eq!(
@@ -490,7 +490,7 @@ async fn the_response_stays_under_six_megabytes() {
     let event = event(&records);
     let processor = env.processor(View::Encrypted, Shape::Flat).await;
     let result = processor.process(&event).await.unwrap();
-    assert!(result.response.len() <= cdc_mask_transformer::firehose::MAX_RESPONSE_BYTES);
+    assert!(result.response.len() <= cdc_mask_core::firehose::MAX_RESPONSE_BYTES);
     let response: Value = serde_json::from_slice(&result.response).unwrap();
     let answers = response["records"].as_array().unwrap();
     assert_eq!(answers.len(), 1500, "every record answered");
@@ -520,7 +520,8 @@ async fn odd_column_names_still_decrypt() {
         assert!(!line.contains(pii), "{pii} leaked: {line}");
     }
     let mut out = Vec::new();
-    decrypt_row(line.as_bytes(), &mut env.unwrap_cache(), &mut out)
+    env.unwrap_cache()
+        .decrypt_row(line.as_bytes(), &mut out)
         .await
         .unwrap();
     let back: Value = serde_json::from_slice(&out).unwrap();
@@ -558,22 +559,22 @@ async fn odd_column_names_still_decrypt() {
         }
     );
     let tampered = line.replace(sealed, &flipped);
-    let err = decrypt_row(
-        tampered.as_bytes(),
-        &mut env.unwrap_cache(),
-        &mut Vec::new(),
-    )
-    .await
-    .unwrap_err();
+    let err = env
+        .unwrap_cache()
+        .decrypt_row(tampered.as_bytes(), &mut Vec::new())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("mail"), "{err}");
     let moved = line.replace("\"_table\":\"odd\"", "\"_table\":\"customer\"");
-    assert!(
-        decrypt_row(moved.as_bytes(), &mut env.unwrap_cache(), &mut Vec::new())
-            .await
-            .is_err()
-    );
+    assert!(env
+        .unwrap_cache()
+        .decrypt_row(moved.as_bytes(), &mut Vec::new())
+        .await
+        .is_err());
     let future = line.replace(sealed, "enc2:AAAA");
-    let err = decrypt_row(future.as_bytes(), &mut env.unwrap_cache(), &mut Vec::new())
+    let err = env
+        .unwrap_cache()
+        .decrypt_row(future.as_bytes(), &mut Vec::new())
         .await
         .unwrap_err();
     assert!(

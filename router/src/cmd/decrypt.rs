@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use cdc_mask_transformer::decrypt::{decrypt_row, unseal_quarantine};
+use cdc_mask_transformer::aws::Aws;
 use cdc_mask_transformer::keys::{KeyProvider, KmsKeys, LocalKeyring, UnwrapCache};
 
 use crate::cli::DecryptArgs;
@@ -14,9 +14,10 @@ pub(super) async fn run(args: DecryptArgs) -> anyhow::Result<()> {
     let provider: Arc<dyn KeyProvider> =
         match (&args.keyring, args.kms || args.kms_key_id.is_some()) {
             (Some(dir), false) => Arc::new(LocalKeyring::open_existing(dir)?),
-            (None, true) => Arc::new(
-                KmsKeys::from_env(args.kms_key_id.clone(), args.endpoint_url.as_deref()).await,
-            ),
+            (None, true) => Arc::new(KmsKeys::new(
+                Aws::load(args.endpoint_url.as_deref()).await.kms(),
+                args.kms_key_id.clone(),
+            )),
             _ => anyhow::bail!("give --keyring DIR (local keys) or --kms (AWS KMS)"),
         };
     let mut keys = UnwrapCache::new(provider);
@@ -46,16 +47,13 @@ pub(super) async fn run(args: DecryptArgs) -> anyhow::Result<()> {
             continue;
         }
         out.clear();
+        let at = || format!("line {number}");
         if args.quarantine {
-            let unsealed = unseal_quarantine(&line, &mut keys)
-                .await
-                .with_context(|| format!("line {number}"))?;
+            let unsealed = keys.unseal(&line).await.with_context(at)?;
             out.extend_from_slice(&unsealed.original);
             out.push(b'\n');
         } else {
-            decrypt_row(&line, &mut keys, &mut out)
-                .await
-                .with_context(|| format!("line {number}"))?;
+            keys.decrypt_row(&line, &mut out).await.with_context(at)?;
         }
         stdout.write_all(&out).context("writing output")?;
         zeroize::Zeroize::zeroize(&mut out);

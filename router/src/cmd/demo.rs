@@ -6,11 +6,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use cdc_mask_core::findings::{Compiled, Compiler, Defaults, Layout, Overrides};
+use cdc_mask_core::policy::View;
+use cdc_mask_core::ViewMode;
 use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::findings::{Compiled, Compiler, Defaults, Layout, Overrides};
-use cdc_mask_transformer::policy::View;
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::ViewMode;
 
 use crate::cli::DemoArgs;
 use crate::pipeline::{Pipeline, SourceRecord};

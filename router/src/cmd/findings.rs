@@ -8,12 +8,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use cdc_mask_transformer::findings::{
+use cdc_mask_core::findings::{
     checked_policy_json, ColumnReport, Compiled, Compiler, Defaults, Layout, Origin, Overrides,
-    Problem, S3Store, S3Url, Written,
+    Problem,
 };
-use cdc_mask_transformer::policy::{Action, PolicyFile};
-use cdc_mask_transformer::policy_source::S3Policy;
+use cdc_mask_core::policy::{Action, PolicyFile};
+use cdc_mask_transformer::aws::Aws;
+use cdc_mask_transformer::findings_store::{S3Store, S3Url, Written};
 
 use crate::cli::{CompileArgs, FindingsArgs, FindingsCommand};
 
@@ -129,7 +130,7 @@ impl S3 {
         match &self.store {
             Some(store) => store.clone(),
             None => {
-                let client = S3Policy::client_from_env(self.endpoint_url.as_deref()).await;
+                let client = Aws::load(self.endpoint_url.as_deref()).await.s3();
                 self.store.insert(S3Store::new(client)).clone()
             }
         }

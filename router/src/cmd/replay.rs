@@ -159,7 +159,7 @@ pub(super) async fn execute(
         ("shards read", outcome.shards.to_string()),
         ("throttled calls (retried)", outcome.throttled.to_string()),
         ("expired iterators (renewed)", outcome.expired.to_string()),
-        crate::aws::retry_report(),
+        cdc_mask_transformer::aws::retry_report(),
     ];
     if outcome.deferred > 0 {
         extra.push((

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
+use cdc_mask_core::policy::View;
+use cdc_mask_core::ViewMode;
 use cdc_mask_transformer::config::Settings;
-use cdc_mask_transformer::policy::View;
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::ViewMode;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -116,7 +116,12 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
                     .lake
                     .report()
                     .into_iter()
-                    .chain(local.lake.uses_aws().then(crate::aws::retry_report))
+                    .chain(
+                        local
+                            .lake
+                            .uses_aws()
+                            .then(cdc_mask_transformer::aws::retry_report)
+                    )
                     .collect(),
             },
         )?

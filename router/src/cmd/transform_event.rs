@@ -4,9 +4,9 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use cdc_mask_core::ViewMode;
 use cdc_mask_transformer::config::Settings;
 use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::ViewMode;
 
 use crate::cli::TransformEventArgs;
 use crate::keys::key_source;

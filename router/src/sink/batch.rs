@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use cdc_mask_transformer::json;
+use cdc_mask_core::json;
 
 use super::{Partition, Sink};
 

@@ -15,7 +15,9 @@ use aws_sdk_firehose::types::Record;
 use aws_sdk_firehose::Client;
 
 use super::Lake;
-use crate::aws::{error_line, jitter, sdk_config, CountRetries};
+use cdc_mask_transformer::aws::{error_line, Aws, CountRetries};
+
+use crate::backoff::jitter;
 
 /// Records per `PutRecordBatch` call at most.
 pub const MAX_BATCH_RECORDS: usize = 500;
@@ -51,9 +53,10 @@ impl Firehose {
         side: Lake,
         endpoint_url: Option<&str>,
     ) -> anyhow::Result<Self> {
-        let config = aws_sdk_firehose::config::Builder::from(&sdk_config(endpoint_url).await)
-            .interceptor(CountRetries)
-            .build();
+        let config =
+            aws_sdk_firehose::config::Builder::from(Aws::load(endpoint_url).await.config())
+                .interceptor(CountRetries)
+                .build();
         let client = Client::from_conf(config);
         let existing = list_streams(&client).await?;
         for stream in [masked, encrypted] {

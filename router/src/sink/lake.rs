@@ -12,7 +12,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use super::Batch;
-use crate::aws::{sdk_config, CountRetries};
+use cdc_mask_transformer::aws::Aws;
 
 /// A parsed `--sink` argument, before anything is opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +86,7 @@ impl Lake {
                 Ok(Lake::Dir(path.clone()))
             }
             LakeSpec::S3 { bucket, prefix } => {
-                let client = s3_client(endpoint_url).await;
+                let client = Aws::load(endpoint_url).await.s3();
                 if let Err(e) = client.head_bucket().bucket(bucket).send().await {
                     let not_found = e.as_service_error().is_some_and(
                         aws_sdk_s3::operation::head_bucket::HeadBucketError::is_not_found,
@@ -96,7 +96,7 @@ impl Lake {
                     }
                     bail!(
                         "cannot reach bucket {bucket}: {}",
-                        crate::aws::error_line(&e)
+                        cdc_mask_transformer::aws::error_line(&e)
                     );
                 }
                 Ok(Lake::S3 {
@@ -162,7 +162,7 @@ impl Lake {
                         .map_err(|e| {
                             anyhow::anyhow!(
                                 "writing s3://{bucket}/{key}: {}",
-                                crate::aws::error_line(&e)
+                                cdc_mask_transformer::aws::error_line(&e)
                             )
                         })?;
                 }
@@ -170,18 +170,6 @@ impl Lake {
         }
         Ok(count)
     }
-}
-
-/// An S3 client from [`sdk_config`], its retries counted; with a custom
-/// endpoint (`endpoint_url` or `AWS_ENDPOINT_URL`) it uses path-style
-/// addressing, so local S3-compatible endpoints work.
-async fn s3_client(endpoint_url: Option<&str>) -> aws_sdk_s3::Client {
-    let custom = endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    let config = aws_sdk_s3::config::Builder::from(&sdk_config(endpoint_url).await)
-        .force_path_style(custom)
-        .interceptor(CountRetries)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
 }
 
 fn object_path(root: &Path, prefix: &str, name: &str) -> PathBuf {

@@ -10,7 +10,9 @@ use aws_sdk_kinesis::primitives::DateTime;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use aws_sdk_kinesis::Client;
 
-use crate::aws::{jitter, sdk_config, CountRetries};
+use cdc_mask_transformer::aws::{Aws, CountRetries};
+
+use crate::backoff::jitter;
 
 /// Records asked for per `GetRecords` call (the service maximum).
 pub const MAX_RECORDS_PER_CALL: i32 = 10_000;
@@ -32,9 +34,9 @@ impl Stream {
     }
 }
 
-/// A Kinesis client from [`crate::aws::sdk_config`], its retries counted.
+/// A Kinesis client from the shared AWS configuration, its retries counted.
 pub async fn client(endpoint_url: Option<&str>) -> Client {
-    let config = aws_sdk_kinesis::config::Builder::from(&sdk_config(endpoint_url).await)
+    let config = aws_sdk_kinesis::config::Builder::from(Aws::load(endpoint_url).await.config())
         .interceptor(CountRetries)
         .build();
     Client::from_conf(config)
@@ -63,7 +65,7 @@ pub async fn check_stream(client: &Client, stream: &Stream) -> anyhow::Result<()
         Err(e) => bail!(
             "cannot reach Kinesis stream {}: {}",
             stream.0,
-            crate::aws::error_line(&e)
+            cdc_mask_transformer::aws::error_line(&e)
         ),
     }
 }
@@ -111,10 +113,13 @@ pub async fn list_shards(client: &Client, stream: &Stream) -> anyhow::Result<Vec
                 .set_stream_name(stream.name().map(str::to_owned))
                 .set_stream_arn(stream.arn().map(str::to_owned)),
         };
-        let out = request
-            .send()
-            .await
-            .map_err(|e| anyhow!("ListShards on {}: {}", stream.0, crate::aws::error_line(&e)))?;
+        let out = request.send().await.map_err(|e| {
+            anyhow!(
+                "ListShards on {}: {}",
+                stream.0,
+                cdc_mask_transformer::aws::error_line(&e)
+            )
+        })?;
         for s in out.shards() {
             let range = s.sequence_number_range();
             shards.push(Shard {
@@ -261,7 +266,7 @@ impl ShardReader {
                     _ => bail!(
                         "GetRecords on {}: {}",
                         self.shard.id,
-                        crate::aws::error_line(&e)
+                        cdc_mask_transformer::aws::error_line(&e)
                     ),
                 },
             };
@@ -320,7 +325,7 @@ impl ShardReader {
             anyhow!(
                 "GetShardIterator on {}: {}",
                 self.shard.id,
-                crate::aws::error_line(&e)
+                cdc_mask_transformer::aws::error_line(&e)
             )
         })?;
         out.shard_iterator().map(str::to_owned).ok_or_else(|| {

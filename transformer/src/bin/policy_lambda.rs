@@ -9,9 +9,9 @@
 //! fails the invocation with its object key and line, and the policy stays
 //! as it was.
 
-use cdc_mask_transformer::findings::S3Store;
+use cdc_mask_transformer::aws::Aws;
+use cdc_mask_transformer::findings_store::S3Store;
 use cdc_mask_transformer::policy_compiler::{recompile, CompilerConfig, Recompiled};
-use cdc_mask_transformer::policy_source::S3Policy;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::value::RawValue;
 
@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 async fn main() -> Result<(), Error> {
     cdc_mask_transformer::lambda_logging::init();
     let config = CompilerConfig::from_env(|name| std::env::var(name).ok())?;
-    let store = S3Store::new(S3Policy::client_from_env(None).await);
+    let store = S3Store::new(Aws::load(None).await.s3());
     let (config, store) = (&config, &store);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         handle(store, config, event.context.request_id)

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{DataKey, KeyError, KeyProvider, Purpose};
+use cdc_mask_core::decrypt::{DecryptError, EncryptedRow, QuarantineRecord, Unsealed};
+use cdc_mask_core::keys::{DataKey, Purpose};
+
+use super::{KeyError, KeyProvider};
 
 /// When a cached data key must be replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +130,43 @@ impl UnwrapCache {
         self.keys.insert(id, Arc::clone(&key));
         Ok(key)
     }
+
+    /// Decrypts one encrypted-view row into `out` (see
+    /// [`EncryptedRow::decrypt`]), unwrapping its data key on first sight.
+    ///
+    /// # Errors
+    /// [`ReadError`] if the row is malformed, its key cannot be unwrapped or
+    /// a value does not authenticate.
+    pub async fn decrypt_row(&mut self, line: &[u8], out: &mut Vec<u8>) -> Result<(), ReadError> {
+        let row = EncryptedRow::parse(line)?;
+        let key = match row.wrapped_key() {
+            Some(wrapped) => Some(self.get(Purpose::Data, &wrapped).await?),
+            None => None,
+        };
+        Ok(row.decrypt(key.as_deref(), out)?)
+    }
+
+    /// Opens one quarantine line (admins only: it needs the quarantine key).
+    ///
+    /// # Errors
+    /// [`ReadError`] if the line is not a quarantine record, its key cannot
+    /// be unwrapped or it does not authenticate.
+    pub async fn unseal(&mut self, line: &[u8]) -> Result<Unsealed, ReadError> {
+        let record = QuarantineRecord::parse(line)?;
+        let key = self.get(Purpose::Quarantine, record.wrapped_key()).await?;
+        Ok(record.unseal(&key)?)
+    }
+}
+
+/// Why an encrypted row or a quarantine record could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Its data key could not be unwrapped.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// It is malformed or does not authenticate.
+    #[error(transparent)]
+    Decrypt(#[from] DecryptError),
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use zeroize::{Zeroize as _, Zeroizing};
 
-use super::{BoxFuture, DataKey, KeyError, KeyProvider, Purpose};
+use cdc_mask_core::keys::{DataKey, Purpose};
+
+use super::{BoxFuture, KeyError, KeyProvider};
 
 /// Descriptor prefix of KMS-wrapped data keys: `kms:<base64 CiphertextBlob>`.
 pub const KMS_PREFIX: &str = "kms:";
@@ -35,17 +37,6 @@ impl KmsKeys {
             key_id,
             calls: AtomicU64::new(0),
         }
-    }
-
-    /// Builds a client from the standard AWS environment (region,
-    /// credentials, `AWS_ENDPOINT_URL`), with `endpoint_url` overriding it.
-    pub async fn from_env(key_id: Option<String>, endpoint_url: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let config = loader.load().await;
-        Self::new(aws_sdk_kms::Client::new(&config), key_id)
     }
 
     async fn generate_now(&self, purpose: Purpose) -> Result<DataKey, KeyError> {
@@ -138,7 +129,7 @@ where
     R: std::fmt::Debug + 'static,
 {
     let code = err.code().unwrap_or("").to_owned();
-    let message = crate::policy_source::sdk_error_message(&err);
+    let message = crate::aws::error_line(&err);
     match code.as_str() {
         "AccessDeniedException"
         | "NotFoundException"

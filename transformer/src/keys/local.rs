@@ -16,7 +16,9 @@ use aes_gcm::aead::OsRng;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{BoxFuture, DataKey, KeyError, KeyProvider, Purpose};
+use cdc_mask_core::keys::{DataKey, Purpose};
+
+use super::{BoxFuture, KeyError, KeyProvider};
 
 /// Descriptor prefix of locally wrapped data keys.
 pub const LOCAL_PREFIX: &str = "local:";
@@ -317,5 +319,5 @@ mod tests {
         assert!(ring.token_key_bytes().is_err());
     }
 
-    use super::super::OpenError;
+    use cdc_mask_core::keys::OpenError;
 }

@@ -9,22 +9,16 @@ use zeroize::Zeroizing;
 use super::KeyError;
 
 /// Reads the token key from secret `secret_id` (name or ARN): the UTF-8 bytes
-/// of its `SecretString`, or its `SecretBinary` as is. The client comes from
-/// the standard AWS environment, with `endpoint_url` overriding it.
+/// of its `SecretString`, or its `SecretBinary` as is.
 ///
 /// # Errors
 /// [`KeyError::Denied`] if the secret does not exist, cannot be decrypted or
 /// may not be read, or holds nothing; [`KeyError::Unavailable`] if Secrets
 /// Manager cannot be reached. Messages never hold the secret.
 pub async fn read_token_key(
+    client: &aws_sdk_secretsmanager::Client,
     secret_id: &str,
-    endpoint_url: Option<&str>,
 ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let client = aws_sdk_secretsmanager::Client::new(&loader.load().await);
     let out = client
         .get_secret_value()
         .secret_id(secret_id)
@@ -52,7 +46,7 @@ where
     R: std::fmt::Debug + 'static,
 {
     let code = err.code().unwrap_or("").to_owned();
-    let message = crate::policy_source::sdk_error_message(&err);
+    let message = crate::aws::error_line(&err);
     match code.as_str() {
         "AccessDeniedException"
         | "ResourceNotFoundException"

@@ -139,14 +139,6 @@ fn action<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Action, D::Error
 /// A policy that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    /// The file could not be read.
-    #[error("cannot read policy {path}: {source}")]
-    Read {
-        /// The policy path.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
     /// Not valid policy JSON.
     #[error("invalid policy: {0}")]
     Parse(String),
@@ -273,18 +265,6 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Reads and compiles a policy file.
-    ///
-    /// # Errors
-    /// [`PolicyError`] if the file cannot be read or is not a usable policy.
-    pub fn load(path: &std::path::Path) -> Result<Self, PolicyError> {
-        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_slice(&bytes)
-    }
-
     /// Parses and compiles policy JSON.
     ///
     /// # Errors
@@ -353,13 +333,9 @@ impl Policy {
         Ok(policy)
     }
 
-    /// The rules of a table, if the policy protects it.
-    pub fn table(&self, schema: &str, table: &str) -> Option<&TableRules> {
-        self.tables.get(&table_key(schema, table))
-    }
-
-    /// As [`Policy::table`], building the lookup key in `buf` (reused
-    /// between records, so the hot path does not allocate).
+    /// The rules of a table, if the policy protects it; the lookup key is
+    /// built in `buf` (reused between records, so the hot path does not
+    /// allocate).
     pub fn table_with(&self, schema: &str, table: &str, buf: &mut String) -> Option<&TableRules> {
         buf.clear();
         push_lowercase(buf, schema);
@@ -444,7 +420,9 @@ mod tests {
         let policy = Policy::from_slice(SAMPLE.as_bytes()).unwrap();
         assert!(policy.uses_token(View::Masked));
         assert!(!policy.uses_token(View::Encrypted));
-        let table = policy.table("DATASET", "customer").unwrap();
+        let table = policy
+            .table_with("DATASET", "customer", &mut String::new())
+            .unwrap();
         let mail = table.column("mail").unwrap();
         assert_eq!(mail.masked, Action::Token);
         assert_eq!(mail.encrypted, Action::Encrypt);
@@ -456,7 +434,9 @@ mod tests {
         assert!(table.collides(View::Masked, "mail_masked"));
         assert!(!table.collides(View::Masked, "card_masked"));
         assert!(!table.collides(View::Encrypted, "birthdate_encrypted"));
-        assert!(policy.table("dataset", "bank").is_none());
+        assert!(policy
+            .table_with("dataset", "bank", &mut String::new())
+            .is_none());
         assert_eq!(policy.redact_with(), DEFAULT_REDACTION);
     }
 

@@ -12,8 +12,9 @@ use std::fmt;
 use aws_sdk_s3::primitives::ByteStream;
 use tokio::task::JoinHandle;
 
-use super::Compiler;
-use crate::policy_source::sdk_error_message;
+use cdc_mask_core::findings::Compiler;
+
+use crate::aws::error_line;
 
 /// Objects read at the same time while feeding a compiler (in key order).
 const READ_AHEAD: usize = 8;
@@ -95,8 +96,7 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    /// A store using `client` (see
-    /// [`S3Policy::client_from_env`](crate::policy_source::S3Policy::client_from_env)).
+    /// A store using `client` (see [`Aws::s3`](crate::aws::Aws::s3)).
     pub fn new(client: aws_sdk_s3::Client) -> Self {
         S3Store { client }
     }
@@ -122,7 +122,7 @@ impl S3Store {
             .send();
         let mut keys = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| error(sdk_error_message(&e)))?;
+            let page = page.map_err(|e| error(error_line(&e)))?;
             keys.extend(
                 page.contents()
                     .iter()
@@ -174,7 +174,7 @@ impl S3Store {
         {
             Ok(output) => output,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(error(sdk_error_message(&e))),
+            Err(e) => return Err(error(error_line(&e))),
         };
         let bytes = output
             .body
@@ -240,7 +240,7 @@ impl S3Store {
             .map_err(|e| S3Error {
                 action: "write",
                 url: object.to_string(),
-                message: sdk_error_message(&e),
+                message: error_line(&e),
             })?;
         Ok(Written::Replaced { previous })
     }

@@ -18,7 +18,6 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::Arc;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
@@ -28,10 +27,9 @@ use serde_json::value::RawValue;
 
 use crate::cipher;
 use crate::json;
-use crate::keys::{DataKey, DataKeyCache, KeyError};
+use crate::keys::DataKey;
 use crate::partition;
 use crate::policy::View;
-use crate::policy_cache::PolicyCache;
 use crate::reason::Reason;
 use crate::transform::{Outcome, Route, Scratch, Transformer};
 
@@ -67,8 +65,7 @@ pub enum ViewMode {
     Auto,
 }
 
-/// An invocation that cannot be answered record by record; Firehose retries
-/// the whole batch.
+/// An event that cannot be answered record by record.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     /// The event is not a Firehose transformation event.
@@ -77,9 +74,6 @@ pub enum BatchError {
     /// `CDCMASK_VIEW=auto` and the delivery stream's name names no view.
     #[error("cannot tell the view from delivery stream {0:?}: its name must contain a `masked` or `encrypted` segment")]
     UnknownView(String),
-    /// A data or quarantine key was needed and could not be had.
-    #[error("{0}")]
-    Key(#[from] KeyError),
 }
 
 /// Counts of one batch, by outcome.
@@ -135,17 +129,11 @@ pub struct BatchResult {
     pub stats: BatchStats,
 }
 
-/// Processes Firehose transformation events.
-pub struct Processor {
-    policies: Arc<PolicyCache>,
-    mode: ViewMode,
-    data_keys: Arc<DataKeyCache>,
-    quarantine_keys: Arc<DataKeyCache>,
-}
-
+/// A parsed Firehose transformation event; record data stays borrowed from
+/// the event bytes.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Event<'a> {
+pub struct Event<'a> {
     #[serde(borrow, default)]
     delivery_stream_arn: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -182,41 +170,14 @@ enum Answer {
     },
 }
 
-impl Processor {
-    /// A processor over a policy cache and two key caches.
-    pub fn new(
-        policies: Arc<PolicyCache>,
-        mode: ViewMode,
-        data_keys: Arc<DataKeyCache>,
-        quarantine_keys: Arc<DataKeyCache>,
-    ) -> Self {
-        Processor {
-            policies,
-            mode,
-            data_keys,
-            quarantine_keys,
-        }
-    }
-
-    /// Total remote key-service calls made so far.
-    pub fn key_service_calls(&self) -> u64 {
-        let data = self.data_keys.provider().remote_calls();
-        let quarantine = self.quarantine_keys.provider().remote_calls();
-        if Arc::ptr_eq(self.data_keys.provider(), self.quarantine_keys.provider()) {
-            data
-        } else {
-            data + quarantine
-        }
-    }
-
-    /// Answers one Firehose transformation event.
+impl<'a> Event<'a> {
+    /// Parses an event.
     ///
     /// # Errors
-    /// [`BatchError`] when the event is malformed, the view cannot be told,
-    /// or a needed key cannot be had: the invocation must fail so Firehose
-    /// retries it. Nothing about a single record is ever an error.
-    pub async fn process(&self, event: &[u8]) -> Result<BatchResult, BatchError> {
-        let event: Event<'_> = serde_json::from_slice(event).map_err(|e| {
+    /// [`BatchError::BadEvent`] if it is not a Firehose transformation event
+    /// (the message says where and what kind, never quotes input).
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, BatchError> {
+        serde_json::from_slice(bytes).map_err(|e| {
             // serde's message can quote input; report only where and what kind.
             BatchError::BadEvent(format!(
                 "{:?} error at line {} column {}",
@@ -224,45 +185,46 @@ impl Processor {
                 e.line(),
                 e.column()
             ))
-        })?;
-        let view = match self.mode {
-            ViewMode::Fixed(view) => view,
-            ViewMode::Auto => view_from_stream(event.delivery_stream_arn.as_deref().unwrap_or(""))?,
-        };
-        // One policy version for the whole batch, even if a newer one lands.
-        let views = match self.policies.current() {
-            Ok(views) => views,
-            Err(stale) => {
-                tracing::error!(error = %stale, count = event.records.len(), "policy stale: whole batch answered ProcessingFailed");
-                return Ok(fail_all(view, &event.records));
-            }
-        };
-        let (transformer, key) = match view {
-            View::Masked => (&views.masked, None),
-            View::Encrypted => {
-                let records = u64::try_from(event.records.len()).unwrap_or(u64::MAX);
-                (
-                    &views.encrypted,
-                    Some(self.data_keys.key_for(records).await?),
-                )
-            }
-        };
-        let mut batch = Batch::default();
-        for record in &event.records {
-            batch.add(transformer, key.as_deref(), record);
-        }
-        if batch.rejected > 0 {
-            let q_key = self.quarantine_keys.key_for(batch.rejected).await?;
-            batch.seal_rejected(&q_key, &event.records);
-        }
-        let mut stats = std::mem::take(&mut batch.stats);
-        let response = batch.respond(view, &event.records, &mut stats);
-        stats.bytes_out = u64::try_from(response.len()).unwrap_or(u64::MAX);
-        Ok(BatchResult {
-            response,
-            view,
-            stats,
         })
+    }
+
+    /// Records in the event.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the event holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The view this event is for.
+    ///
+    /// # Errors
+    /// [`BatchError::UnknownView`] in [`ViewMode::Auto`] when the delivery
+    /// stream's name names no view.
+    pub fn view(&self, mode: ViewMode) -> Result<View, BatchError> {
+        match mode {
+            ViewMode::Fixed(view) => Ok(view),
+            ViewMode::Auto => view_from_stream(self.delivery_stream_arn.as_deref().unwrap_or("")),
+        }
+    }
+
+    /// Transforms every record with `transformer` (and `key`, the data key
+    /// of the encrypted view). Rejected records wait for
+    /// [`Batch::seal_rejected`].
+    pub fn transform(&self, transformer: &Transformer, key: Option<&DataKey>) -> Batch {
+        let mut batch = Batch::default();
+        for record in &self.records {
+            batch.add(transformer, key, record);
+        }
+        batch
+    }
+
+    /// Answers every record `ProcessingFailed` (fail closed: no usable
+    /// policy).
+    pub fn fail_all(&self, view: View) -> BatchResult {
+        fail_all(view, &self.records)
     }
 }
 
@@ -316,8 +278,9 @@ pub fn view_from_stream(arn: &str) -> Result<View, BatchError> {
     found.ok_or_else(|| BatchError::UnknownView(name.to_owned()))
 }
 
+/// A transformed batch, before its response is written.
 #[derive(Default)]
-struct Batch {
+pub struct Batch {
     answers: Vec<Answer>,
     /// Output lines of all rows, back to back.
     lines: Vec<u8>,
@@ -419,8 +382,15 @@ impl Batch {
         start..self.keys.len()
     }
 
-    /// Seals every rejected record and turns its answer into an `Ok` one.
-    fn seal_rejected(&mut self, key: &DataKey, records: &[EventRecord<'_>]) {
+    /// Records that must be sealed into the quarantine.
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// Seals every rejected record of `event` (the event this batch was
+    /// transformed from) and turns its answer into an `Ok` one.
+    pub fn seal_rejected(&mut self, key: &DataKey, event: &Event<'_>) {
+        let records = &event.records;
         let mut sealed = Vec::new();
         for (answer, input) in self.answers.iter_mut().zip(records) {
             let Answer::Rejected {
@@ -459,9 +429,26 @@ impl Batch {
         zeroize::Zeroize::zeroize(&mut self.originals);
     }
 
-    /// Writes the response, answering every record once, in order, and
-    /// keeping the total under [`MAX_RESPONSE_BYTES`].
-    fn respond(&self, view: View, records: &[EventRecord<'_>], stats: &mut BatchStats) -> Vec<u8> {
+    /// Writes the response to `event` (the event this batch was transformed
+    /// from), answering every record once, in order, and keeping the total
+    /// under [`MAX_RESPONSE_BYTES`].
+    pub fn respond(mut self, view: View, event: &Event<'_>) -> BatchResult {
+        let mut stats = std::mem::take(&mut self.stats);
+        let response = self.write_response(view, &event.records, &mut stats);
+        stats.bytes_out = u64::try_from(response.len()).unwrap_or(u64::MAX);
+        BatchResult {
+            response,
+            view,
+            stats,
+        }
+    }
+
+    fn write_response(
+        &self,
+        view: View,
+        records: &[EventRecord<'_>],
+        stats: &mut BatchStats,
+    ) -> Vec<u8> {
         const OPEN: &[u8] = b"{\"records\":[";
         const CLOSE: &[u8] = b"]}";
         let failed_len = |id: &str| 2 * id.len() + 64;

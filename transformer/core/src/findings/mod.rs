@@ -39,20 +39,16 @@
 //! - `layout`: S3 object key → `schema.table`.
 //! - `compile`: the union per column, defaults per type, overrides.
 //! - `render`: the policy file's bytes, one line per column.
-//! - `s3`: findings under an `s3://` prefix in, the policy out (only when
-//!   its bytes change).
 
 mod compile;
 mod layout;
 mod parse;
 mod render;
-mod s3;
 
 pub use compile::{ColumnReport, Compiled, Defaults, Origin, Overrides, MAX_PROVENANCE_IDS};
 pub use layout::{Layout, Pattern, TableName};
 pub use parse::{DataType, Location, Problem};
 pub use render::{checked_policy_json, policy_json};
-pub use s3::{S3Error, S3Store, S3Url, Written};
 
 use compile::Accumulator;
 use parse::{Parsed, Scanned};

@@ -1,0 +1,187 @@
+//! Key material the pure core works with: AES-256-GCM data keys (sealing
+//! and opening values), the purposes keys are wrapped for, and the token
+//! (HMAC) key. Where keys come from (KMS, a local keyring) is the edge's
+//! business; nothing here does I/O.
+
+mod token;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aes_gcm::aead::rand_core::RngCore as _;
+use aes_gcm::aead::{AeadInPlace, KeyInit, OsRng};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+pub use token::{ShortTokenKey, TokenKey, MIN_TOKEN_KEY_LEN};
+
+/// Length of an AES-GCM nonce.
+pub const NONCE_LEN: usize = 12;
+/// Length of an AES-GCM tag.
+pub const TAG_LEN: usize = 16;
+
+/// What a data key protects; part of the wrapping context, so a key wrapped
+/// for one purpose cannot be unwrapped as the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// Values of the encrypted view.
+    Data,
+    /// Sealed malformed records (quarantine): admins only.
+    Quarantine,
+}
+
+impl Purpose {
+    /// The name used in wrapping contexts (`data` or `quarantine`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Data => "data",
+            Purpose::Quarantine => "quarantine",
+        }
+    }
+}
+
+/// An AES-256-GCM data key in use, with its wrapped descriptor.
+///
+/// The plaintext key exists only inside the cipher's key schedule, which is
+/// zeroized on drop.
+pub struct DataKey {
+    cipher: Aes256Gcm,
+    wrapped: String,
+    nonces: Nonces,
+}
+
+/// How a key makes nonces.
+enum Nonces {
+    /// NIST SP 800-38D §8.2.1 deterministic construction, for a key that
+    /// exists in this instance only (freshly generated): a random 4-byte
+    /// field fixed per instance and a 64-bit invocation counter, so nonces
+    /// never repeat under the key. Cheap: no system call per value.
+    Counter { field: [u8; 4], counter: AtomicU64 },
+    /// 96 random bits per nonce (§8.2.2), for a key that other instances
+    /// also hold (a keyring master key, an unwrapped key), where counters
+    /// could restart and collide.
+    Random,
+}
+
+/// A ciphertext that failed authentication, or was not well-formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// Not base64, or too short to hold a nonce and a tag.
+    #[error("malformed ciphertext")]
+    Malformed,
+    /// Wrong key, wrong context (schema, table, column), or tampered.
+    #[error("ciphertext does not authenticate (wrong key, moved or tampered)")]
+    Tampered,
+}
+
+impl DataKey {
+    /// A freshly generated data key, used by this instance only, from its
+    /// plaintext bytes and wrapped descriptor. The descriptor must be
+    /// JSON-safe (base64 and `:`), as providers make it.
+    pub fn new(plaintext: &Zeroizing<[u8; 32]>, wrapped: String) -> Self {
+        let mut field = [0u8; 4];
+        OsRng.fill_bytes(&mut field);
+        Self::with_nonces(
+            plaintext,
+            wrapped,
+            Nonces::Counter {
+                field,
+                counter: AtomicU64::new(0),
+            },
+        )
+    }
+
+    /// A key that other instances may hold too (a master key, an unwrapped
+    /// data key): it encrypts with random nonces.
+    pub fn shared(plaintext: &Zeroizing<[u8; 32]>, wrapped: String) -> Self {
+        Self::with_nonces(plaintext, wrapped, Nonces::Random)
+    }
+
+    fn with_nonces(plaintext: &Zeroizing<[u8; 32]>, wrapped: String, nonces: Nonces) -> Self {
+        DataKey {
+            cipher: Aes256Gcm::new(plaintext.as_ref().into()),
+            wrapped,
+            nonces,
+        }
+    }
+
+    fn next_nonce(&self) -> [u8; NONCE_LEN] {
+        let mut nonce = [0u8; NONCE_LEN];
+        match &self.nonces {
+            Nonces::Counter { field, counter } => {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                nonce[..4].copy_from_slice(field);
+                nonce[4..].copy_from_slice(&n.to_be_bytes());
+            }
+            Nonces::Random => OsRng.fill_bytes(&mut nonce),
+        }
+        nonce
+    }
+
+    /// The wrapped key descriptor (`kms:…` or `local:…`).
+    pub fn wrapped(&self) -> &str {
+        &self.wrapped
+    }
+
+    /// Encrypts `plaintext` bound to `aad` and appends the base64 of
+    /// `nonce ‖ ciphertext ‖ tag` to `out`. `scratch` is reused between calls
+    /// and holds only ciphertext afterwards.
+    pub fn seal_base64(
+        &self,
+        aad: &[u8],
+        plaintext: &[u8],
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) {
+        let nonce = self.next_nonce();
+        scratch.clear();
+        scratch.extend_from_slice(&nonce);
+        scratch.extend_from_slice(plaintext);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut scratch[NONCE_LEN..])
+            // Only fails for messages over 64 GiB, far above any record.
+            .unwrap_or_default();
+        scratch.extend_from_slice(&tag);
+        let start = out.len();
+        out.resize(
+            start + base64::encoded_len(scratch.len(), true).unwrap_or(0),
+            0,
+        );
+        let written = BASE64
+            .encode_slice(&scratch[..], &mut out[start..])
+            .unwrap_or(0);
+        out.truncate(start + written);
+    }
+
+    /// Decrypts the base64 of `nonce ‖ ciphertext ‖ tag` made by
+    /// [`DataKey::seal_base64`] with the same `aad`.
+    ///
+    /// # Errors
+    /// [`OpenError`] if it is malformed or does not authenticate.
+    pub fn open_base64(&self, aad: &[u8], sealed: &str) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+        let mut buf = Zeroizing::new(BASE64.decode(sealed).map_err(|_| OpenError::Malformed)?);
+        if buf.len() < NONCE_LEN + TAG_LEN {
+            return Err(OpenError::Malformed);
+        }
+        let (nonce, rest) = buf.split_at_mut(NONCE_LEN);
+        let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+        self.cipher
+            .decrypt_in_place_detached(
+                Nonce::from_slice(nonce),
+                aad,
+                body,
+                aes_gcm::Tag::from_slice(tag),
+            )
+            .map_err(|_| OpenError::Tampered)?;
+        let plaintext = Zeroizing::new(body.to_vec());
+        Ok(plaintext)
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataKey").finish_non_exhaustive()
+    }
+}

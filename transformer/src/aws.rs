@@ -1,0 +1,148 @@
+//! The one place AWS clients are made: one SDK configuration for every
+//! client (standard environment, endpoint, read timeout), a count of the
+//! calls the SDK retried, and AWS errors as one line for people.
+
+use std::error::Error;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::SdkConfig;
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+
+/// How long an AWS call may go without its answer (headers) before the
+/// attempt counts as timed out and is retried.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Attempts the SDK made again after a transient failure, process-wide.
+static RETRIED_ATTEMPTS: AtomicU64 = AtomicU64::new(0);
+
+/// The SDK configuration every client of a process shares, and the clients
+/// made from it.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    config: SdkConfig,
+    /// A custom endpoint is set: S3 is addressed path-style, as local
+    /// S3-compatible services need.
+    custom_endpoint: bool,
+}
+
+impl Aws {
+    /// The standard AWS environment (credentials, region,
+    /// `AWS_ENDPOINT_URL`), `endpoint_url` if given, and [`READ_TIMEOUT`].
+    /// The SDK's standard retry mode retries throttling, 5xx answers,
+    /// timeouts and lost connections with exponential backoff and jitter (3
+    /// attempts); every client made here counts those retries in
+    /// [`retried_attempts`].
+    pub async fn load(endpoint_url: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let defaults = loader.load().await;
+        let mut timeouts = defaults
+            .timeout_config()
+            .cloned()
+            .map_or_else(TimeoutConfig::builder, TimeoutConfig::into_builder);
+        timeouts.set_read_timeout(Some(READ_TIMEOUT));
+        let custom_endpoint = defaults.endpoint_url().is_some();
+        Aws {
+            config: defaults
+                .into_builder()
+                .timeout_config(timeouts.build())
+                .build(),
+            custom_endpoint,
+        }
+    }
+
+    /// The shared configuration, for clients of other services; add
+    /// [`CountRetries`] to them.
+    pub fn config(&self) -> &SdkConfig {
+        &self.config
+    }
+
+    /// An S3 client (path-style with a custom endpoint).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.config)
+            .force_path_style(self.custom_endpoint)
+            .interceptor(CountRetries)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// A KMS client.
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        let config = aws_sdk_kms::config::Builder::from(&self.config)
+            .interceptor(CountRetries)
+            .build();
+        aws_sdk_kms::Client::from_conf(config)
+    }
+
+    /// A Secrets Manager client.
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        let config = aws_sdk_secretsmanager::config::Builder::from(&self.config)
+            .interceptor(CountRetries)
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
+    }
+}
+
+/// Attempts the SDK retried so far (all clients, all calls).
+pub fn retried_attempts() -> u64 {
+    RETRIED_ATTEMPTS.load(Ordering::Relaxed)
+}
+
+/// The summary line of [`retried_attempts`].
+pub fn retry_report() -> (&'static str, String) {
+    (
+        "AWS calls retried (throttling, 5xx, timeouts)",
+        retried_attempts().to_string(),
+    )
+}
+
+/// An interceptor that counts every attempt after a call's first: the
+/// retries the SDK made on its own after a transient failure.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CountRetries;
+
+impl Intercept for CountRetries {
+    fn name(&self) -> &'static str {
+        "CountRetries"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg
+            .load::<RequestAttempts>()
+            .is_some_and(|attempts| attempts.attempts() > 1)
+        {
+            RETRIED_ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// An AWS SDK error in one line: the service's error code and message, or
+/// the error and its causes (connection errors, timeouts); a missing
+/// credentials failure as a short hint instead of the SDK's list of every
+/// provider it tried. Never a debug dump of requests or responses.
+pub fn error_line(err: &(impl ProvideErrorMetadata + Error + 'static)) -> String {
+    if let Some(code) = err.code() {
+        return format!("{code} {}", err.message().unwrap_or_default());
+    }
+    let text = DisplayErrorContext(err).to_string();
+    if text.contains("no credentials found") || text.contains("CredentialsNotLoaded") {
+        return "no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+                AWS_PROFILE, or run with a role)"
+            .to_owned();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
