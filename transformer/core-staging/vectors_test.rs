@@ -62,7 +62,7 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd hex");
+    assert_eq!(text.len() % 2, 0, "odd hex");
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
