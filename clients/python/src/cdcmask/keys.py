@@ -469,11 +469,14 @@ class KmsKeys(KeySource):
                     return None
                 raise _classify(e, "GetPublicKey") from e
             der = answer.get("PublicKey")
-            spec = answer.get("KeySpec")
-            if not isinstance(der, (bytes, bytearray)) or spec != "ECC_NIST_P256":
-                self._public[key_id] = None
-            else:
-                self._public[key_id] = Recipient.from_spki_der(bytes(der))
+            spec = answer.get("KeySpec") or answer.get("CustomerMasterKeySpec")
+            recipient = None
+            if isinstance(der, (bytes, bytearray)) and spec in (None, "ECC_NIST_P256"):
+                try:
+                    recipient = Recipient.from_spki_der(bytes(der))
+                except KeyringError:
+                    recipient = None  # another kind of asymmetric key
+            self._public[key_id] = recipient
         return self._public[key_id]
 
     def _unwrap(self, wrapped: str, purpose: Purpose) -> bytes:
