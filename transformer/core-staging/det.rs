@@ -305,17 +305,23 @@ impl fmt::Debug for DeterministicKey {
     }
 }
 
-/// The version and base64url body of a text that has the shape of a
-/// deterministic value: `det`, a version (decimal, no leading zero, fits
-/// in u32), `_`, then a non-empty body. `None` for anything else.
+/// The version digits and body of a text shaped `det<N>_<body>` (N one or
+/// more ASCII digits, leading zeros included), or `None`. Readers treat such
+/// a text as a cdc-mask value (`schemas/ciphertext.md`, "Reading a row").
+pub fn parse_shape(text: &str) -> Option<(&str, &str)> {
+    let (digits, body) = text.strip_prefix("det")?.split_once('_')?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some((digits, body))
+}
+
+/// The key version and base64url body of a deterministic value: the shape
+/// of [`parse_shape`] with a version without leading zero that fits in u32,
+/// and a non-empty body. `None` for anything else.
 pub fn parse(text: &str) -> Option<(u32, &str)> {
-    let rest = text.strip_prefix("det")?;
-    let (digits, body) = rest.split_once('_')?;
-    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let (digits, body) = parse_shape(text)?;
+    if digits.starts_with('0') || body.is_empty() {
         return None;
     }
-    let version = digits.parse().ok()?;
-    (!body.is_empty()).then_some((version, body))
+    Some((digits.parse().ok()?, body))
 }
 
 /// Whether `text` is a complete deterministic value by its syntax: the
@@ -598,6 +604,8 @@ mod tests {
     fn parsing_and_versions() {
         assert_eq!(parse("det1_abc"), Some((1, "abc")));
         assert_eq!(parse("det12_a_b"), Some((12, "a_b")));
+        assert_eq!(parse_shape("det01_x"), Some(("01", "x")));
+        assert_eq!(parse_shape("det_x"), None);
         for bad in [
             "det_abc",
             "det01_abc",

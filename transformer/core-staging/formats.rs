@@ -25,6 +25,30 @@ pub const MAX_DOMAIN_LEN: usize = 64;
 /// Separator between a named domain and the value in token input.
 pub const DOMAIN_SEPARATOR: u8 = 0x00;
 
+/// Length of the shortest complete `enc<N>:` ciphertext: a nonce and a tag.
+pub const MIN_SEALED_LEN: usize = 12 + 16;
+
+/// The version digits and the body of a text shaped `enc<N>:<body>` (N one
+/// or more ASCII digits), or `None`. Readers treat such a text as a
+/// cdc-mask value (`schemas/ciphertext.md`, "Reading a row").
+pub fn parse_enc(text: &str) -> Option<(&str, &str)> {
+    let (digits, body) = text.strip_prefix("enc")?.split_once(':')?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some((digits, body))
+}
+
+/// Whether `text` is a complete `enc<N>:` ciphertext by its syntax: a
+/// version without leading zero, and a body that is canonical padded
+/// standard base64 of at least 28 bytes. Such a value must decrypt (or be
+/// an error) whatever the column's name.
+pub fn is_complete_enc(text: &str) -> bool {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    parse_enc(text)
+        .filter(|(digits, _)| !digits.starts_with('0'))
+        .and_then(|(_, body)| STANDARD.decode(body).ok())
+        .is_some_and(|sealed| sealed.len() >= MIN_SEALED_LEN)
+}
+
 /// Where a value sits in a row; bound into its associated data so a value
 /// cannot move between the row and its before-image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -372,6 +396,20 @@ mod tests {
             decode_bundle(&encode_bundle(&[]), 1 << 20),
             Err(BundleError::Malformed)
         );
+    }
+
+    #[test]
+    fn ciphertext_shapes() {
+        assert_eq!(parse_enc("enc2:abc"), Some(("2", "abc")));
+        assert_eq!(parse_enc("enc17:"), Some(("17", "")));
+        for text in ["enc:abc", "ENC1:abc", "encore: une fois", "enc1"] {
+            assert_eq!(parse_enc(text), None, "{text}");
+        }
+        let full = format!("enc2:{}", "A".repeat(36) + "AAAA");
+        assert!(is_complete_enc(&full));
+        assert!(!is_complete_enc("enc2:AAAA"));
+        assert!(!is_complete_enc("enc1:hello"));
+        assert!(!is_complete_enc(&format!("{full}=")));
     }
 
     #[test]

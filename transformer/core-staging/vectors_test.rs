@@ -494,6 +494,19 @@ fn tokens_and_domains() {
     }
 }
 
+#[test]
+fn shapes_and_complete_ciphertexts() {
+    let cases = &of_kind("shapes")[0]["cases"];
+    assert!(cases.as_array().unwrap().len() >= 10);
+    for case in cases.as_array().unwrap() {
+        let text = s(case, "text");
+        let shaped = formats::parse_enc(text).is_some() || det::parse_shape(text).is_some();
+        let complete = formats::is_complete_enc(text) || det::is_well_formed(text);
+        assert_eq!(shaped, case["shaped"].as_bool().unwrap(), "{text}");
+        assert_eq!(complete, case["complete"].as_bool().unwrap(), "{text}");
+    }
+}
+
 fn unseal(
     line: &str,
     private: &wrap::RecipientPrivateKey,

@@ -231,6 +231,14 @@ def test_quarantine_v2(vector: Dict[str, Any], keyring: Path) -> None:
     assert all(str(len(e.original)) in repr(e) and repr(e.original) not in repr(e) for e in entries)
 
 
+def test_shapes_and_complete_ciphertexts() -> None:
+    from cdcmask.format import is_complete, is_shaped
+
+    for case in of_kind("shapes")[0]["cases"]:
+        assert is_shaped(case["text"]) == case["shaped"], case["text"]
+        assert is_complete(case["text"]) == case["complete"], case["text"]
+
+
 _EXPECT = {"wrong_recipient": cdcmask.WrongKeyError, "unauthentic": cdcmask.TamperedError}
 
 

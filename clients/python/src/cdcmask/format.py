@@ -62,6 +62,8 @@ __all__ = [
     "decrypt_line",
     "unseal_quarantine",
     "unseal_quarantine_records",
+    "is_shaped",
+    "is_complete",
 ]
 
 #: Prefix of an encrypted value of version 1 (readable only).
@@ -222,13 +224,32 @@ class _Context:
         self.deterministic = deterministic
 
 
-def _complete_enc(rest: str) -> bool:
-    """Whether the part after ``enc<N>:`` is canonical padded base64 of at
-    least a nonce and a tag."""
+def _complete_enc(version: str, rest: str) -> bool:
+    """Whether ``enc<version>:<rest>`` is complete: a version without
+    leading zero, and canonical padded base64 of at least a nonce and a tag."""
+    if version.startswith("0"):
+        return False
     try:
         return len(b64decode_strict(rest)) >= _MIN_SEALED
     except MalformedError:
         return False
+
+
+def is_shaped(text: str) -> bool:
+    """Whether ``text`` starts like a cdc-mask value: ``enc<digits>:`` or
+    ``det<digits>_``."""
+    return _VERSION.match(text) is not None or parse_det(text) is not None
+
+
+def is_complete(text: str) -> bool:
+    """Whether ``text`` is a complete cdc-mask ciphertext by its syntax (it
+    must then decrypt whatever its column): ``enc<N>:`` + canonical padded
+    base64 of at least 28 bytes, or ``det<N>_`` + canonical unpadded
+    base64url of at least 17 bytes, N without leading zero."""
+    enc = _VERSION.match(text)
+    if enc is not None:
+        return _complete_enc(enc.group(1), text[enc.end() :])
+    return is_complete_det(text)
 
 
 def _candidates(name: str, renamed: Optional[str]) -> List[str]:
@@ -253,7 +274,7 @@ def _put(out: Record, name: str, value: Any, place: str, ctx: _Context, where: s
         _store(out, name, value, where)
         return
     if enc is not None:
-        complete = _complete_enc(value[enc.end() :])
+        complete = _complete_enc(enc.group(1), value[enc.end() :])
     else:
         complete = is_complete_det(value)
     if renamed is None and not complete:

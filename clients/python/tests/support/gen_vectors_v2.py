@@ -477,6 +477,43 @@ def generate() -> List[Vector]:
     )
     vectors += [single, bundle]
 
+    # What a reader treats as a cdc-mask value ("shaped") and what must decrypt
+    # whatever the column ("complete"), as the document's rule 5 states it.
+    b64 = lambda n: base64.b64encode(bytes(range(n))).decode()  # noqa: E731
+    b64url = lambda n: base64.urlsafe_b64encode(bytes(range(n))).decode().rstrip("=")  # noqa: E731
+    shapes = [
+        ("enc2:" + b64(28), True, True),
+        ("enc1:" + b64(40), True, True),
+        ("enc9:" + b64(40), True, True),
+        ("enc2:" + b64(27), True, False),
+        ("enc2:" + b64(28).rstrip("="), True, False),
+        ("enc2:" + b64(29)[:-2] + "R=", True, False),
+        ("enc1:hello", True, False),
+        ("enc2: hi", True, False),
+        ("enc2:", True, False),
+        ("enc01:" + b64(40), True, False),
+        ("det1_" + b64url(17), True, True),
+        ("det12_" + b64url(40), True, True),
+        ("det1_" + b64url(16), True, False),
+        ("det1_" + b64url(18) + "=", True, False),
+        ("det01_" + b64url(20), True, False),
+        ("det1_" + b64url(20).replace("_", "/").replace("-", "+") + "+", True, False),
+        ("det1_x", True, False),
+        ("det_abc", False, False),
+        ("ENC2:" + b64(28), False, False),
+        ("encore: une fois", False, False),
+        ("enc", False, False),
+        ("Det1_" + b64url(17), False, False),
+    ]
+    vectors.append(
+        {
+            "kind": "shapes",
+            "id": "shapes",
+            "source": SOURCE,
+            "cases": [{"text": t, "shaped": shaped, "complete": complete} for t, shaped, complete in shapes],
+        }
+    )
+
     # Negative vectors: each must fail with the error named in "expect".
     other_kid = quarantine_recipient["kid"]
     _, _, blob = wrap_data["wrapped"].split(":")
