@@ -123,6 +123,8 @@ def test_recipients_and_kids(vector: Dict[str, Any]) -> None:
     assert cdcmask.Recipient.from_pem(vector["pem"]).kid == vector["kid"]
     der = bytes.fromhex(vector["spki_der_hex"])
     assert cdcmask.Recipient.from_spki_der(der).kid == vector["kid"]
+    compressed_spki = bytes.fromhex(vector["spki_der_compressed_point_hex"])
+    assert cdcmask.Recipient.from_spki_der(compressed_spki).kid == vector["kid"]
     assert vector["kid"] in repr(private) and vector["private_scalar_hex"] not in repr(private)
 
 

@@ -144,6 +144,11 @@ def recipient_vector(vid: str, scalar: bytes) -> Vector:
         "source": SOURCE,
         "private_scalar_hex": scalar.hex(),
         "spki_der_hex": spki(public).hex(),
+        # The same key as a SubjectPublicKeyInfo with a compressed point
+        # (RFC 5480 allows it): readers re-encode it, so the kid is the same.
+        "spki_der_compressed_point_hex": (
+            bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200") + compressed(public)
+        ).hex(),
         "compressed_hex": compressed(public).hex(),
         "pem": public.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
