@@ -265,7 +265,10 @@ fn recipient_keys_and_kids() {
             s(&v, "kid")
         );
         let compressed_spki = hex(s(&v, "spki_der_compressed_point_hex"));
-        assert_eq!(wrap::kid_of_spki_der(&compressed_spki).unwrap(), s(&v, "kid"));
+        assert_eq!(
+            wrap::kid_of_spki_der(&compressed_spki).unwrap(),
+            s(&v, "kid")
+        );
         assert_eq!(
             to_hex(&*private.scalar_bytes()),
             s(&v, "private_scalar_hex")
