@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -243,3 +244,69 @@ def firehose_rows(response: bytes) -> List[bytes]:
         for r in answer["records"]
         if r["result"] == "Ok" and r.get("data")
     ]
+
+
+# ---------------------------------------------------------------------------
+# The KMS ECDH proxy (moto has no DeriveSharedSecret)
+# ---------------------------------------------------------------------------
+
+KMS_ECDH_PROXY = Path(__file__).resolve().parent / "support" / "kms_ecdh_proxy.py"
+
+
+class KmsEcdh:
+    """The test-harness proxy of ``support/kms_ecdh_proxy.py``: it answers
+    ``GetPublicKey`` and ``DeriveSharedSecret`` for the key pairs it made
+    (``keys``) and forwards everything else to moto. Not AWS KMS."""
+
+    def __init__(self, endpoint: str, keys: List[Dict[str, str]], moto: Moto) -> None:
+        self.endpoint = endpoint
+        self.keys = keys
+        self.moto = moto
+
+    def client(self, region: str = "us-east-1") -> Any:
+        import boto3
+
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        ).client("kms", endpoint_url=self.endpoint)
+
+
+@pytest.fixture(scope="session")
+def kms_ecdh(moto: Moto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KmsEcdh]:
+    """The proxy in front of the session's moto server, with 3 key pairs
+    (data, quarantine, a spare). Fails (never skips) if it cannot start."""
+    logs = tmp_path_factory.mktemp("kms-proxy") / "stderr.log"
+    with open(logs, "wb") as err:
+        child = subprocess.Popen(
+            [sys.executable, str(KMS_ECDH_PROXY), "--upstream", moto.endpoint, "--keys", "3"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
+    assert child.stdout is not None
+    ready: List[bytes] = []
+    reader = threading.Thread(target=lambda: ready.append(child.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(30)
+    if not ready or not ready[0].strip():
+        child.kill()
+        child.wait()
+        pytest.fail(f"the KMS ECDH proxy did not start; its stderr: {logs}")
+    started = json.loads(ready[0])
+    try:
+        yield KmsEcdh(started["endpoint"], started["keys"], moto)
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def write_key(directory: Path, name: str, data: bytes) -> Path:
+    """A key file as a keyring holds it (0600)."""
+    path = directory / name
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return path

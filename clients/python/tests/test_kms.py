@@ -1,6 +1,9 @@
-"""The KMS key source against a moto server: rows encrypted by the Rust
-`cdc-mask transform-event --kms-key-id`, decrypted in Python with one KMS
-`Decrypt` per distinct data key, and KMS refusals mapped to their errors."""
+"""The KMS key source against a moto server, for the legacy `kms:` wrapped
+keys (format version 1): rows encrypted by the Rust `cdc-mask transform-event
+--kms-key-id`, decrypted in Python with one KMS `Decrypt` per distinct data
+key (always with the configured `KeyId`: a blob never chooses its key), and
+KMS refusals mapped to their errors. The version 2 `ecdh1:` keys through KMS
+`DeriveSharedSecret` are in test_kms_ecdh.py."""
 
 from __future__ import annotations
 
@@ -78,16 +81,18 @@ def distinct_keys(lines: List[bytes]) -> int:
 def test_one_decrypt_per_distinct_data_key(
     cdcmask_bin: Bin, moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]
 ) -> None:
-    _, file, lines = kms_rows
+    key_id, file, lines = kms_rows
     assert distinct_keys(lines) == 2 and all(
         json.loads(line)["_key"].startswith("kms:") for line in lines if b'"_key"' in line
     )
     counted = Counted(moto)
-    keys = cdcmask.KmsKeys(client=counted.client)
+    keys = cdcmask.KmsKeys(key_id, client=counted.client)
     python = list(cdcmask.iter_records(file, keys))
     assert counted.decrypts == 2 == keys.unwrap_calls
     rust = json_lines(
-        cdcmask_bin.run("decrypt", "--kms", "--endpoint-url", moto.endpoint, file).stdout
+        cdcmask_bin.run(
+            "decrypt", "--kms-key-id", key_id, "--endpoint-url", moto.endpoint, file
+        ).stdout
     )
     assert_same_rows(python, rust, "KMS rows")
     assert any(r.get("mail") for r in python)
@@ -97,18 +102,20 @@ def test_one_decrypt_per_distinct_data_key(
 
 
 def test_the_cache_is_bounded(moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]) -> None:
-    _, _, lines = kms_rows
+    key_id, _, lines = kms_rows
     keyed = [json.loads(line) for line in lines if b'"_key"' in line]
     first = [r for r in keyed if r["_key"] == keyed[0]["_key"]]
     second = [r for r in keyed if r["_key"] != keyed[0]["_key"]]
     alternating = [r for pair in zip(first, second) for r in pair]
     counted = Counted(moto)
-    keys = cdcmask.KmsKeys(client=counted.client, cache_size=1)
+    keys = cdcmask.KmsKeys(key_id, client=counted.client, cache_size=1)
     for record in alternating:
         cdcmask.decrypt_record(record, keys)
     assert counted.decrypts == len(alternating) and keys.cached_keys == 1
     with pytest.raises(ValueError):
-        cdcmask.KmsKeys(client=counted.client, cache_size=0)
+        cdcmask.KmsKeys(key_id, client=counted.client, cache_size=0)
+    with pytest.raises(ValueError, match="key_id"):
+        cdcmask.KmsKeys(client=counted.client)
 
 
 def test_session_region_endpoint_and_cli(
@@ -118,11 +125,16 @@ def test_session_region_endpoint_and_cli(
 
     key_id, file, _ = kms_rows
     keys = cdcmask.KmsKeys(
-        session=boto3.session.Session(), region_name="us-east-1", endpoint_url=moto.endpoint
+        key_id,
+        session=boto3.session.Session(),
+        region_name="us-east-1",
+        endpoint_url=moto.endpoint,
     )
     python = list(cdcmask.iter_records(file, keys))
     cli = json_lines(
-        run_python_cli("decrypt", "--kms", "--endpoint-url", moto.endpoint, file).stdout
+        run_python_cli(
+            "decrypt", "--kms", "--kms-key-id", key_id, "--endpoint-url", moto.endpoint, file
+        ).stdout
     )
     assert_same_rows(cli, python, "python -m cdcmask --kms")
     # The endpoint from the environment, and --kms-key-id like the Rust CLI.
@@ -131,28 +143,37 @@ def test_session_region_endpoint_and_cli(
     assert_same_rows(cli, python, "python -m cdcmask --kms-key-id")
     # AWS_REGION alone (what the Rust SDK reads; botocore reads AWS_DEFAULT_REGION).
     del env["AWS_DEFAULT_REGION"]
-    cli = json_lines(run_python_cli("decrypt", "--kms", file, env=env).stdout)
+    cli = json_lines(run_python_cli("decrypt", "--kms-key-id", key_id, file, env=env).stdout)
     assert_same_rows(cli, python, "python -m cdcmask with AWS_REGION only")
     del env["AWS_REGION"]
-    done = run_python_cli("decrypt", "--kms", file, env=env, check=False)
+    done = run_python_cli("decrypt", "--kms-key-id", key_id, file, env=env, check=False)
     assert done.returncode == 1 and b"no AWS region" in done.stderr
+    # A blob never chooses its key: --kms alone is a usage error.
+    done = run_python_cli("decrypt", "--kms", file, env=env, check=False)
+    assert done.returncode == 2 and b"--kms-key-id" in done.stderr
 
 
 def test_a_key_the_caller_may_not_use(moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]) -> None:
-    """moto answers AccessDeniedException for a key that does not exist in
-    the caller's account and region (as KMS does for a key whose policy
-    does not grant the caller kms:Decrypt)."""
-    _, file, _ = kms_rows
-    elsewhere = cdcmask.KmsKeys(client=moto.client("kms", "eu-west-1"))
-    with pytest.raises(cdcmask.AccessDeniedError, match="AccessDenied") as caught:
+    """The key id given does not exist where the caller looks (moto answers
+    NotFoundException), or is another key than the rows' (moto answers
+    AccessDeniedException; AWS KMS answers IncorrectKeyException): the
+    reader never falls back on the key the blob names."""
+    key_id, file, _ = kms_rows
+    elsewhere = cdcmask.KmsKeys(key_id, client=moto.client("kms", "eu-west-1"))
+    with pytest.raises(cdcmask.KeyUnavailableError, match="NotFound") as caught:
         list(cdcmask.iter_records(file, elsewhere))
-    assert not isinstance(caught.value, cdcmask.KeyUnavailableError)
+    assert isinstance(caught.value, cdcmask.AccessDeniedError)
     assert caught.value.location is not None and caught.value.location.endswith(":1")
     # Rows made with another key than the one the reader insists on.
     other_key = moto.client("kms").create_key()["KeyMetadata"]["KeyId"]
-    pinned = cdcmask.KmsKeys(client=moto.client("kms"), key_id=other_key)
-    with pytest.raises(cdcmask.AccessDeniedError):
+    pinned = cdcmask.KmsKeys(other_key, client=moto.client("kms"))
+    with pytest.raises(cdcmask.AccessDeniedError, match="AccessDenied") as denied:
         list(cdcmask.iter_records(file, pinned))
+    assert not isinstance(denied.value, cdcmask.KeyUnavailableError)
+    # Both given: the right one is tried after the wrong one refuses.
+    both = cdcmask.KmsKeys([other_key, key_id], client=moto.client("kms"))
+    with pytest.raises(cdcmask.AccessDeniedError):
+        list(cdcmask.iter_records(file, both))  # moto says AccessDenied, not IncorrectKey
 
 
 def test_a_key_wrapped_for_another_purpose(
@@ -160,26 +181,30 @@ def test_a_key_wrapped_for_another_purpose(
 ) -> None:
     """A data key presented as a quarantine key: KMS checks the encryption
     context and answers InvalidCiphertextException."""
-    _, _, lines = kms_rows
+    key_id, _, lines = kms_rows
     record = json.loads(next(line for line in lines if b'"_key"' in line))
     forged = {
         "_quarantine": {"v": 1, "key": record["_key"], "sealed": record["mail_encrypted"][5:]}
     }
+    keys = cdcmask.KmsKeys(quarantine_key_id=key_id, client=moto.client("kms"))
     with pytest.raises(cdcmask.WrongKeyError, match="InvalidCiphertext"):
-        cdcmask.unseal_quarantine(forged, cdcmask.KmsKeys(client=moto.client("kms")))
+        cdcmask.unseal_quarantine(forged, keys)
+    # A key source given data keys only has no quarantine key at all.
+    with pytest.raises(cdcmask.WrongKeyError, match="quarantine_key_id"):
+        cdcmask.unseal_quarantine(forged, cdcmask.KmsKeys(key_id, client=moto.client("kms")))
 
 
 def test_a_tampered_kms_blob(moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]) -> None:
-    _, _, lines = kms_rows
+    key_id, _, lines = kms_rows
     record = json.loads(next(line for line in lines if b'"_key"' in line))
     blob = bytearray(base64.b64decode(record["_key"][4:]))
     blob[-1] ^= 1
     record["_key"] = "kms:" + base64.b64encode(bytes(blob)).decode()
     with pytest.raises(cdcmask.WrongKeyError):
-        cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=moto.client("kms")))
+        cdcmask.decrypt_record(record, cdcmask.KmsKeys(key_id, client=moto.client("kms")))
     record["_key"] = "local:0011223344556677:AAAA"
     with pytest.raises(cdcmask.WrongKeyError, match="local keyring"):
-        cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=moto.client("kms")))
+        cdcmask.decrypt_record(record, cdcmask.KmsKeys(key_id, client=moto.client("kms")))
 
 
 def test_quarantine_through_kms(cdcmask_bin: Bin, moto: Moto, tmp_path: Path) -> None:
@@ -208,14 +233,14 @@ def test_quarantine_through_kms(cdcmask_bin: Bin, moto: Moto, tmp_path: Path) ->
     sealed = tmp_path / "quarantine.jsonl"
     sealed.write_bytes(b"".join(firehose_rows(encrypt_with_kms(cdcmask_bin, moto, key_id, event))))
     counted = Counted(moto)
-    keys = cdcmask.KmsKeys(client=counted.client)
+    keys = cdcmask.KmsKeys(quarantine_key_id=key_id, client=counted.client)
     unsealed = [cdcmask.unseal_quarantine(line, keys) for line in sealed.read_bytes().splitlines()]
     assert unsealed == originals and counted.decrypts == 1
     rust = cdcmask_bin.run(
-        "decrypt", "--quarantine", "--kms", "--endpoint-url", moto.endpoint, sealed
+        "decrypt", "--quarantine", "--kms-key-id", key_id, "--endpoint-url", moto.endpoint, sealed
     ).stdout
     python = run_python_cli(
-        "decrypt", "--quarantine", "--kms", "--endpoint-url", moto.endpoint, sealed
+        "decrypt", "--quarantine", "--kms-key-id", key_id, "--endpoint-url", moto.endpoint, sealed
     ).stdout
     assert python == rust == b"".join(o + b"\n" for o in originals)
 
@@ -241,7 +266,7 @@ def test_kms_refusals_map_to_their_errors(moto: Moto, code: str, error: type) ->
     with Stubber(client) as stub:
         stub.add_client_error("decrypt", service_error_code=code, service_message="refused")
         with pytest.raises(error) as caught:
-            cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=client))
+            cdcmask.decrypt_record(record, cdcmask.KmsKeys("k", client=client))
     assert code in str(caught.value)
     if error is cdcmask.KeyUnavailableError:
         assert isinstance(caught.value, cdcmask.AccessDeniedError)
@@ -250,8 +275,8 @@ def test_kms_refusals_map_to_their_errors(moto: Moto, code: str, error: type) ->
 
 
 def test_the_decrypt_request(moto: Moto) -> None:
-    """Decrypt gets the blob after `kms:` and the purpose as encryption
-    context, and KeyId only when the reader pins one."""
+    """Decrypt gets the blob after `kms:`, the purpose as encryption
+    context, and always the configured KeyId (a blob never chooses)."""
     client = moto.client("kms")
     blob = b"\x01\x02wrapped"
     record = {"_key": "kms:" + base64.b64encode(blob).decode(), "id": 1}
@@ -260,15 +285,25 @@ def test_the_decrypt_request(moto: Moto) -> None:
         "EncryptionContext": {"cdc-mask:purpose": "data"},
     }
     with Stubber(client) as stub:
-        stub.add_response("decrypt", {"Plaintext": bytes(32), "KeyId": "k"}, expected)
+        stub.add_response(
+            "decrypt", {"Plaintext": bytes(32), "KeyId": "k"}, {**expected, "KeyId": "k1"}
+        )
         stub.add_response(
             "decrypt", {"Plaintext": bytes(32), "KeyId": "k"}, {**expected, "KeyId": "alias/cdc"}
         )
-        stub.add_response("decrypt", {"Plaintext": bytes(16), "KeyId": "k"}, expected)
-        assert cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=client)) == {"id": 1}
-        cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=client, key_id="alias/cdc"))
+        # Two keys configured: the second is tried when the first is not the blob's.
+        stub.add_client_error(
+            "decrypt", "IncorrectKeyException", expected_params={**expected, "KeyId": "a"}
+        )
+        stub.add_response(
+            "decrypt", {"Plaintext": bytes(32), "KeyId": "k"}, {**expected, "KeyId": "b"}
+        )
+        stub.add_response("decrypt", {"Plaintext": bytes(16), "KeyId": "k"}, {**expected, "KeyId": "k1"})
+        assert cdcmask.decrypt_record(record, cdcmask.KmsKeys("k1", client=client)) == {"id": 1}
+        cdcmask.decrypt_record(record, cdcmask.KmsKeys(key_id="alias/cdc", client=client))
+        cdcmask.decrypt_record(record, cdcmask.KmsKeys(["a", "b"], client=client))
         with pytest.raises(cdcmask.WrongKeyError, match="32 bytes"):
-            cdcmask.decrypt_record(record, cdcmask.KmsKeys(client=client))
+            cdcmask.decrypt_record(record, cdcmask.KmsKeys("k1", client=client))
 
 
 def test_demo_rows_rewrapped_under_kms_cost_one_decrypt(
@@ -301,11 +336,13 @@ def test_demo_rows_rewrapped_under_kms_cost_one_decrypt(
         files.append(target)
     assert len(rewrapped) == 1 and len(files) == 3
     counted = Counted(moto)
-    keys = cdcmask.KmsKeys(client=counted.client)
+    keys = cdcmask.KmsKeys(key_id, client=counted.client)
     for file in files:
         python = list(cdcmask.iter_records(file, keys))
         rust = json_lines(
-            cdcmask_bin.run("decrypt", "--kms", "--endpoint-url", moto.endpoint, file).stdout
+            cdcmask_bin.run(
+                "decrypt", "--kms-key-id", key_id, "--endpoint-url", moto.endpoint, file
+            ).stdout
         )
         assert_same_rows(python, rust, f"rewrapped {file.name}")
     assert counted.decrypts == 1

@@ -110,7 +110,7 @@ def test_a_kms_key_with_a_keyring(rows: List[Dict[str, Any]], keys: cdcmask.Loca
         cdcmask.decrypt_record(r, keys)
 
 
-@pytest.mark.parametrize("value", ["enc9:AAAA", "enc2:", "enc17:xyz", "enc01:AAAA"])
+@pytest.mark.parametrize("value", ["enc9:AAAA", "enc3:", "enc17:xyz", "enc01:AAAA"])
 def test_unknown_versions(
     rows: List[Dict[str, Any]], keys: cdcmask.LocalKeyring, value: str
 ) -> None:
@@ -128,7 +128,11 @@ def test_unknown_versions(
     assert cdcmask.decrypt_record(r, keys)["note"] == value
 
 
-@pytest.mark.parametrize("value", ["encore: une fois", "enc:abc", "ENC1:abc", "enc1"])
+@pytest.mark.parametrize(
+    "value",
+    ["encore: une fois", "enc:abc", "ENC1:abc", "enc1", "enc1:hello", "enc2: hi", "det1_x", "det_abc",
+     "det01_" + "A" * 40, "enc2:" + "A" * 24, "det1_" + "A" * 20],
+)
 def test_lookalikes_pass_unchanged(
     rows: List[Dict[str, Any]], keys: cdcmask.LocalKeyring, value: str
 ) -> None:
@@ -196,8 +200,11 @@ def test_a_data_key_is_not_a_quarantine_key(
     forged = {"_quarantine": {"v": 1, "key": r["_key"], "sealed": r["mail_encrypted"][5:]}}
     with pytest.raises(cdcmask.WrongKeyError):
         cdcmask.unseal_quarantine(forged, keys)
-    forged["_quarantine"]["v"] = 2
+    forged["_quarantine"]["v"] = 3
     with pytest.raises(cdcmask.UnsupportedVersionError):
+        cdcmask.unseal_quarantine(forged, keys)
+    forged["_quarantine"]["v"] = 2  # version 2 binds reason and record id: they must be there
+    with pytest.raises(cdcmask.MalformedError, match="reason"):
         cdcmask.unseal_quarantine(forged, keys)
 
 
@@ -303,3 +310,134 @@ def test_rust_refuses_the_same_tampering(
     bad.write_text(json.dumps(r) + "\n")
     rust = cdcmask_bin.run("decrypt", "--keyring", demo_lake / "keyring", bad, check=False)
     assert rust.returncode != 0 and b"authenticate" in rust.stderr
+
+
+def test_a_complete_ciphertext_that_fails_is_an_error_under_any_name(
+    rows: List[Dict[str, Any]], keys: cdcmask.LocalKeyring
+) -> None:
+    """Issue 11 §7: a value that is a whole cdc-mask ciphertext by its syntax
+    but does not authenticate is an error even in a column not named
+    ``…_encrypted`` (``rename: false``, the guard), never passed through."""
+    r = row(rows)
+    r["gender"] = r["mail_encrypted"]  # encrypted for "mail", moved
+    with pytest.raises(cdcmask.TamperedError) as caught:
+        cdcmask.decrypt_record(r, keys)
+    assert caught.value.column == "gender"
+    r = row(rows)
+    r["_before"] = {"note": flip(r["mail_encrypted"], 12)}
+    with pytest.raises(cdcmask.TamperedError):
+        cdcmask.decrypt_record(r, keys)
+    r = row(rows)
+    r["note"] = "enc9:" + "A" * 40  # complete, unknown version
+    with pytest.raises(cdcmask.UnsupportedVersionError):
+        cdcmask.decrypt_record(r, keys)
+    r = row(rows)
+    r["note"] = "det1_" + "A" * 24  # complete det value, no deterministic key given
+    with pytest.raises(cdcmask.WrongKeyError, match="deterministic"):
+        cdcmask.decrypt_record(r, keys)
+    r = row(rows)
+    del r["_key"]
+    r["note"] = r.pop("mail_encrypted")
+    with pytest.raises(cdcmask.MalformedError, match="no _key"):
+        cdcmask.decrypt_record(r, keys)
+
+
+# ---------------------------------------------------------------------------
+# The keyring refuses what somebody else could have replaced.
+# ---------------------------------------------------------------------------
+
+
+def _ring(tmp_path: Path) -> Path:
+    ring = tmp_path / "ring"
+    ring.mkdir(mode=0o700)
+    for name, size in (("data-ecdh.key", 32), ("deterministic.key", 64), ("master.key", 32)):
+        (ring / name).write_bytes(b"\x01" * size)
+        (ring / name).chmod(0o600)
+    return ring
+
+
+def test_a_private_keyring_opens(tmp_path: Path) -> None:
+    ring = cdcmask.LocalKeyring(_ring(tmp_path))
+    assert len(ring.recipient().kid) == 16
+    assert ring.deterministic_keys().key("1").version == 1
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o702, 0o777])
+def test_a_writable_keyring_directory_is_refused(tmp_path: Path, mode: int) -> None:
+    ring = _ring(tmp_path)
+    ring.chmod(mode)
+    with pytest.raises(cdcmask.KeyringError, match="writable"):
+        cdcmask.LocalKeyring(ring)
+
+
+@pytest.mark.parametrize("name", ["data-ecdh.key", "deterministic.key", "master.key"])
+@pytest.mark.parametrize("mode", [0o620, 0o602, 0o666])
+def test_a_writable_key_file_is_refused(tmp_path: Path, name: str, mode: int) -> None:
+    ring = _ring(tmp_path)
+    (ring / name).chmod(mode)
+    keys = cdcmask.LocalKeyring(ring)
+    with pytest.raises(cdcmask.KeyringError, match="writable") as caught:
+        if name == "data-ecdh.key":
+            keys.recipient()
+        elif name == "deterministic.key":
+            keys.deterministic_keys()
+        else:
+            keys.keyring_id
+    assert "\x01" not in str(caught.value)
+
+
+def test_symlinks_are_refused(tmp_path: Path) -> None:
+    ring = _ring(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(ring)
+    with pytest.raises(cdcmask.KeyringError, match="symlink"):
+        cdcmask.LocalKeyring(link)
+    elsewhere = tmp_path / "elsewhere.key"
+    elsewhere.write_bytes(b"\x02" * 32)
+    elsewhere.chmod(0o600)
+    (ring / "data-ecdh.key").unlink()
+    (ring / "data-ecdh.key").symlink_to(elsewhere)
+    with pytest.raises(cdcmask.KeyringError, match="symlink"):
+        cdcmask.LocalKeyring(ring).recipient()
+
+
+def test_a_key_file_that_is_not_a_file(tmp_path: Path) -> None:
+    ring = _ring(tmp_path)
+    (ring / "data-ecdh.key").unlink()
+    (ring / "data-ecdh.key").mkdir(mode=0o700)
+    with pytest.raises(cdcmask.KeyringError, match="regular file"):
+        cdcmask.LocalKeyring(ring).recipient()
+
+
+@pytest.mark.parametrize(
+    "name,data,message",
+    [
+        ("data-ecdh.key", b"\x01" * 31, "exactly 32 bytes"),
+        ("data-ecdh.key", b"\x00" * 32, "out of range"),
+        ("data-ecdh.key", b"\xff" * 32, "out of range"),
+        ("deterministic.key", b"\x01" * 32, "exactly 64 bytes"),
+    ],
+)
+def test_bad_key_files(tmp_path: Path, name: str, data: bytes, message: str) -> None:
+    ring = _ring(tmp_path)
+    (ring / name).write_bytes(data)
+    keys = cdcmask.LocalKeyring(ring)
+    with pytest.raises(cdcmask.KeyringError, match=message):
+        keys.recipient() if name == "data-ecdh.key" else keys.deterministic_keys()
+
+
+def test_an_empty_directory_is_no_keyring(tmp_path: Path) -> None:
+    with pytest.raises(cdcmask.KeyringError, match="no keyring"):
+        cdcmask.LocalKeyring(tmp_path)
+    with pytest.raises(cdcmask.KeyringError, match="no keyring"):
+        cdcmask.LocalKeyring(tmp_path / "missing")
+
+
+def test_a_missing_ecdh_key_is_named(tmp_path: Path, rows: List[Dict[str, Any]]) -> None:
+    ring = _ring(tmp_path)
+    (ring / "data-ecdh.key").unlink()
+    r = row(rows)
+    r["_key"] = "ecdh1:0011223344556677:" + "A" * 108
+    r["_key"] = r["_key"][:-108] + base64.b64encode(b"\x02" + bytes(80)).decode()
+    with pytest.raises(cdcmask.KeyringError, match="no data-ecdh.key"):
+        cdcmask.decrypt_record(r, cdcmask.LocalKeyring(ring))

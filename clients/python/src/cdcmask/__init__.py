@@ -4,7 +4,7 @@ Example (not a doctest: it needs AWS)::
 
     import cdcmask
 
-    keys = cdcmask.KmsKeys(region_name="eu-west-1")  # or cdcmask.LocalKeyring("lake/keyring")
+    keys = cdcmask.KmsKeys("alias/cdc-data", region_name="eu-west-1")  # or cdcmask.LocalKeyring("lake/keyring")
     prefix = "s3://lake/encrypted/dataset/customer/"
     for row in cdcmask.iter_records(prefix, keys):
         print(row["mail"])
@@ -27,19 +27,26 @@ from .errors import (
     UnsupportedVersionError,
     WrongKeyError,
 )
+from .det import DeterministicKey, DeterministicKeys, check_domain
+from .ecdh import Recipient, WrappedKey
 from .format import (
     CELL_PREFIX,
+    ENC2_PREFIX,
     QUARANTINE_AAD,
+    QuarantinedRecord,
     cell_aad,
+    cell_aad_v2,
     decrypt_line,
     decrypt_record,
     parse_line,
+    quarantine_aad_v2,
     unseal_quarantine,
+    unseal_quarantine_records,
 )
 from .keys import KeySource, KmsKeys, LocalKeyring, Purpose
 from .reader import iter_lines, iter_records, read_dataframe
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AccessDeniedError",
@@ -54,12 +61,22 @@ __all__ = [
     "UnsupportedVersionError",
     "WrongKeyError",
     "CELL_PREFIX",
+    "ENC2_PREFIX",
     "QUARANTINE_AAD",
+    "QuarantinedRecord",
     "cell_aad",
+    "cell_aad_v2",
     "decrypt_line",
     "decrypt_record",
     "parse_line",
+    "quarantine_aad_v2",
     "unseal_quarantine",
+    "unseal_quarantine_records",
+    "DeterministicKey",
+    "DeterministicKeys",
+    "check_domain",
+    "Recipient",
+    "WrappedKey",
     "KeySource",
     "KmsKeys",
     "LocalKeyring",

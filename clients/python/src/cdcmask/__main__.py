@@ -2,7 +2,7 @@
 
 Prints one compact JSON object per decrypted row (same column names and
 values as the Rust CLI), or with ``--quarantine`` the exact original bytes of
-each sealed record followed by a newline. Exit status 0 on success, 1 on a
+each sealed record (each record of a bundle) followed by a newline. Exit status 0 on success, 1 on a
 record or key error (one line on stderr naming file, line and column, never a
 value), 2 on a usage error.
 """
@@ -19,8 +19,9 @@ from typing import IO, Any, Optional, Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import CdcMaskError
-from .format import decrypt_record, parse_line, unseal_quarantine
-from .keys import KeySource, KmsKeys, LocalKeyring, aws_client
+from .det import DeterministicKey, DeterministicKeys, check_domain
+from .format import decrypt_record, parse_line, unseal_quarantine_records
+from .keys import KeySource, KmsKeys, LocalKeyring, aws_client, read_key_file
 from .reader import iter_lines
 
 
@@ -47,12 +48,36 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--kms",
         action="store_true",
-        help="unwrap data keys with AWS KMS (the key is named inside each row)",
+        help="unwrap data keys with AWS KMS (needs --kms-key-id)",
     )
     decrypt.add_argument(
         "--kms-key-id",
         metavar="ID",
-        help="same as --kms; KMS then also checks the rows were made with this key",
+        action="append",
+        help="KMS key the data keys were wrapped to or with (id, ARN or alias; repeat for "
+        "an ECDH key pair and a legacy symmetric key): with --quarantine, the quarantine "
+        "keys. A wrapped key never chooses its KMS key",
+    )
+    decrypt.add_argument(
+        "--deterministic-key",
+        metavar="FILE",
+        help="64-byte AES-SIV key of det_ values (default: deterministic.key of --keyring, "
+        "if there is one)",
+    )
+    decrypt.add_argument(
+        "--deterministic-key-version",
+        metavar="N",
+        type=int,
+        default=1,
+        help="version of that key, as in det<N>_ (default: 1)",
+    )
+    decrypt.add_argument(
+        "--domain",
+        metavar="COLUMN=DOMAIN",
+        action="append",
+        default=[],
+        help="join domain of a det_ column (COLUMN, TABLE.COLUMN or SCHEMA.TABLE.COLUMN; "
+        "default: the empty default domain); repeatable",
     )
     decrypt.add_argument(
         "--endpoint-url",
@@ -84,17 +109,50 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _key_source(args: argparse.Namespace, parser: argparse.ArgumentParser) -> KeySource:
-    use_kms = args.kms or args.kms_key_id is not None
-    if args.keyring is not None and args.kms_key_id is not None:
+    if args.keyring is not None and args.kms_key_id:
         parser.error("--keyring and --kms-key-id exclude each other")
-    if use_kms:
-        return KmsKeys(
-            region_name=args.region, endpoint_url=args.endpoint_url, key_id=args.kms_key_id
-        )
+    if args.kms or args.kms_key_id:
+        if not args.kms_key_id:
+            parser.error("--kms needs --kms-key-id ID: a wrapped key never chooses its KMS key")
+        if args.quarantine:
+            return KmsKeys(
+                quarantine_key_id=args.kms_key_id,
+                region_name=args.region,
+                endpoint_url=args.endpoint_url,
+            )
+        return KmsKeys(args.kms_key_id, region_name=args.region, endpoint_url=args.endpoint_url)
     keyring = args.keyring or os.environ.get("CDCMASK_KEYRING")
     if not keyring:
-        parser.error("give --keyring DIR (local keys) or --kms (AWS KMS)")
+        parser.error("give --keyring DIR (local keys) or --kms-key-id ID (AWS KMS)")
     return LocalKeyring(keyring)
+
+
+def _deterministic(
+    args: argparse.Namespace, keys: KeySource, parser: argparse.ArgumentParser
+) -> Optional[DeterministicKeys]:
+    domains = {}
+    for item in args.domain:
+        column, sep, domain = item.partition("=")
+        if not sep or not column:
+            parser.error(f"--domain takes COLUMN=DOMAIN, not {item!r}")
+        try:
+            domains[column] = check_domain(domain)
+        except ValueError as e:
+            parser.error(f"--domain {column}: {e}")
+    version = args.deterministic_key_version
+    if version < 1:
+        parser.error("--deterministic-key-version is a positive integer")
+    if args.deterministic_key is not None:
+        path = os.path.abspath(args.deterministic_key)
+        key = read_key_file(os.path.dirname(path), os.path.basename(path), 64)
+        return DeterministicKeys(DeterministicKey(key, version), domains)
+    if isinstance(keys, LocalKeyring) and os.path.lexists(
+        os.path.join(keys.path, LocalKeyring.DETERMINISTIC)
+    ):
+        return keys.deterministic_keys(domains, version)
+    if domains:
+        parser.error("--domain needs a deterministic key (--deterministic-key FILE)")
+    return None
 
 
 def _s3_client(args: argparse.Namespace) -> Optional[Any]:
@@ -117,15 +175,22 @@ def _encode(row: Any) -> bytes:
         ) from None
 
 
-def _decrypt(args: argparse.Namespace, keys: KeySource, out: IO[bytes]) -> int:
+def _decrypt(
+    args: argparse.Namespace,
+    keys: KeySource,
+    deterministic: Optional[DeterministicKeys],
+    out: IO[bytes],
+) -> int:
     records = 0
     for location, line in iter_lines(args.inputs or ["-"], s3_client=_s3_client(args)):
         try:
             if args.quarantine:
-                out.write(unseal_quarantine(parse_line(line), keys))
-                out.write(b"\n")
+                for entry in unseal_quarantine_records(parse_line(line), keys):
+                    out.write(entry.original)
+                    out.write(b"\n")
             else:
-                out.write(_encode(decrypt_record(parse_line(line), keys)))
+                row = decrypt_record(parse_line(line), keys, deterministic=deterministic)
+                out.write(_encode(row))
                 out.write(b"\n")
         except CdcMaskError as e:
             e.located(location)
@@ -142,7 +207,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     started = time.perf_counter()
     try:
         keys = _key_source(args, parser)
-        records = _decrypt(args, keys, out)
+        deterministic = None if args.quarantine else _deterministic(args, keys, parser)
+        records = _decrypt(args, keys, deterministic, out)
     except CdcMaskError as e:
         out.flush()
         print(f"cdcmask: error: {type(e).__name__}: {e}", file=sys.stderr)

@@ -1,20 +1,28 @@
-"""The encrypted-view record format (``schemas/ciphertext.md``, version 1):
-decrypting rows and unsealing quarantine records.
+"""The encrypted-view record format (``schemas/ciphertext.md``, versions 1
+and 2): decrypting rows and unsealing quarantine records.
 
-The semantics are those of the Rust reference (``transformer/src/decrypt.rs``,
-``cdc-mask decrypt``):
+The rules (``schemas/ciphertext.md``, "Reading a row"):
 
 - a row with ``_schema`` is flat (schema and table from ``_schema`` /
   ``_table``, nested ``_before``); any other is the envelope shape (from
   ``metadata.schema-name`` / ``table-name``, nested ``data`` and
-  ``before-image``); ``_key`` is unwrapped first and dropped from the output;
-- a string ``enc<N>:…`` is a ciphertext; its AAD column is the member name
+  ``before-image``). Members of ``_before`` / ``before-image`` have place
+  ``before``, all others place ``row``. ``_key`` is unwrapped first and
+  dropped from the output;
+- a string ``enc<N>:…`` or ``det<N>_…`` is cdc-mask shaped. ``enc1:`` opens
+  with the AAD of version 1, ``enc2:`` with the AAD of version 2 (which binds
+  the place), ``det<N>_`` with deterministic key version N and the column's
+  join domain. The AAD column (and the domain's column) is the member name
   without ``_encrypted``, else without ``_src``, else the name itself (the
-  first that authenticates). A member named ``…_encrypted`` must decrypt
-  (else an error); any other member whose value only looks encrypted passes
-  unchanged. Renamed columns come out under their original name, nulls too;
-- the plaintext is the value's original JSON text, returned as the typed
-  Python value (``json.loads``); everything else passes unchanged, in order.
+  first that authenticates);
+- it must decrypt (else an error, never passed through) if the member is
+  named ``…_encrypted``, or if the value is a complete ciphertext by its
+  syntax whatever the member's name; any other value passes unchanged.
+  Renamed columns come out under their original name, nulls too;
+- the plaintext of ``enc`` is the value's original JSON text, returned as
+  the typed Python value (``json.loads``); ``det`` values come back as
+  ``str``, ``int``/``float`` or ``bool``. Everything else passes unchanged,
+  in order.
 """
 
 from __future__ import annotations
@@ -22,41 +30,62 @@ from __future__ import annotations
 import json
 import re
 import struct
+import zlib
 from functools import lru_cache
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .det import DeterministicKeys, is_complete_det, parse_det
 from .errors import (
     CdcMaskError,
     MalformedError,
     QuarantineRecordError,
     TamperedError,
     UnsupportedVersionError,
+    WrongKeyError,
 )
 from .keys import KeySource, Purpose, b64decode_strict, open_sealed
 
 __all__ = [
     "CELL_PREFIX",
+    "ENC2_PREFIX",
     "QUARANTINE_AAD",
+    "QUARANTINE_AAD_V2_LABEL",
+    "DEFAULT_MAX_BUNDLE_BYTES",
+    "QuarantinedRecord",
     "cell_aad",
+    "cell_aad_v2",
+    "quarantine_aad_v2",
     "parse_line",
     "decrypt_record",
     "decrypt_line",
     "unseal_quarantine",
+    "unseal_quarantine_records",
+    "is_shaped",
+    "is_complete",
 ]
 
-#: Prefix of an encrypted value: ``enc1:<base64(nonce ‖ ciphertext ‖ tag)>``.
+#: Prefix of an encrypted value of version 1 (readable only).
 CELL_PREFIX = "enc1:"
-#: Associated data of a sealed quarantine record.
+#: Prefix of an encrypted value of version 2.
+ENC2_PREFIX = "enc2:"
+#: Associated data of a version 1 quarantine record.
 QUARANTINE_AAD = b"cdc-mask/quarantine1"
+#: Label opening the associated data of a version 2 quarantine record.
+QUARANTINE_AAD_V2_LABEL = b"cdc-mask/quarantine2"
+#: Most bytes a quarantine bundle may inflate to.
+DEFAULT_MAX_BUNDLE_BYTES = 64 << 20
 
 _CELL_AAD_LABEL = b"cdc-mask/enc1"
+_CELL_AAD_V2_LABEL = b"cdc-mask/enc2"
 _RENAME_SUFFIX = "_encrypted"
 _COLLISION_SUFFIX = "_src"
-_NESTED_FLAT = frozenset(("_before",))
-_NESTED_ENVELOPE = frozenset(("data", "before-image"))
+_NESTED_FLAT = {"_before": "before"}
+_NESTED_ENVELOPE = {"data": "row", "before-image": "before"}
 _VERSION = re.compile(r"enc([0-9]+):", re.ASCII)
+_MIN_SEALED = 12 + 16
+_PLACES = ("row", "before")
 
 Record = Dict[str, Any]
 
@@ -157,63 +186,159 @@ def _plaintext_value(plaintext: bytes, column: str) -> Any:
     return value
 
 
-class _Place:
-    """Where a row's values were encrypted, and with which key."""
 
-    __slots__ = ("schema", "table", "cipher")
+def _lp(part: str) -> bytes:
+    raw = part.encode("utf-8", "surrogatepass")
+    return struct.pack(">I", len(raw)) + raw
 
-    def __init__(self, schema: str, table: str, cipher: Optional[AESGCM]) -> None:
+
+@lru_cache(maxsize=4096)
+def cell_aad_v2(schema: str, table: str, column: str, place: str) -> bytes:
+    """``"cdc-mask/enc2" ‖ lp(schema) ‖ lp(table) ‖ lp(column) ‖ lp(place)``
+    with ``lp(x) = u32be(len(x)) ‖ x`` and ``place`` ``row`` or ``before``."""
+    if place not in _PLACES:
+        raise ValueError("place is 'row' or 'before'")
+    return _CELL_AAD_V2_LABEL + b"".join(_lp(p) for p in (schema, table, column, place))
+
+
+def quarantine_aad_v2(reason: str, record_id: str, encoding: str = "") -> bytes:
+    """``"cdc-mask/quarantine2" ‖ lp(reason) ‖ lp(record_id) ‖ lp(encoding)``."""
+    return QUARANTINE_AAD_V2_LABEL + _lp(reason) + _lp(record_id) + _lp(encoding)
+
+
+class _Context:
+    """Where a row's values were encrypted, and with which keys."""
+
+    __slots__ = ("schema", "table", "cipher", "deterministic")
+
+    def __init__(
+        self,
+        schema: str,
+        table: str,
+        cipher: Optional[AESGCM],
+        deterministic: Optional[DeterministicKeys],
+    ) -> None:
         self.schema = schema
         self.table = table
         self.cipher = cipher
+        self.deterministic = deterministic
 
 
-def _put(out: Record, name: str, value: Any, place: _Place, where: str) -> None:
-    """Adds one member to ``out``, decrypted if it is an encrypted value.
+def _complete_enc(version: str, rest: str) -> bool:
+    """Whether ``enc<version>:<rest>`` is complete: a version without
+    leading zero, and canonical padded base64 of at least a nonce and a tag."""
+    if version.startswith("0"):
+        return False
+    try:
+        return len(b64decode_strict(rest)) >= _MIN_SEALED
+    except MalformedError:
+        return False
 
-    As ``schemas/ciphertext.md`` says: the AAD column is tried as the name
-    without ``_encrypted``, without ``_src``, then the name itself; a member
-    not named ``…_encrypted`` whose value only looks encrypted passes as it is.
-    """
+
+def is_shaped(text: str) -> bool:
+    """Whether ``text`` starts like a cdc-mask value: ``enc<digits>:`` or
+    ``det<digits>_``."""
+    return _VERSION.match(text) is not None or parse_det(text) is not None
+
+
+def is_complete(text: str) -> bool:
+    """Whether ``text`` is a complete cdc-mask ciphertext by its syntax (it
+    must then decrypt whatever its column): ``enc<N>:`` + canonical padded
+    base64 of at least 28 bytes, or ``det<N>_`` + canonical unpadded
+    base64url of at least 17 bytes, N without leading zero."""
+    enc = _VERSION.match(text)
+    if enc is not None:
+        return _complete_enc(enc.group(1), text[enc.end() :])
+    return is_complete_det(text)
+
+
+def _candidates(name: str, renamed: Optional[str]) -> List[str]:
+    found: List[str] = []
+    src = name[: -len(_COLLISION_SUFFIX)] if name.endswith(_COLLISION_SUFFIX) else None
+    for candidate in (renamed, src, name):
+        if candidate is not None and candidate not in found:
+            found.append(candidate)
+    return found
+
+
+def _put(out: Record, name: str, value: Any, place: str, ctx: _Context, where: str) -> None:
+    """Adds one member to ``out``, decrypted if it is a cdc-mask value (see
+    the module's rules)."""
     renamed = name[: -len(_RENAME_SUFFIX)] if name.endswith(_RENAME_SUFFIX) else None
-    match = _VERSION.match(value) if isinstance(value, str) else None
-    if match is None:
+    if not isinstance(value, str):
         _store(out, renamed if renamed is not None and value is None else name, value, where)
         return
-    must_decrypt = renamed is not None
-    if match.group(1) != "1":
-        if must_decrypt:
-            raise UnsupportedVersionError(
-                "unsupported ciphertext version (this reader knows enc1:)", column=name
-            )
+    enc = _VERSION.match(value)
+    det = parse_det(value) if enc is None else None
+    if enc is None and det is None:
         _store(out, name, value, where)
         return
-    if place.cipher is None:
-        if must_decrypt:
-            raise MalformedError("encrypted value but no _key field", column=renamed)
+    if enc is not None:
+        complete = _complete_enc(enc.group(1), value[enc.end() :])
+    else:
+        complete = is_complete_det(value)
+    if renamed is None and not complete:
+        # Clear text that merely starts like a ciphertext.
         _store(out, name, value, where)
         return
-    candidates = []
-    for candidate in (renamed, name[: -len(_COLLISION_SUFFIX)] if name.endswith(_COLLISION_SUFFIX) else None, name):
-        if candidate is not None and candidate not in candidates:
-            candidates.append(candidate)
+    column = renamed if renamed is not None else name
+    candidates = _candidates(name, renamed)
+    try:
+        if enc is not None:
+            output, decoded = _open_enc(value, enc, place, ctx, candidates, name)
+        else:
+            output, decoded = _open_det(value, ctx, candidates)
+    except CdcMaskError as e:
+        if e.column is None:
+            e.column = column
+        raise
+    _store(out, output if output == renamed else name, decoded, where)
+
+
+def _open_enc(
+    value: str, enc: "re.Match[str]", place: str, ctx: _Context, candidates: List[str], name: str
+) -> "tuple[str, Any]":
+    version = enc.group(1)
+    if version not in ("1", "2"):
+        raise UnsupportedVersionError(
+            "unsupported ciphertext version (this reader knows enc1: and enc2:)", column=name
+        )
+    if ctx.cipher is None:
+        raise MalformedError("encrypted value but no _key field")
+    sealed = b64decode_strict(value[enc.end() :])
     last_error: Optional[CdcMaskError] = None
-    for column in candidates:
+    for candidate in candidates:
+        if version == "1":
+            aad = cell_aad(ctx.schema, ctx.table, candidate)
+        else:
+            aad = cell_aad_v2(ctx.schema, ctx.table, candidate, place)
         try:
-            sealed = b64decode_strict(value[match.end() :])
-            plaintext = open_sealed(place.cipher, cell_aad(place.schema, place.table, column), sealed)
+            plaintext = open_sealed(ctx.cipher, aad, sealed)
         except (TamperedError, MalformedError) as e:
             last_error = e
             continue
-        output = column if column == renamed else name
-        decoded = _plaintext_value(plaintext, output)
+        decoded = _plaintext_value(plaintext, candidate)
         del plaintext
-        _store(out, output, decoded, where)
-        return
-    if must_decrypt and last_error is not None:
-        last_error.column = renamed
-        raise last_error
-    _store(out, name, value, where)
+        return candidate, decoded
+    assert last_error is not None
+    last_error.column = None
+    raise last_error
+
+
+def _open_det(value: str, ctx: _Context, candidates: List[str]) -> "tuple[str, Any]":
+    if ctx.deterministic is None:
+        raise WrongKeyError("deterministic value but no deterministic key given (deterministic=…)")
+    parsed = parse_det(value)
+    assert parsed is not None
+    key = ctx.deterministic.key(parsed[0])
+    domain = ""
+    chosen = candidates[0]
+    for candidate in candidates:
+        found = ctx.deterministic.domain(ctx.schema, ctx.table, candidate)
+        if found is not None:
+            domain, chosen = found, candidate
+            break
+    return chosen, key.decrypt(domain, value)
 
 
 def _store(out: Record, name: str, value: Any, where: str) -> None:
@@ -222,14 +347,21 @@ def _store(out: Record, name: str, value: Any, where: str) -> None:
     out[name] = value
 
 
-def decrypt_record(record: Mapping[str, Any], keys: KeySource) -> Record:
-    """Decrypts one encrypted-view row (flat or envelope shape).
+def decrypt_record(
+    record: Mapping[str, Any],
+    keys: KeySource,
+    *,
+    deterministic: Optional[DeterministicKeys] = None,
+) -> Record:
+    """Decrypts one encrypted-view row (flat or envelope shape, format
+    version 1 or 2).
 
     Returns a new dict in the row's member order, with original column
     names (``mail_encrypted`` → ``mail``) and plaintext values of their
     original JSON type, without ``_key``; a protected ``null`` also comes out
     under the original name (``mail_encrypted: null`` → ``mail: None``), as
-    ``cdc-mask decrypt`` does.
+    ``cdc-mask decrypt`` does. ``det`` values need ``deterministic`` (the
+    keys and the columns' join domains).
 
     Raises:
         QuarantineRecordError: a ``{"_quarantine": …}`` record.
@@ -256,61 +388,172 @@ def decrypt_record(record: Mapping[str, Any], keys: KeySource) -> Record:
             schema, table = None, None
         nested = _NESTED_ENVELOPE
     wrapped = record.get("_key")
-    place = _Place(
+    ctx = _Context(
         schema if isinstance(schema, str) else "",
         table if isinstance(table, str) else "",
         keys.cipher(wrapped, Purpose.DATA) if isinstance(wrapped, str) else None,
+        deterministic,
     )
     out: Record = {}
     for name, value in record.items():
         if name == "_key":
             continue
-        if name in nested and (type(value) is dict or isinstance(value, Mapping)):
+        place = nested.get(name)
+        if place is not None and (type(value) is dict or isinstance(value, Mapping)):
             _check_unique(value, repr(name))
             inner: Record = {}
             for column, cell in value.items():
-                _put(inner, column, cell, place, repr(name))
+                _put(inner, column, cell, place, ctx, repr(name))
             if name in out:
                 raise MalformedError(f"two members give column {name!r}", column=name)
             out[name] = inner
         else:
-            _put(out, name, value, place, "the record")
+            _put(out, name, value, "row", ctx, "the record")
     return out
 
 
-def decrypt_line(line: Union[bytes, str], keys: KeySource) -> Record:
+def decrypt_line(
+    line: Union[bytes, str],
+    keys: KeySource,
+    *,
+    deterministic: Optional[DeterministicKeys] = None,
+) -> Record:
     """:func:`parse_line` then :func:`decrypt_record`."""
-    return decrypt_record(parse_line(line), keys)
+    return decrypt_record(parse_line(line), keys, deterministic=deterministic)
 
 
-def unseal_quarantine(record: Union[Mapping[str, Any], bytes, str], keys: KeySource) -> bytes:
-    """The original bytes of a quarantine record
-    (``{"_quarantine":{"v":1,"reason":…,"record_id":…,"key":…,"sealed":…}}``),
-    exactly as the transformer received them. Needs the quarantine key
-    (``quarantine.key``, or KMS ``Decrypt`` with purpose ``quarantine``).
+class QuarantinedRecord(NamedTuple):
+    """One original record out of the quarantine."""
+
+    record_id: str
+    """Its record id (Firehose ``recordId`` or the router's source position)."""
+    original: bytes
+    """Its bytes, exactly as the transformer received them."""
+
+    def __repr__(self) -> str:  # never the bytes
+        return f"QuarantinedRecord(record_id={self.record_id!r}, bytes={len(self.original)})"
+
+
+def _split_bundle(deflated: bytes, max_bytes: int) -> List[QuarantinedRecord]:
+    inflater = zlib.decompressobj(-15)
+    problem: Optional[str] = None
+    try:
+        inflated = inflater.decompress(deflated, max_bytes + 1)
+    except zlib.error:
+        inflated, problem = b"", "quarantine bundle is not raw DEFLATE"
+    if problem is None and len(inflated) > max_bytes:
+        problem = f"quarantine bundle inflates beyond {max_bytes} bytes"
+    elif problem is None and (not inflater.eof or inflater.unused_data or inflater.unconsumed_tail):
+        problem = "quarantine bundle is not exactly one raw DEFLATE stream"
+    if problem is not None:
+        raise MalformedError(problem, column="_quarantine")
+    entries: List[QuarantinedRecord] = []
+    at = 0
+    while at < len(inflated):
+        parts = []
+        for _ in range(2):
+            if at + 4 > len(inflated):
+                raise MalformedError("quarantine bundle entries are truncated", column="_quarantine")
+            (size,) = struct.unpack_from(">I", inflated, at)
+            at += 4
+            if at + size > len(inflated):
+                raise MalformedError("quarantine bundle entries are truncated", column="_quarantine")
+            parts.append(inflated[at : at + size])
+            at += size
+        try:
+            record_id = parts[0].decode("utf-8")
+        except UnicodeDecodeError:
+            record_id = None
+        if record_id is None:
+            raise MalformedError("a bundled record id is not UTF-8", column="_quarantine")
+        entries.append(QuarantinedRecord(record_id, bytes(parts[1])))
+    if not entries:
+        raise MalformedError("quarantine bundle holds no record", column="_quarantine")
+    return entries
+
+
+def unseal_quarantine_records(
+    record: Union[Mapping[str, Any], bytes, str],
+    keys: KeySource,
+    *,
+    max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES,
+) -> List[QuarantinedRecord]:
+    """The original records of a quarantine record: one, or every record of
+    an overflow bundle (``"encoding":"bundle"``), in order. Needs the
+    quarantine key (``quarantine-ecdh.key`` / ``quarantine.key``, or KMS
+    with ``quarantine_key_id``).
 
     Raises:
-        MalformedError: not a quarantine record, or no ``key`` / ``sealed``.
-        UnsupportedVersionError: ``v`` is present and not 1.
-        TamperedError, WrongKeyError, AccessDeniedError, KeyUnavailableError,
-        KeyServiceError: see :mod:`cdcmask.errors`.
+        MalformedError: not a quarantine record, missing or mistyped fields,
+            a bundle that does not inflate (within ``max_bundle_bytes``) to
+            ``records`` well-formed entries.
+        UnsupportedVersionError: ``v`` other than 1 or 2, or an unknown
+            ``encoding``.
+        TamperedError: the seal does not authenticate (an edited reason,
+            record id or encoding too), WrongKeyError, AccessDeniedError,
+            KeyUnavailableError, KeyServiceError: see :mod:`cdcmask.errors`.
     """
     if not isinstance(record, Mapping):
         record = parse_line(record)
     body = record.get("_quarantine")
     if not isinstance(body, Mapping):
         raise MalformedError("not a quarantine record")
+    _check_unique(body, "'_quarantine'")
     version = body.get("v", 1)
-    if version != 1 or type(version) is bool:
+    if type(version) is not int or version not in (1, 2):
         raise UnsupportedVersionError("unsupported quarantine record version", column="_quarantine")
     wrapped, sealed = body.get("key"), body.get("sealed")
     if not isinstance(wrapped, str):
         raise MalformedError("quarantine record without key", column="_quarantine")
     if not isinstance(sealed, str):
         raise MalformedError("quarantine record without sealed data", column="_quarantine")
+    reason, record_id = body.get("reason"), body.get("record_id")
+    encoding = body.get("encoding", "")
+    if version == 1:
+        if "encoding" in body:
+            raise UnsupportedVersionError("a version 1 quarantine record has no encoding", column="_quarantine")
+        aad = QUARANTINE_AAD
+    else:
+        if not isinstance(reason, str) or not isinstance(record_id, str):
+            raise MalformedError("quarantine record without reason or record_id", column="_quarantine")
+        if encoding not in ("", "bundle"):
+            raise UnsupportedVersionError("unsupported quarantine encoding", column="_quarantine")
+        aad = quarantine_aad_v2(reason, record_id, encoding)
+    count = body.get("records")
+    if encoding == "bundle" and (type(count) is not int or count < 1):
+        raise MalformedError("quarantine bundle without a record count", column="_quarantine")
     cipher = keys.cipher(wrapped, Purpose.QUARANTINE)
     try:
-        return open_sealed(cipher, QUARANTINE_AAD, b64decode_strict(sealed))
+        plaintext = open_sealed(cipher, aad, b64decode_strict(sealed))
     except CdcMaskError as e:
         e.column = "_quarantine"
         raise
+    if encoding != "bundle":
+        return [QuarantinedRecord(record_id if isinstance(record_id, str) else "", plaintext)]
+    entries = _split_bundle(plaintext, max_bundle_bytes)
+    if len(entries) != count:
+        raise MalformedError(
+            f"quarantine bundle holds {len(entries)} records, its line says {count}",
+            column="_quarantine",
+        )
+    return entries
+
+
+def unseal_quarantine(record: Union[Mapping[str, Any], bytes, str], keys: KeySource) -> bytes:
+    """The original bytes of a single quarantine record (version 1 or 2),
+    exactly as the transformer received them. For a bundle, use
+    :func:`unseal_quarantine_records`.
+
+    Raises:
+        MalformedError: a bundle, or see :func:`unseal_quarantine_records`.
+    """
+    if not isinstance(record, Mapping):
+        record = parse_line(record)
+    body = record.get("_quarantine")
+    if isinstance(body, Mapping) and body.get("encoding") == "bundle":
+        raise MalformedError(
+            "a quarantine bundle of several records: use unseal_quarantine_records()",
+            column="_quarantine",
+        )
+    (entry,) = unseal_quarantine_records(record, keys)
+    return entry.original

@@ -1,11 +1,20 @@
 """Key sources: where the data key of a row comes from.
 
 A row carries its data key wrapped in ``_key`` (``schemas/ciphertext.md``):
-``kms:<base64 CiphertextBlob>`` is unwrapped with AWS KMS ``Decrypt``,
-``local:<keyring id>:<base64>`` with the master keys of a local keyring
-directory (what ``cdc-mask demo`` writes). Both key sources keep unwrapped
-data keys in a bounded LRU cache, so every distinct data key costs one
-unwrap (one KMS ``Decrypt``) for as long as it stays cached.
+
+- ``ecdh1:<kid>:<base64>`` (version 2) is wrapped to a P-256 public key: it
+  is unwrapped with the matching private key, from a local keyring
+  (``data-ecdh.key`` / ``quarantine-ecdh.key``) or through AWS KMS
+  ``DeriveSharedSecret`` on the configured KMS key;
+- ``kms:<base64 CiphertextBlob>`` (version 1) is unwrapped with KMS
+  ``Decrypt`` on the configured KMS key (``KeyId`` is always passed);
+- ``local:<keyring id>:<base64>`` (version 1) with the master keys of a
+  local keyring directory.
+
+A blob never chooses the key: the key source is configured with the keys it
+may use, and refuses a descriptor made for another. Both key sources keep
+unwrapped data keys in a bounded LRU cache, so every distinct data key costs
+one unwrap (one KMS call) for as long as it stays cached.
 
 Nothing here logs or puts into an exception any key material or plaintext.
 Python cannot wipe memory: unwrapped keys live in the AES-GCM objects of the
@@ -20,13 +29,16 @@ import enum
 import hashlib
 import logging
 import os
+import stat
 import threading
 from collections import OrderedDict
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .det import DeterministicKey, DeterministicKeys
+from .ecdh import ECDH_PREFIX, Recipient, RecipientPrivateKey, WrappedKey
 from .errors import (
     AccessDeniedError,
     CdcMaskError,
@@ -45,6 +57,7 @@ __all__ = [
     "KmsKeys",
     "KMS_PREFIX",
     "LOCAL_PREFIX",
+    "ECDH_PREFIX",
     "CONTEXT_KEY",
     "DEFAULT_CACHE_SIZE",
     "aws_client",
@@ -181,60 +194,116 @@ class KeySource(abc.ABC):
         """The 32 plaintext bytes of a wrapped data key."""
 
 
+def _not_wrapped(wrapped: str) -> MalformedError:
+    return MalformedError("_key is not an ecdh1:, kms: or local: wrapped key")
+
+
 class LocalKeyring(KeySource):
-    """The local keyring directory that ``cdc-mask demo`` (or
-    ``--keyring DIR``) writes: ``master.key`` wraps data keys of the
-    encrypted view, ``quarantine.key`` those of the quarantine (read only
-    when a quarantine record is unsealed). Nothing is ever created here.
+    """A local keyring directory (``cdc-mask demo``, ``--keyring DIR``):
+
+    - ``data-ecdh.key`` / ``quarantine-ecdh.key``: 32-byte big-endian P-256
+      private scalars; they unwrap ``ecdh1:`` data / quarantine keys;
+    - ``deterministic.key``: the 64-byte AES-SIV key of ``det1_`` values
+      (see :meth:`deterministic_keys`);
+    - ``master.key`` / ``quarantine.key``: legacy 32-byte AES keys of the
+      version 1 ``local:`` wraps.
+
+    Key files are read when first needed; nothing is ever created. The
+    directory and every key file must not be symlinks nor group- or
+    world-writable (a key somebody else can replace is not a key), and key
+    files must be regular files.
 
     Raises:
-        KeyringError: ``master.key`` is missing or not exactly 32 bytes.
+        KeyringError: no such directory, it holds none of these files, or it
+            is a symlink or group- or world-writable.
     """
+
+    DATA_ECDH = "data-ecdh.key"
+    QUARANTINE_ECDH = "quarantine-ecdh.key"
+    DETERMINISTIC = "deterministic.key"
+    TOKEN = "token.key"
+    _ECDH_FILES = {Purpose.DATA: DATA_ECDH, Purpose.QUARANTINE: QUARANTINE_ECDH}
+    _FILES = {Purpose.DATA: "master.key", Purpose.QUARANTINE: "quarantine.key"}
 
     def __init__(
         self, path: "os.PathLike[str] | str", cache_size: int = DEFAULT_CACHE_SIZE
     ) -> None:
         super().__init__(cache_size)
         self.path = os.fspath(path)
+        try:
+            info = os.lstat(self.path)
+        except FileNotFoundError:
+            raise KeyringError(f"no keyring at {self.path} (no such directory)") from None
+        except OSError as e:
+            raise KeyringError(f"cannot read {self.path}: {e.strerror}") from None
+        _check_private(info, self.path, directory=True)
+        known = (
+            self.DATA_ECDH,
+            self.QUARANTINE_ECDH,
+            self.DETERMINISTIC,
+            *self._FILES.values(),
+        )
+        if not any(os.path.lexists(os.path.join(self.path, f)) for f in known):
+            raise KeyringError(
+                f"no keyring at {self.path} (expected {self.DATA_ECDH} or master.key)"
+            )
         self._masters: Dict[Purpose, Tuple[str, AESGCM]] = {}
-        self._load(Purpose.DATA)
-
-    _FILES = {Purpose.DATA: "master.key", Purpose.QUARANTINE: "quarantine.key"}
+        self._private: Dict[Purpose, RecipientPrivateKey] = {}
 
     @property
     def keyring_id(self) -> str:
-        """The id of ``master.key`` as written in ``local:<id>:…`` keys."""
+        """The id of the legacy ``master.key`` as written in ``local:<id>:…``."""
         return self._load(Purpose.DATA)[0]
+
+    def recipient(self, purpose: Purpose = Purpose.DATA) -> Recipient:
+        """The public key (and kid) that ``ecdh1:`` keys of ``purpose`` are
+        wrapped to: what a writer is configured with."""
+        return self._ecdh(Purpose(purpose)).recipient
+
+    def _read(self, name: str, size: int) -> bytes:
+        return read_key_file(self.path, name, size)
 
     def _load(self, purpose: Purpose) -> Tuple[str, AESGCM]:
         loaded = self._masters.get(purpose)
-        if loaded is not None:
-            return loaded
-        file = os.path.join(self.path, self._FILES[purpose])
-        try:
-            with open(file, "rb") as f:
-                master = f.read(_DATA_KEY_LEN + 1)
-        except FileNotFoundError:
-            raise KeyringError(
-                f"no keyring at {self.path} (expected {self._FILES[purpose]})"
-            ) from None
-        except OSError as e:
-            raise KeyringError(f"cannot read {file}: {e.strerror}") from None
-        if len(master) != _DATA_KEY_LEN:
-            raise KeyringError(f"{file} must hold exactly 32 bytes")
-        loaded = (keyring_id(master), AESGCM(master))
-        del master
-        self._masters[purpose] = loaded
+        if loaded is None:
+            master = self._read(self._FILES[purpose], _DATA_KEY_LEN)
+            loaded = (keyring_id(master), AESGCM(master))
+            del master
+            self._masters[purpose] = loaded
         return loaded
 
+    def _ecdh(self, purpose: Purpose) -> RecipientPrivateKey:
+        found = self._private.get(purpose)
+        if found is None:
+            scalar = self._read(self._ECDH_FILES[purpose], 32)
+            found = RecipientPrivateKey(scalar)
+            del scalar
+            self._private[purpose] = found
+        return found
+
+    def deterministic_keys(
+        self, domains: Optional[Dict[str, str]] = None, version: int = 1
+    ) -> DeterministicKeys:
+        """The keyring's ``deterministic.key`` as key version ``version``,
+        with the join ``domains`` of the columns (see
+        :class:`cdcmask.DeterministicKeys`).
+
+        Raises:
+            KeyringError: no ``deterministic.key``, or not 64 bytes.
+        """
+        key = self._read(self.DETERMINISTIC, 64)
+        return DeterministicKeys(DeterministicKey(key, version), domains)
+
     def _unwrap(self, wrapped: str, purpose: Purpose) -> bytes:
+        if wrapped.startswith(ECDH_PREFIX):
+            return self._ecdh(purpose).unwrap(WrappedKey.parse(wrapped), purpose.value)
         if wrapped.startswith(KMS_PREFIX):
             raise WrongKeyError(
                 "the data key was wrapped by AWS KMS, not a local keyring: "
-                "use a KMS key source (--kms)"
+                "use a KMS key source (--kms-key-id)"
             )
         if not wrapped.startswith(LOCAL_PREFIX):
-            raise MalformedError("_key is neither a kms: nor a local: wrapped key")
+            raise _not_wrapped(wrapped)
         kid, sep, sealed = wrapped[len(LOCAL_PREFIX) :].partition(":")
         if not sep:
             raise MalformedError("malformed local wrapped key")
@@ -252,42 +321,163 @@ class LocalKeyring(KeySource):
             ) from None
 
 
+def _check_private(info: os.stat_result, path: str, *, directory: bool) -> None:
+    """Refuses a symlink, the wrong kind of file, and group or world write."""
+    if stat.S_ISLNK(info.st_mode):
+        raise KeyringError(f"{path} is a symlink: a keyring and its key files must not be")
+    if directory and not stat.S_ISDIR(info.st_mode):
+        raise KeyringError(f"{path} is not a directory")
+    if not directory and not stat.S_ISREG(info.st_mode):
+        raise KeyringError(f"{path} is not a regular file")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise KeyringError(
+            f"{path} is group- or world-writable (mode {stat.S_IMODE(info.st_mode):o}): "
+            "make it writable by its owner only (chmod go-w)"
+        )
+
+
+def read_key_file(directory: str, name: str, size: int) -> bytes:
+    """Reads a key file of exactly ``size`` bytes, refusing symlinks (at
+    open, so a swap after the check cannot slip one in) and group- or
+    world-writable or irregular files."""
+    path = os.path.join(directory, name)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        _check_private(os.lstat(path), path, directory=False)
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise KeyringError(f"no {name} in the keyring at {directory}") from None
+    except KeyringError:
+        raise
+    except OSError as e:
+        raise KeyringError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        _check_private(os.fstat(fd), path, directory=False)
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            data = f.read(size + 1)
+    except OSError as e:
+        raise KeyringError(f"cannot read {path}: {e.strerror}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) != size:
+        raise KeyringError(f"{path} must hold exactly {size} bytes")
+    return data
+
+
 def keyring_id(master: bytes) -> str:
     """Lowercase hex of the first 8 bytes of
     SHA-256(``cdc-mask/keyring-id/v1`` ‖ master key)."""
     return hashlib.sha256(_KEYRING_ID_LABEL + master).digest()[:8].hex()
 
 
+KeyIds = Union[str, Sequence[str], None]
+
+
+def _key_list(ids: KeyIds) -> List[str]:
+    if ids is None:
+        return []
+    if isinstance(ids, str):
+        return [ids]
+    listed = [str(i) for i in ids]
+    if any(not i for i in listed):
+        raise ValueError("a KMS key id is not empty")
+    return listed
+
+
 class KmsKeys(KeySource):
-    """AWS KMS: ``Decrypt`` with ``EncryptionContext={"cdc-mask:purpose":
-    <purpose>}`` on the blob after ``kms:``. The caller needs only
-    ``kms:Decrypt`` on the key (the key is named inside the blob).
+    """AWS KMS, with the keys the caller names (a blob never chooses):
+
+    - ``ecdh1:`` keys: the configured KMS key whose public key has the
+      descriptor's kid (``GetPublicKey`` once per key id), then
+      ``DeriveSharedSecret(KeyId, KeyAgreementAlgorithm="ECDH",
+      PublicKey=<ephemeral key, DER SubjectPublicKeyInfo>)``; a kid that no
+      configured key has is refused without any KMS call;
+    - legacy ``kms:`` keys: ``Decrypt`` with ``KeyId`` = a configured key and
+      ``EncryptionContext={"cdc-mask:purpose": <purpose>}`` (several
+      configured keys are tried in order on ``IncorrectKeyException``).
 
     Args:
+        key_id: the KMS key(s) of the encrypted view's data keys (an ECDH
+            ``KEY_AGREEMENT`` key pair and/or the legacy symmetric key): a
+            key id, ARN or alias, or a list of them.
+        quarantine_key_id: the same for quarantine records (admins only).
         client: a boto3 KMS client to use as is; otherwise one is made from
             ``session`` (default: a new ``boto3.session.Session()``),
             ``region_name`` and ``endpoint_url`` (``AWS_ENDPOINT_URL`` and
             the rest of the standard AWS environment apply too).
-        key_id: if given, passed as ``KeyId``: KMS then refuses blobs made
-            with another key.
         cache_size: most unwrapped data keys kept (LRU).
+
+    Raises:
+        ValueError: neither ``key_id`` nor ``quarantine_key_id`` given.
     """
 
     def __init__(
         self,
+        key_id: KeyIds = None,
         *,
+        quarantine_key_id: KeyIds = None,
         client: Optional[Any] = None,
         session: Optional[Any] = None,
         region_name: Optional[str] = None,
         endpoint_url: Optional[str] = None,
-        key_id: Optional[str] = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         super().__init__(cache_size)
+        self._key_ids = {
+            Purpose.DATA: _key_list(key_id),
+            Purpose.QUARANTINE: _key_list(quarantine_key_id),
+        }
+        if not any(self._key_ids.values()):
+            raise ValueError(
+                "KmsKeys needs key_id (and/or quarantine_key_id): "
+                "a wrapped key never chooses the KMS key it is decrypted with"
+            )
         if client is None:
             client = aws_client("kms", session, region_name, endpoint_url)
         self.client = client
-        self.key_id = key_id
+        # key id -> its recipient (kid), or None for a key without a P-256
+        # public key (a symmetric key): one GetPublicKey per key id.
+        self._public: Dict[str, Optional[Recipient]] = {}
+
+    @property
+    def key_id(self) -> Optional[str]:
+        """The first data key id (for compatibility)."""
+        ids = self._key_ids[Purpose.DATA]
+        return ids[0] if ids else None
+
+    def _configured(self, purpose: Purpose) -> List[str]:
+        ids = self._key_ids[purpose]
+        if not ids:
+            option = "key_id" if purpose is Purpose.DATA else "quarantine_key_id"
+            raise WrongKeyError(
+                f"no KMS key is configured for {purpose.value} keys: give {option} "
+                "(a wrapped key never chooses the KMS key)"
+            )
+        return ids
+
+    def recipient(self, key_id: str) -> Optional[Recipient]:
+        """The P-256 public key of ``key_id`` (``GetPublicKey``, once), or
+        ``None`` for a key that has none (a symmetric key)."""
+        if key_id not in self._public:
+            try:
+                answer = self.client.get_public_key(KeyId=key_id)
+            except Exception as e:  # botocore errors, classified below
+                if _code(e) == "UnsupportedOperationException":
+                    self._public[key_id] = None
+                    return None
+                raise _classify(e, "GetPublicKey") from e
+            der = answer.get("PublicKey")
+            spec = answer.get("KeySpec") or answer.get("CustomerMasterKeySpec")
+            recipient = None
+            if isinstance(der, (bytes, bytearray)) and spec in (None, "ECC_NIST_P256"):
+                try:
+                    recipient = Recipient.from_spki_der(bytes(der))
+                except KeyringError:
+                    recipient = None  # another kind of asymmetric key
+            self._public[key_id] = recipient
+        return self._public[key_id]
 
     def _unwrap(self, wrapped: str, purpose: Purpose) -> bytes:
         if wrapped.startswith(LOCAL_PREFIX):
@@ -295,23 +485,56 @@ class KmsKeys(KeySource):
                 "the data key was wrapped by a local keyring, not AWS KMS: "
                 "use a local key source (--keyring DIR)"
             )
+        if wrapped.startswith(ECDH_PREFIX):
+            return self._unwrap_ecdh(WrappedKey.parse(wrapped), purpose)
         if not wrapped.startswith(KMS_PREFIX):
-            raise MalformedError("_key is neither a kms: nor a local: wrapped key")
+            raise _not_wrapped(wrapped)
         blob = b64decode_strict(wrapped[len(KMS_PREFIX) :], "wrapped data key (_key)")
-        request: Dict[str, Any] = {
-            "CiphertextBlob": blob,
-            "EncryptionContext": {CONTEXT_KEY: purpose.value},
-        }
-        if self.key_id is not None:
-            request["KeyId"] = self.key_id
-        try:
-            answer = self.client.decrypt(**request)
-        except Exception as e:  # botocore errors, classified below
-            raise _classify(e) from e
-        plaintext = answer.get("Plaintext")
-        if not isinstance(plaintext, (bytes, bytearray)):
-            raise KeyServiceError("KMS Decrypt returned no plaintext")
-        return bytes(plaintext)
+        ids = self._configured(purpose)
+        for number, key_id in enumerate(ids, 1):
+            request: Dict[str, Any] = {
+                "CiphertextBlob": blob,
+                "EncryptionContext": {CONTEXT_KEY: purpose.value},
+                "KeyId": key_id,
+            }
+            try:
+                answer = self.client.decrypt(**request)
+            except Exception as e:  # botocore errors, classified below
+                if _code(e) == "IncorrectKeyException" and number < len(ids):
+                    continue
+                raise _classify(e, "Decrypt") from e
+            plaintext = answer.get("Plaintext")
+            if not isinstance(plaintext, (bytes, bytearray)):
+                raise KeyServiceError("KMS Decrypt returned no plaintext")
+            return bytes(plaintext)
+        raise WrongKeyError("no configured KMS key decrypts this data key")  # pragma: no cover
+
+    def _unwrap_ecdh(self, wrapped: WrappedKey, purpose: Purpose) -> bytes:
+        ids = self._configured(purpose)
+        kids = []
+        for key_id in ids:
+            recipient = self.recipient(key_id)
+            if recipient is None:
+                continue
+            if recipient.kid == wrapped.kid:
+                try:
+                    answer = self.client.derive_shared_secret(
+                        KeyId=key_id,
+                        KeyAgreementAlgorithm="ECDH",
+                        PublicKey=wrapped.ephemeral_spki_der(),
+                    )
+                except Exception as e:  # botocore errors, classified below
+                    raise _classify(e, "DeriveSharedSecret") from e
+                z = answer.get("SharedSecret")
+                if not isinstance(z, (bytes, bytearray)):
+                    raise KeyServiceError("KMS DeriveSharedSecret returned no shared secret")
+                return wrapped.unwrap_with_shared_secret(recipient, purpose.value, bytes(z))
+            kids.append(recipient.kid)
+        configured = ", ".join(kids) if kids else "none: no configured key is a P-256 key pair"
+        raise WrongKeyError(
+            f"the {purpose.value} key was wrapped for recipient key {wrapped.kid}; "
+            f"the configured KMS key(s) have kid(s) {configured}"
+        )
 
 
 def aws_client(
@@ -346,15 +569,23 @@ _UNAVAILABLE = {"DisabledException", "KMSInvalidStateException", "NotFoundExcept
 _DENIED = {"AccessDeniedException", "AccessDenied"}
 
 
-def _classify(error: Exception) -> CdcMaskError:
-    """Maps a botocore error of KMS ``Decrypt`` to a cdcmask error (the KMS
-    message names keys and ARNs, never data)."""
+def _code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _classify(error: Exception, action: str = "Decrypt") -> CdcMaskError:
+    """Maps a botocore error of a KMS call (``Decrypt``, ``GetPublicKey``,
+    ``DeriveSharedSecret``) to a cdcmask error (the KMS message names keys
+    and ARNs, never data)."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     if isinstance(error, ClientError):
         info = error.response.get("Error", {})
         code = str(info.get("Code", ""))
-        text = f"KMS Decrypt: {code} {info.get('Message', '')}".rstrip()
+        text = f"KMS {action}: {code} {info.get('Message', '')}".rstrip()
         if code in _WRONG_KEY:
             return WrongKeyError(text)
         if code in _UNAVAILABLE:
@@ -363,7 +594,7 @@ def _classify(error: Exception) -> CdcMaskError:
             return AccessDeniedError(text)
         return KeyServiceError(text)
     if isinstance(error, NoCredentialsError):
-        return AccessDeniedError("KMS Decrypt: no AWS credentials found")
+        return AccessDeniedError(f"KMS {action}: no AWS credentials found")
     if isinstance(error, BotoCoreError):
-        return KeyServiceError(f"KMS Decrypt: {error}")
-    return KeyServiceError(f"KMS Decrypt failed: {type(error).__name__}")
+        return KeyServiceError(f"KMS {action}: {error}")
+    return KeyServiceError(f"KMS {action} failed: {type(error).__name__}")

@@ -26,6 +26,7 @@ from typing import (
     cast,
 )
 
+from .det import DeterministicKeys
 from .errors import AccessDeniedError, CdcMaskError, SourceError
 from .format import Record, decrypt_record, parse_line
 from .keys import KeySource, aws_client
@@ -204,13 +205,14 @@ def iter_records(
     keys: KeySource,
     *,
     s3_client: Optional[Any] = None,
+    deterministic: Optional[DeterministicKeys] = None,
 ) -> Generator[Record, None, None]:
     """Decrypted records (see :func:`cdcmask.decrypt_record`) of every line
     of the sources (see :func:`iter_lines`). Errors carry the failing line's
     location in ``location`` and in their message."""
     for location, line in iter_lines(sources, s3_client=s3_client):
         try:
-            yield decrypt_record(parse_line(line), keys)
+            yield decrypt_record(parse_line(line), keys, deterministic=deterministic)
         except CdcMaskError as e:
             e.located(location)
             raise
@@ -223,6 +225,7 @@ def read_dataframe(
     *,
     s3_client: Optional[Any] = None,
     limit: Optional[int] = None,
+    deterministic: Optional[DeterministicKeys] = None,
 ) -> "pandas.DataFrame":
     """A pandas DataFrame of the decrypted records: ``columns`` (decrypted
     names such as ``mail``; a column a record lacks is ``None``) or all
@@ -234,7 +237,7 @@ def read_dataframe(
         raise ImportError("read_dataframe needs pandas: pip install 'cdcmask[pandas]'") from None
     if limit is not None and limit < 0:
         raise ValueError("limit must be >= 0")
-    records = iter_records(sources, keys, s3_client=s3_client)
+    records = iter_records(sources, keys, s3_client=s3_client, deterministic=deterministic)
     try:
         wanted = itertools.islice(records, limit)
         if columns is None:
