@@ -5,13 +5,17 @@
 //! `aba`, `rtn`). The first two digits must be a Federal Reserve routing
 //! symbol (01–12, 21–32, 61–72, 80; 00, the US government's, is left out
 //! so that `000000000` does not pass) and the 3-7-1 weighted sum a multiple
-//! of ten.
+//! of ten. A JSON number of eight digits is read with its leading zero back
+//! (`021000021` kept in an integer column arrives as `21000021`).
 
 use super::scan::{Chain, MAX_WINDOW_DIGITS};
 
 /// Whether some lone nine-digit group of `chain` is a routing number.
-pub(super) fn in_chain(chain: &Chain<'_>) -> bool {
+pub(super) fn in_chain(chain: &Chain<'_>, is_number: bool) -> bool {
     let mut buf = [0; MAX_WINDOW_DIGITS];
+    if is_number && chain.zero_padded(9, &mut buf).is_some_and(is_routing) {
+        return true;
+    }
     chain.groups().iter().enumerate().any(|(k, group)| {
         group.len() == 9
             && chain.clean_window(k, k)

@@ -9,10 +9,19 @@
 
 /// Whether `text` contains an IBAN.
 pub(super) fn contains(text: &[u8]) -> bool {
-    if text.len() < MIN_LEN {
+    let Some(last) = text.len().checked_sub(MIN_LEN) else {
         return false;
+    };
+    // A plain loop with the cheap test inline: most positions fail on their
+    // first byte, and only candidates pay for the validation call.
+    let mut i = 0;
+    while i <= last {
+        if starts_candidate(text, i) && is_iban_at(text, i) {
+            return true;
+        }
+        i += 1;
     }
-    (0..=text.len() - MIN_LEN).any(|i| starts_candidate(text, i) && is_iban_at(text, i))
+    false
 }
 
 /// The shortest IBAN (Norway).
@@ -25,15 +34,17 @@ fn is_word(b: u8) -> bool {
 }
 
 /// `XX00` at a word start.
+#[inline(always)]
 fn starts_candidate(text: &[u8], i: usize) -> bool {
-    (i == 0 || !is_word(text[i - 1]))
-        && text[i].is_ascii_alphabetic()
-        && text[i + 1].is_ascii_alphabetic()
+    text[i].is_ascii_alphabetic()
         && text[i + 2].is_ascii_digit()
+        && text[i + 1].is_ascii_alphabetic()
         && text[i + 3].is_ascii_digit()
+        && (i == 0 || !is_word(text[i - 1]))
 }
 
 /// Whether an IBAN starts at `i` (a candidate).
+#[inline(never)]
 fn is_iban_at(text: &[u8], i: usize) -> bool {
     let country = [
         text[i].to_ascii_uppercase(),
@@ -91,8 +102,9 @@ fn mod97(bban: &[u8], country: [u8; 2], check: [u8; 2]) -> u32 {
 
 /// IBAN length of a registry country (SWIFT IBAN registry, 89 countries).
 fn length(country: [u8; 2]) -> Option<usize> {
+    let key = u16::from_be_bytes(country);
     COUNTRIES
-        .binary_search_by(|(code, _)| code.as_slice().cmp(country.as_slice()))
+        .binary_search_by_key(&key, |(code, _)| u16::from_be_bytes(*code))
         .ok()
         .map(|i| usize::from(COUNTRIES[i].1))
 }

@@ -8,7 +8,8 @@
 //!
 //! # How a value is looked at
 //! 1. **Prefilter.** A value with no `@` and fewer digits than the shortest
-//!    form any enabled detector accepts (8; 7 in a phone-hinted column) cannot
+//!    form any enabled detector accepts (8; 7 in a phone-hinted column or for
+//!    a number in an SSN-hinted one) cannot
 //!    match: it is answered at once. Genders, provider names, small ids and
 //!    most free text stop here.
 //! 2. **Candidates.** E-mail candidates sit around each `@` (found with
@@ -234,22 +235,29 @@ impl Guard {
     /// free and a pure function of the name; callers may cache it per
     /// `(table, column)`.
     pub fn context(&self, lowercase_column: &str) -> Context {
-        let name = lowercase_column;
-        let words = || name.split(|c: char| !c.is_ascii_alphanumeric());
-        if words().any(|w| NEGATORS.contains(&w)) {
-            return Context::NONE;
-        }
         let mut bits = 0;
-        for (word, how, detector) in HINTS {
-            let hit = match how {
-                Match::Substring => name.contains(word),
-                Match::Word => words().any(|w| {
-                    w.strip_prefix(word)
-                        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()))
-                }),
-            };
-            if hit {
-                bits |= detector.bit();
+        for word in lowercase_column
+            .as_bytes()
+            .split(|b| !b.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            if NEGATORS.iter().any(|n| n.as_bytes() == word) {
+                return Context::NONE;
+            }
+            for (hint, how, detector) in HINTS {
+                let hint = hint.as_bytes();
+                let hit = match how {
+                    // Hints never span a separator (`e_mail` is `e` and `mail`).
+                    Match::Substring => word
+                        .windows(hint.len())
+                        .any(|w| w[0] == hint[0] && w == hint),
+                    Match::Word => word
+                        .strip_prefix(hint)
+                        .is_some_and(|rest| rest.iter().all(u8::is_ascii_digit)),
+                };
+                if hit {
+                    bits |= detector.bit();
+                }
             }
         }
         Context {
@@ -272,11 +280,10 @@ impl Guard {
         let hints = Set(context.hints.0 & enabled.0);
         let bytes = text.as_bytes();
         let digits = scan::count_digits(bytes);
-        let min_digits = if hints.has(Detector::Phone) {
-            phone::MIN_DIGITS_HINTED
-        } else {
-            MIN_DIGITS
-        };
+        // Hinted phone numbers and SSNs that a JSON number stripped of leading
+        // zeros can be as short as seven digits.
+        let short = hints.has(Detector::Phone) || (is_number && hints.has(Detector::UsSsn));
+        let min_digits = if short { MIN_DIGITS_HINTED } else { MIN_DIGITS };
         let look_for_email = enabled.has(Detector::Email) && !is_number;
         let at = look_for_email && memchr::memchr(b'@', bytes).is_some();
         if digits < min_digits && !at {
@@ -293,7 +300,7 @@ impl Guard {
         }
         let mut found = None;
         scan::chains(bytes, |chain| {
-            found = check_chain(chain, enabled, hints);
+            found = check_chain(chain, enabled, hints, is_number);
             found.is_none()
         });
         found
@@ -303,16 +310,18 @@ impl Guard {
 /// Fewer digits than this and no `@`: nothing can match (the shortest strong
 /// form is an 8-digit E.164 number).
 const MIN_DIGITS: usize = 8;
+/// The same in a column whose hint allows seven-digit forms.
+const MIN_DIGITS_HINTED: usize = 7;
 
 /// The numeric detectors on one digit chain, in precedence order.
-fn check_chain(chain: &Chain<'_>, enabled: Set, hints: Set) -> Option<Detector> {
+fn check_chain(chain: &Chain<'_>, enabled: Set, hints: Set, is_number: bool) -> Option<Detector> {
     if enabled.has(Detector::CreditCard) && card::in_chain(chain, hints.has(Detector::CreditCard)) {
         return Some(Detector::CreditCard);
     }
-    if enabled.has(Detector::UsSsn) && ssn::in_chain(chain, hints.has(Detector::UsSsn)) {
+    if enabled.has(Detector::UsSsn) && ssn::in_chain(chain, hints.has(Detector::UsSsn), is_number) {
         return Some(Detector::UsSsn);
     }
-    if hints.has(Detector::AbaRouting) && aba::in_chain(chain) {
+    if hints.has(Detector::AbaRouting) && aba::in_chain(chain, is_number) {
         return Some(Detector::AbaRouting);
     }
     if enabled.has(Detector::Phone) && phone::in_chain(chain, hints.has(Detector::Phone)) {

@@ -17,7 +17,7 @@
 use super::scan::{Chain, Sep, MAX_WINDOW_DIGITS};
 
 /// The fewest digits of a number that fires in a phone-hinted column.
-pub(super) const MIN_DIGITS_HINTED: usize = 7;
+const MIN_DIGITS_HINTED: usize = 7;
 const MAX_DIGITS: usize = 15;
 const MIN_E164_DIGITS: usize = 8;
 

@@ -16,7 +16,7 @@
 //! nothing is allocated.
 
 /// Groups kept per chain; a longer chain is handed over in overlapping parts.
-const MAX_GROUPS: usize = 32;
+const MAX_GROUPS: usize = 16;
 /// Groups carried over into the next part of an overflowing chain: more than
 /// the longest window any detector looks at (a card in six groups).
 const CARRIED_OVER: usize = 7;
@@ -149,9 +149,47 @@ impl<'a> Chain<'a> {
     }
 }
 
+impl Chain<'_> {
+    /// The digits of the lone group of a JSON number, left-padded with zeros
+    /// to `width`, if it has `width - 2 ..= width` digits: a number drops the
+    /// leading zeros of an SSN or routing number kept in an integer column
+    /// (`078051120` arrives as `78051120`).
+    pub fn zero_padded<'b>(
+        &self,
+        width: usize,
+        buf: &'b mut [u8; MAX_WINDOW_DIGITS],
+    ) -> Option<&'b [u8]> {
+        let group = self.groups().first().filter(|_| self.count == 1)?;
+        let pad = width.checked_sub(group.len()).filter(|pad| *pad <= 2)?;
+        let slot = buf.get_mut(..width)?;
+        slot[..pad].fill(0);
+        for (out, digit) in slot[pad..]
+            .iter_mut()
+            .zip(&self.text[group.start..group.end])
+        {
+            *out = digit - b'0';
+        }
+        self.clean_window(0, 0).then_some(&buf[..width])
+    }
+}
+
 /// Number of ASCII digits in `text`.
 pub(super) fn count_digits(text: &[u8]) -> usize {
-    text.iter().filter(|b| b.is_ascii_digit()).count()
+    // Byte-wide sums over 16-byte blocks vectorise well, even for the short
+    // values that dominate.
+    let mut blocks = text.chunks_exact(16);
+    let mut total: usize = (&mut blocks)
+        .map(|block| {
+            let digits: u8 = block.iter().map(|b| u8::from(b.is_ascii_digit())).sum();
+            usize::from(digits)
+        })
+        .sum();
+    total += blocks
+        .remainder()
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .count();
+    total
 }
 
 /// A letter or `_`: a digit group touching one is part of a word.

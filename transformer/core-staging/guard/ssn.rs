@@ -2,14 +2,18 @@
 //!
 //! The area is not 000, 666 or 900–999, the group not 00, the serial not
 //! 0000. The dashed form fires anywhere; an SSN-hinted column also accepts
-//! spaces or dots as separators and the bare nine digits.
+//! spaces or dots as separators, the bare nine digits, and a JSON number of
+//! seven or eight digits (an SSN whose leading zeros an integer column lost).
 
 use super::scan::{Chain, Sep, MAX_WINDOW_DIGITS};
 
 /// Whether some window of `chain` is an SSN.
-pub(super) fn in_chain(chain: &Chain<'_>, hinted: bool) -> bool {
+pub(super) fn in_chain(chain: &Chain<'_>, hinted: bool, is_number: bool) -> bool {
     let groups = chain.groups();
     let mut buf = [0; MAX_WINDOW_DIGITS];
+    if hinted && is_number && chain.zero_padded(9, &mut buf).is_some_and(is_ssn) {
+        return true;
+    }
     for k in 0..groups.len() {
         let shaped =
             k >= 2 && groups[k - 2].len() == 3 && groups[k - 1].len() == 2 && groups[k].len() == 4;
