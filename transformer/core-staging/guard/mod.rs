@@ -16,7 +16,7 @@
 //!    `memchr`); IBAN candidates start at a word that begins with two letters
 //!    and two digits; every other detector looks at *digit chains*: digit
 //!    groups joined by one separator (`415-555-2671`, `4111 1111 1111 1111`,
-//!    `(415) 555-2671`), found in one pass by [`scan`].
+//!    `(415) 555-2671`), found in one pass by `scan`.
 //! 3. **Validation.** Only candidates are validated: Luhn and issuer ranges,
 //!    mod-97 and the country's IBAN length, dot-atoms and a letter TLD, country
 //!    codes and NANP area/exchange rules, SSN area/group/serial rules, the ABA
@@ -30,8 +30,8 @@
 //! bare nine- or ten-digit number is far more often an id than PII.
 //!
 //! # Layout
-//! - [`scan`]: the digit-chain scanner shared by the numeric detectors.
-//! - [`card`], [`iban`], [`email`], [`phone`], [`ssn`], [`aba`]: one validated
+//! - `scan`: the digit-chain scanner shared by the numeric detectors.
+//! - `card`, `iban`, `email`, `phone`, `ssn`, `aba`: one validated
 //!   pattern each.
 //! - `eval` (tests only): the seeded evaluation set, planted PII and decoys.
 
@@ -43,8 +43,9 @@ mod phone;
 mod scan;
 mod ssn;
 
+/// The evaluation set, for this module's tests and the transform's.
 #[cfg(test)]
-mod eval;
+pub(crate) mod eval;
 #[cfg(test)]
 mod tests;
 

@@ -147,9 +147,7 @@ impl<'a> Chain<'a> {
         }
         Some(&buf[..n])
     }
-}
 
-impl Chain<'_> {
     /// The digits of the lone group of a JSON number, left-padded with zeros
     /// to `width`, if it has `width - 2 ..= width` digits: a number drops the
     /// leading zeros of an SSN or routing number kept in an integer column

@@ -383,6 +383,27 @@ fn json_numbers_skip_text_only_detectors() {
     assert_eq!(on_number("notes", "4.111111111111111e15"), None);
 }
 
+#[test]
+fn nested_json_is_scanned_as_text() {
+    // An object or array column (jsonb) is best passed as its raw text.
+    assert_eq!(
+        on("attributes", r#"{"card":"4111 1111 1111 1111","n":2}"#),
+        Some(Detector::CreditCard)
+    );
+    assert_eq!(
+        on("attributes", r#"[{"contact":"jane@example.org"}]"#),
+        Some(Detector::Email)
+    );
+    assert_eq!(
+        on("attributes", r#"{"ssn":"123-45-6789"}"#),
+        Some(Detector::UsSsn)
+    );
+    assert_eq!(
+        on("attributes", r#"{"id":123456789,"at":"2026-11-28"}"#),
+        None
+    );
+}
+
 // ------------------------------------------------------------ evaluation
 
 /// Counts of (planted type or decoy) × (detector fired or none).
@@ -528,7 +549,7 @@ fn random_digit_strings_rates() {
     let mut rng = Rng::new(6);
     let mut report = String::new();
     for len in [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] {
-        let n = 20_000;
+        let n = 5_000;
         let fired = (0..n)
             .filter(|_| {
                 let text = format!("{}{}", rng.range(1, 9), rng.digits(len - 1));
@@ -617,7 +638,7 @@ fn never_panics_on_random_input() {
     ];
     let contexts = columns.map(|c| g.context(c));
     let mut fired = 0;
-    for _ in 0..200_000 {
+    for _ in 0..20_000 {
         let text = random_text(&mut rng);
         for (context, is_number) in contexts.iter().zip([false, true].into_iter().cycle()) {
             let first = g.detect(context, &text, is_number);
