@@ -296,7 +296,29 @@ pub fn make_iban(rng: &mut Rng, country: &str, len: usize, letters: usize) -> St
     format!("{country}{:02}{bban}", 98 - remainder)
 }
 
+/// Countries with partial (non-registry) IBANs: (country, length, letters).
+const PARTIAL_IBAN_COUNTRIES: [(&str, usize, usize); 5] = [
+    ("CI", 28, 2),
+    ("SN", 28, 2),
+    ("MA", 28, 0),
+    ("DZ", 26, 0),
+    ("CM", 27, 0),
+];
+
+const IBAN_COLUMNS: [&str; 3] = ["iban", "beneficiary_iban", "iban_number"];
+
 fn iban(rng: &mut Rng) -> Sample {
+    if rng.chance(10) {
+        // Outside the registry: found in an IBAN-hinted column only.
+        let (country, len, letters) = rng.pick(&PARTIAL_IBAN_COUNTRIES);
+        let text = make_iban(rng, country, len, letters);
+        return hinted(
+            rng.pick(&IBAN_COLUMNS),
+            text,
+            Detector::Iban,
+            "iban/hinted-partial",
+        );
+    }
     let (country, len, letters) = rng.pick(&IBAN_COUNTRIES);
     let compact = make_iban(rng, country, len, letters);
     let text = match rng.below(4) {
@@ -307,13 +329,7 @@ fn iban(rng: &mut Rng) -> Sample {
         }
         _ => compact.to_ascii_lowercase(),
     };
-    place(
-        rng,
-        text,
-        &["iban", "beneficiary_iban", "iban_number"],
-        Detector::Iban,
-        "iban",
-    )
+    place(rng, text, &IBAN_COLUMNS, Detector::Iban, "iban")
 }
 
 const FIRST: [&str; 8] = [

@@ -2,13 +2,16 @@
 //!
 //! A candidate starts at a word that begins with two letters and two digits.
 //! The country must be in the IBAN registry, the length must be that
-//! country's, the check digits 02–98 and the mod-97 remainder 1. Compact
+//! country's, the check digits 02–98 and the mod-97 remainder 1. In an
+//! IBAN-hinted column a country outside the registry (the partial IBANs of
+//! many African countries, `CI`, `SN`, `MA`…) is accepted at any length of
+//! 15–34 that checks. Compact
 //! (`DE89370400440532013000`) and print form (`DE89 3704 0044 0532 0130 00`,
 //! one space or dash after every four characters) are accepted, in either
 //! letter case; the IBAN must end at a word boundary.
 
 /// Whether `text` contains an IBAN.
-pub(super) fn contains(text: &[u8]) -> bool {
+pub(super) fn contains(text: &[u8], hinted: bool) -> bool {
     let Some(last) = text.len().checked_sub(MIN_LEN) else {
         return false;
     };
@@ -16,7 +19,7 @@ pub(super) fn contains(text: &[u8]) -> bool {
     // first byte, and only candidates pay for the validation call.
     let mut i = 0;
     while i <= last {
-        if starts_candidate(text, i) && is_iban_at(text, i) {
+        if starts_candidate(text, i) && is_iban_at(text, i, hinted) {
             return true;
         }
         i += 1;
@@ -26,8 +29,8 @@ pub(super) fn contains(text: &[u8]) -> bool {
 
 /// The shortest IBAN (Norway).
 const MIN_LEN: usize = 15;
-/// The longest IBAN (Russia).
-const MAX_LEN: usize = 33;
+/// The longest BBAN ISO 13616 allows (34 characters in all).
+const MAX_BBAN: usize = 30;
 
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -45,45 +48,55 @@ fn starts_candidate(text: &[u8], i: usize) -> bool {
 
 /// Whether an IBAN starts at `i` (a candidate).
 #[inline(never)]
-fn is_iban_at(text: &[u8], i: usize) -> bool {
+fn is_iban_at(text: &[u8], i: usize, hinted: bool) -> bool {
     let country = [
         text[i].to_ascii_uppercase(),
         text[i + 1].to_ascii_uppercase(),
     ];
-    let Some(len) = length(country) else {
-        return false;
-    };
-    let check = (text[i + 2] - b'0') * 10 + (text[i + 3] - b'0');
-    if !(2..=98).contains(&check) {
+    let expected = length(country);
+    if expected.is_none() && !hinted {
         return false;
     }
-    // Collect the BBAN, upper-cased, in either layout.
-    let mut bban = [0u8; MAX_LEN];
-    let bban_len = len - 4;
+    let check = [text[i + 2], text[i + 3]];
+    if !(b"02"..=b"98").contains(&&check) {
+        return false;
+    }
+    // Read the BBAN greedily, upper-cased, in either layout, remembering
+    // where each character ends.
+    let mut bban = [0u8; MAX_BBAN];
+    let mut ends = [0usize; MAX_BBAN];
     let mut pos = i + 4;
     let sep = match text.get(pos) {
         Some(&b @ (b' ' | b'-')) => Some(b),
         _ => None,
     };
-    for (n, slot) in bban[..bban_len].iter_mut().enumerate() {
-        if n % 4 == 0 {
-            if let Some(sep) = sep {
-                if text.get(pos) != Some(&sep) {
-                    return false;
-                }
-                pos += 1;
+    let mut n = 0;
+    while n < MAX_BBAN {
+        if let Some(sep) = sep.filter(|_| n % 4 == 0) {
+            if text.get(pos) != Some(&sep) {
+                break;
             }
+            pos += 1;
         }
         match text.get(pos) {
-            Some(&b) if b.is_ascii_alphanumeric() => *slot = b.to_ascii_uppercase(),
-            _ => return false,
+            Some(&b) if b.is_ascii_alphanumeric() => bban[n] = b.to_ascii_uppercase(),
+            _ => break,
         }
         pos += 1;
+        ends[n] = pos;
+        n += 1;
     }
-    if text.get(pos).is_some_and(|&b| is_word(b)) {
-        return false;
+    // An IBAN of `len` BBAN characters ends at a word boundary and checks.
+    let valid = |len: usize| {
+        !text.get(ends[len - 1]).is_some_and(|&b| is_word(b))
+            && mod97(&bban[..len], country, check) == 1
+    };
+    match expected {
+        Some(len) => len - 4 <= n && valid(len - 4),
+        // A country outside the registry, in an IBAN-hinted column: any
+        // length the standard allows.
+        None => (MIN_LEN - 4..=n).rev().any(valid),
     }
-    mod97(&bban[..bban_len], country, [text[i + 2], text[i + 3]]) == 1
 }
 
 /// ISO 7064 mod 97-10 of BBAN, country and check digits (letters A=10…Z=35).

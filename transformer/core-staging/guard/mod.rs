@@ -9,9 +9,8 @@
 //! # How a value is looked at
 //! 1. **Prefilter.** A value with no `@` and fewer digits than the shortest
 //!    form any enabled detector accepts (8; 7 in a phone-hinted column or for
-//!    a number in an SSN-hinted one) cannot
-//!    match: it is answered at once. Genders, provider names, small ids and
-//!    most free text stop here.
+//!    a number in an SSN-hinted one) cannot match: it is answered at once.
+//!    Genders, provider names, small ids and most free text stop here.
 //! 2. **Candidates.** E-mail candidates sit around each `@` (found with
 //!    `memchr`); IBAN candidates start at a word that begins with two letters
 //!    and two digits; every other detector looks at *digit chains*: digit
@@ -27,7 +26,9 @@
 //! hotwords) lets weaker forms of that type fire: an undashed SSN, a bare or
 //! national phone number, an ABA routing number, a Luhn-valid number outside
 //! the known issuer ranges. Without a hint only strong forms fire, because a
-//! bare nine- or ten-digit number is far more often an id than PII.
+//! bare nine- or ten-digit number is far more often an id than PII. A name
+//! that is *about* the thing (`phone_verified_at`, `card_type`, `mail_count`)
+//! has no hint.
 //!
 //! # Layout
 //! - `scan`: the digit-chain scanner shared by the numeric detectors.
@@ -296,7 +297,10 @@ impl Guard {
         if digits < min_digits {
             return None;
         }
-        if enabled.has(Detector::Iban) && !is_number && iban::contains(bytes) {
+        if enabled.has(Detector::Iban)
+            && !is_number
+            && iban::contains(bytes, hints.has(Detector::Iban))
+        {
             return Some(Detector::Iban);
         }
         let mut found = None;

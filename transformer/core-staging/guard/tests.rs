@@ -136,6 +136,24 @@ fn ibans_in_both_layouts() {
 }
 
 #[test]
+fn ibans_outside_the_registry_need_a_hint() {
+    // Côte d'Ivoire, Senegal, Morocco: partial IBAN countries.
+    let partial = [
+        "CI93CI0080111301134291200589",
+        "SN08 SN01 0015 2000 0485 0000 3035",
+        "MA64011519000001205000534921",
+    ];
+    assert_fires(Detector::Iban, "iban", &partial);
+    assert_fires(
+        Detector::Iban,
+        "beneficiary_iban",
+        &["pay to CI93CI0080111301134291200589 now"],
+    );
+    assert_silent("notes", &partial);
+    assert_silent("iban", &["CI94CI0080111301134291200589", "CI93CI00801113"]);
+}
+
+#[test]
 fn iban_near_misses() {
     assert_silent(
         "notes",
