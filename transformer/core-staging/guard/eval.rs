@@ -26,6 +26,15 @@ pub struct Sample {
     pub kind: &'static str,
 }
 
+impl Sample {
+    /// Whether the planted value fires only under its hinting column name
+    /// (a weak form: undashed SSN, bare phone number, routing number…), so
+    /// that it must not be moved to another column.
+    pub fn needs_hint(&self) -> bool {
+        self.kind.contains("hinted")
+    }
+}
+
 /// xorshift64* (Vigna): tiny, deterministic, good enough for test data.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -562,7 +571,12 @@ fn aba(rng: &mut Rng) -> Sample {
     if rng.chance(20) {
         // An integer column: a leading zero is lost.
         let literal = routing.trim_start_matches('0').to_owned();
-        number_sample(column, literal, Detector::AbaRouting, "aba/json-number")
+        number_sample(
+            column,
+            literal,
+            Detector::AbaRouting,
+            "aba/hinted-json-number",
+        )
     } else {
         hinted(column, routing, Detector::AbaRouting, "aba/hinted")
     }
@@ -1077,7 +1091,7 @@ pub fn free_text(seed: u64, count: usize) -> Vec<Sample> {
                 let p = planted_values.next().expect("enough planted values");
                 if !p.is_number && p.column != "comment" && p.planted.is_some() {
                     // Weak forms only fire in hinted columns, not in a comment.
-                    if !p.kind.contains("hinted") {
+                    if !p.needs_hint() {
                         return Sample {
                             column: "comment",
                             text: sentence(&mut rng, &p.text),

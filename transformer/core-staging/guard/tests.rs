@@ -512,6 +512,23 @@ fn evaluation_recall_and_decoys() {
 }
 
 #[test]
+fn strong_planted_values_fire_in_any_column() {
+    // The transform's leak property plants values into arbitrary unlisted
+    // columns: every sample that does not need its hint must fire anywhere.
+    let g = guard();
+    let neutral = g.context("x");
+    for s in eval::planted(8, 1_000).iter().filter(|s| !s.needs_hint()) {
+        assert_eq!(
+            g.detect(&neutral, &s.text, s.is_number),
+            s.planted,
+            "{}: {:?}",
+            s.kind,
+            s.text
+        );
+    }
+}
+
+#[test]
 fn sample_tables_non_pii_columns_never_fire() {
     // What the guard scans when the policy lists every PII column.
     let g = guard();
