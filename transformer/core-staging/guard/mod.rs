@@ -70,7 +70,7 @@ pub enum Detector {
 }
 
 impl Detector {
-    /// Every detector, in the order [`Guard::detect`] reports precedence.
+    /// Every detector.
     pub const ALL: [Detector; 6] = [
         Detector::CreditCard,
         Detector::Iban,
