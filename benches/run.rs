@@ -24,13 +24,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cdc_mask_core::{View, ViewMode};
 use cdc_mask_router::cli::Cli;
 use cdc_mask_router::pipeline::{Pipeline, SourceRecord};
 use cdc_mask_router::sink::{Partition, Sink};
 use cdc_mask_router::source::generate::{Generator, GeneratorConfig};
-use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::policy_source::PolicyLocation;
+use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
 use clap::Parser as _;
 use criterion::{Criterion, Throughput};
 
@@ -155,12 +153,13 @@ fn transformer(
     keyring: &Path,
 ) -> Duration {
     runtime.block_on(async {
-        let settings = Settings::new(
-            ViewMode::Fixed(View::Masked),
-            PolicyLocation::File(policy()),
-            KeySource::Local(keyring.to_path_buf()),
-        );
-        let mut pipeline = Pipeline::new(settings.components().await.expect("components"));
+        let mut settings = SettingsBuilder::from_flags();
+        settings
+            .set(Setting::View, "masked")
+            .set(Setting::Policy, policy().display().to_string())
+            .set(Setting::Keyring, keyring.display().to_string());
+        let settings = settings.build().expect("valid settings");
+        let mut pipeline = Pipeline::new(settings.load().await.expect("keys and policy"));
         let mut sink = Discard::default();
         let started = Instant::now();
         for chunk in records.chunks(CHUNK) {

@@ -35,10 +35,8 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use cdc_mask_core::{Shape, View, ViewMode};
-use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::keys::CacheLimits;
-use cdc_mask_transformer::policy_source::PolicyLocation;
+use cdc_mask_core::View;
+use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
 use cdc_mask_transformer::Processor;
 use criterion::{Criterion, Throughput};
 use serde_json::value::RawValue;
@@ -120,18 +118,15 @@ fn main() {
 }
 
 fn processor(runtime: &tokio::runtime::Runtime, view: View, keyring: &Path) -> Processor {
-    let mut settings = Settings::new(
-        ViewMode::Fixed(view),
-        PolicyLocation::File(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/examples/policy.json"),
-        ),
-        KeySource::Local(keyring.to_path_buf()),
-    );
-    settings.shape = Shape::Flat;
-    settings.token_key_version = 1;
-    settings.cache = CacheLimits::default();
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/examples/policy.json");
+    let mut settings = SettingsBuilder::from_flags();
+    settings
+        .set(Setting::View, view.as_str())
+        .set(Setting::Policy, policy.display().to_string())
+        .set(Setting::Keyring, keyring.display().to_string());
+    let settings = settings.build().expect("valid settings");
     runtime
-        .block_on(settings.build())
+        .block_on(settings.processor())
         .unwrap_or_else(|e| panic!("building the {} processor: {e}", view.as_str()))
 }
 
@@ -161,13 +156,13 @@ fn check(
     assert_eq!(answers["records"].as_array().map(Vec::len), Some(records));
     let s = &result.stats;
     eprintln!(
-        "{}: records={} rows={} dropped_control={} quarantined={} failed_response_full={} bytes_in={} bytes_out={}",
-        result.view.as_str(),
+        "{}: records={} rows={} dropped_control={} quarantined={} lost={} bytes_in={} bytes_out={}",
+        result.view.map_or("unknown", View::as_str),
         s.records,
         s.rows,
         s.dropped_control,
         s.quarantined_total(),
-        s.failed_response_full,
+        s.lost,
         s.bytes_in,
         s.bytes_out
     );

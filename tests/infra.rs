@@ -12,7 +12,7 @@ use std::process::Command;
 use cdc_mask_core::firehose::{PARTITION_KEYS, QUARANTINE_VIEW};
 use cdc_mask_core::View;
 use cdc_mask_router::sink::{DirSink, Partition};
-use cdc_mask_transformer::config::env as lambda_env;
+use cdc_mask_transformer::settings::{env as lambda_env, Setting};
 use serde_json::Value;
 use support::{workspace_root, MotoServer};
 
@@ -23,7 +23,12 @@ const LAMBDAS: &[(&str, &[&str], &[&str])] = &[
         "cdc-mask-lambda",
         &lambda_env::ALL,
         // A keyring is for local runs; the token key comes from the secret.
-        &[lambda_env::KEYRING, lambda_env::TOKEN_KEY_CIPHERTEXT],
+        &[
+            Setting::Keyring.env(),
+            Setting::TokenKeyCiphertext.env(),
+            Setting::DataPublicKey.env(),
+            Setting::QuarantinePublicKey.env(),
+        ],
     ),
     (
         "cdc-mask-policy-lambda",

@@ -1,5 +1,9 @@
-//! KMS against the moto server: data keys are generated once per many
-//! records, never per record, and unwrapped once per distinct key.
+//! KMS with public-key wrapping, against moto behind the test harness's
+//! ECDH proxy (moto has no `DeriveSharedSecret`; see `support::kms_proxy`):
+//! the write path reads each public key once at start and then never calls
+//! KMS, so it keeps answering normally when KMS is gone; readers unwrap
+//! each data key once with `DeriveSharedSecret`, and only with the key they
+//! name.
 
 mod support;
 
@@ -7,89 +11,139 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use cdc_mask_core::{View, ViewMode};
 use cdc_mask_router::source::generate::{Generator, GeneratorConfig};
-use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::keys::{KeyProvider, KmsKeys, UnwrapCache};
-use cdc_mask_transformer::policy_source::PolicyLocation;
+use cdc_mask_transformer::aws::Aws;
+use cdc_mask_transformer::keys::{KmsKeys, UnwrapCache};
+use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
+use cdc_mask_transformer::Processor;
 use serde_json::{json, Value};
-use support::{workspace_root, MotoServer};
+use support::{workspace_root, KmsEcdhProxy, MotoServer};
 
-const RECORDS: usize = 100_000;
-const PER_EVENT: usize = 5_000;
+const PER_EVENT: usize = 500;
+
+fn event(generator: &mut Generator, records: usize, malformed: bool) -> Vec<u8> {
+    let mut data: Vec<Vec<u8>> = generator.by_ref().take(records).collect();
+    if malformed {
+        data.push(br#"{"data":{"mail":"cut@example.com""#.to_vec());
+    }
+    let records: Vec<Value> = data
+        .iter()
+        .enumerate()
+        .map(|(i, r)| json!({"recordId": i.to_string(), "data": BASE64.encode(r)}))
+        .collect();
+    serde_json::to_vec(&json!({"records": records})).unwrap()
+}
+
+/// The answers' decoded lines, asserting none is `ProcessingFailed`.
+async fn lines(processor: &Processor, event: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let result = processor.process(event).await.unwrap();
+    let response: Value = serde_json::from_slice(&result.response).unwrap();
+    response["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert_ne!(a["result"], "ProcessingFailed");
+            let view = a["metadata"]["partitionKeys"]["view"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            (view, BASE64.decode(a["data"].as_str().unwrap()).unwrap())
+        })
+        .collect()
+}
 
 #[tokio::test(flavor = "multi_thread")]
-async fn one_generate_data_key_per_100k_records_with_default_cache_settings() {
+async fn the_write_path_needs_kms_only_at_start_and_readers_name_their_key() {
     let moto = MotoServer::start();
-    let config = moto.sdk_config().await;
-    let kms = aws_sdk_kms::Client::new(&config);
-    let key_id = kms
-        .create_key()
+    let proxy = KmsEcdhProxy::start(&moto, 3);
+    let (data_key, quarantine_key, other_key) = (
+        proxy.keys[0].0.clone(),
+        proxy.keys[1].0.clone(),
+        proxy.keys[2].0.clone(),
+    );
+    let token_secret = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
+        .create_secret()
+        .name("token")
+        .secret_string("k".repeat(32))
         .send()
         .await
         .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
-    let mut settings = Settings::new(
-        ViewMode::Fixed(View::Encrypted),
-        PolicyLocation::File(
-            workspace_root().join("transformer/tests/fixtures/no-token-policy.json"),
-        ),
-        KeySource::Kms {
-            key_id: key_id.clone(),
-            quarantine_key_id: key_id,
-            token_key: None,
-        },
-    );
-    settings.endpoint_url = Some(moto.endpoint.clone());
-    // The SDK reads region and credentials from the environment.
-    for (name, value) in moto.aws_env() {
-        std::env::set_var(name, value);
-    }
-    let processor = settings.build().await.unwrap();
-    let before = moto.count_kms_calls("GenerateDataKey");
+        .arn
+        .unwrap();
+    let mut builder = SettingsBuilder::from_flags();
+    builder
+        .set(Setting::View, "encrypted")
+        .set(
+            Setting::Policy,
+            workspace_root()
+                .join("schemas/examples/policy.json")
+                .display()
+                .to_string(),
+        )
+        .set(Setting::KmsKeyId, &data_key)
+        .set(Setting::QuarantineKmsKeyId, &quarantine_key)
+        .set(Setting::TokenKeySecret, token_secret);
+    let mut settings = builder.build().unwrap();
+    let aws = Aws::from_config(&proxy.sdk_config().await);
+    settings.aws = Some(aws.clone());
+    let processor = settings.processor().await.unwrap();
+
     let mut generator = Generator::new(GeneratorConfig::default());
-    let mut rows = 0;
-    let mut sample = Vec::new();
-    for batch in 0..RECORDS / PER_EVENT {
-        let records: Vec<Value> = (0..PER_EVENT)
-            .map(|i| json!({"recordId": format!("{batch}-{i}"), "data": BASE64.encode(generator.next().unwrap())}))
-            .collect();
-        let event = serde_json::to_vec(&json!({"records": records})).unwrap();
-        let result = processor.process(&event).await.unwrap();
-        rows += result.stats.rows;
-        if batch % 7 == 0 {
-            let response: Value = serde_json::from_slice(&result.response).unwrap();
-            let line = BASE64
-                .decode(response["records"][100]["data"].as_str().unwrap())
-                .unwrap();
-            sample.push(line);
-        }
+    let first = lines(&processor, &event(&mut generator, PER_EVENT, true)).await;
+    let rows: Vec<&Vec<u8>> = first
+        .iter()
+        .filter(|(view, _)| view == "encrypted")
+        .map(|(_, line)| line)
+        .collect();
+    assert!(rows.len() > 100);
+    let sealed: Vec<&Vec<u8>> = first
+        .iter()
+        .filter(|(view, _)| view == "quarantine")
+        .map(|(_, line)| line)
+        .collect();
+    assert_eq!(sealed.len(), 1);
+
+    // A reader naming the data key: one DeriveSharedSecret per data key.
+    let reader = Arc::new(KmsKeys::new(
+        aws.kms(),
+        Some(data_key.clone()),
+        Some(quarantine_key),
+    ));
+    let mut keys = UnwrapCache::new(reader);
+    let mut out = Vec::new();
+    for row in &rows {
+        keys.decrypt_row(row, &mut out).await.unwrap();
     }
-    assert!(rows >= (RECORDS - 3) as u64);
-    let generated = moto.count_kms_calls("GenerateDataKey") - before;
+    assert!(String::from_utf8_lossy(&out).contains("\"mail\":\""));
     assert_eq!(
-        generated, 1,
-        "{RECORDS} records took {generated} GenerateDataKey calls"
+        keys.remote_calls(),
+        2,
+        "GetPublicKey and DeriveSharedSecret, once"
+    );
+    let unsealed = keys.unseal(sealed[0]).await.unwrap();
+    assert_eq!(
+        unsealed[0].original.as_slice(),
+        br#"{"data":{"mail":"cut@example.com""#
     );
 
-    // Decrypting many rows of one data key costs one KMS Decrypt.
-    let provider: Arc<dyn KeyProvider> = Arc::new(KmsKeys::new(kms, None));
-    let mut keys = UnwrapCache::new(provider);
-    let decrypts = moto.count_kms_calls("Decrypt");
-    for line in &sample {
-        let mut out = Vec::new();
-        keys.decrypt_row(line, &mut out).await.unwrap();
-        let row: Value = serde_json::from_slice(&out).unwrap();
-        assert!(row.get("_key").is_none());
-        assert!(
-            row.as_object()
-                .unwrap()
-                .keys()
-                .all(|k| !k.ends_with("_encrypted")),
-            "{row}"
-        );
+    // A reader naming another key is refused before any secret is derived:
+    // a row never picks the key.
+    let wrong = Arc::new(KmsKeys::new(aws.kms(), Some(other_key), None));
+    let err = UnwrapCache::new(wrong)
+        .decrypt_row(rows[0], &mut Vec::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("wrapped for recipient key"), "{err}");
+
+    // KMS gone: the write path keeps answering, rows and sealed records
+    // alike, for many more events.
+    drop(proxy);
+    drop(moto);
+    for _ in 0..20 {
+        let answers = lines(&processor, &event(&mut generator, PER_EVENT, true)).await;
+        assert_eq!(answers.iter().filter(|(v, _)| v == "quarantine").count(), 1);
+        assert!(answers.iter().filter(|(v, _)| v == "encrypted").count() > 100);
     }
-    assert_eq!(moto.count_kms_calls("Decrypt") - decrypts, 1);
 }

@@ -1,5 +1,9 @@
 //! The real `cdc-mask-lambda` binary over the Lambda runtime API, both views,
-//! with a local keyring and with KMS on the moto server.
+//! with a local keyring, with public keys given as PEM, and with KMS
+//! `KEY_AGREEMENT` keys (moto behind the harness's ECDH proxy). Every failure
+//! path that is not the configuration's is forced here: each answers every
+//! record `Ok` or `Dropped`, never `ProcessingFailed`, and no planted PII
+//! value appears in any answer or in the logs, with every logger at TRACE.
 
 mod support;
 
@@ -10,9 +14,13 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::Value;
-use support::{cargo_bin, workspace_root, MotoServer, RuntimeApi};
+use support::{cargo_bin, workspace_root, KmsEcdhProxy, MotoServer, RuntimeApi};
 
 const WAIT: Duration = Duration::from_secs(60);
+
+/// Every logger at its most talkative: none may print an event or a body.
+const TRACE_EVERYTHING: &str =
+    "trace,lambda_runtime::layers=trace,hyper=trace,aws_smithy_runtime=trace";
 
 fn fixture_event() -> String {
     std::fs::read_to_string(
@@ -55,9 +63,10 @@ impl Lambda {
             .env_clear()
             .envs(api.lambda_env())
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("RUST_LOG", "trace")
-            .stdout(log.reopen().unwrap())
-            .stderr(log.reopen().unwrap())
+            .env("RUST_LOG", TRACE_EVERYTHING)
+            // Both appending, so that neither overwrites the other.
+            .stdout(append(log.path()))
+            .stderr(append(log.path()))
             .spawn()
             .unwrap();
         Lambda { child, api, log }
@@ -74,6 +83,10 @@ impl Lambda {
         self.child.wait().unwrap();
         String::from_utf8_lossy(&std::fs::read(self.log.path()).unwrap()).into_owned()
     }
+}
+
+fn append(path: &std::path::Path) -> std::fs::File {
+    std::fs::OpenOptions::new().append(true).open(path).unwrap()
 }
 
 fn answers(body: &[u8]) -> Vec<Value> {
@@ -114,6 +127,43 @@ fn decrypt(lines: &[String], args: &[&str], env: &[(&'static str, String)]) -> S
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// No answer is `ProcessingFailed`, and no PII value appears in any
+/// answer (decoded) or in the logs, raw or base64.
+fn assert_nothing_in_clear(answers: &[Value], logs: &str, event: &str) {
+    assert!(
+        answers.iter().all(|a| a["result"] != "ProcessingFailed"),
+        "{answers:?}"
+    );
+    for line in lines(answers) {
+        for pii in PII {
+            assert!(!line.contains(pii), "leaked {pii}: {line}");
+        }
+    }
+    for pii in PII {
+        assert!(!logs.contains(pii), "logs leaked {pii}:\n{logs}");
+    }
+    let input: Value = serde_json::from_str(event).unwrap();
+    for record in input["records"].as_array().unwrap() {
+        assert!(
+            !logs.contains(record["data"].as_str().unwrap()),
+            "an event was logged"
+        );
+    }
+}
+
+/// The views of the answers, in order.
+fn views(answers: &[Value]) -> Vec<String> {
+    answers
+        .iter()
+        .map(|a| {
+            a["metadata"]["partitionKeys"]["view"]
+                .as_str()
+                .unwrap_or(a["result"].as_str().unwrap())
+                .to_owned()
+        })
+        .collect()
+}
+
 #[test]
 fn both_views_over_the_runtime_api_with_a_local_keyring() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,11 +193,6 @@ fn both_views_over_the_runtime_api_with_a_local_keyring() {
         );
         assert_eq!(answers[0]["metadata"]["partitionKeys"]["view"], view);
         assert_eq!(answers[4]["result"], "Dropped", "control record");
-        for line in lines(answers) {
-            for pii in PII {
-                assert!(!line.contains(pii), "{view} leaked {pii}: {line}");
-            }
-        }
     }
     let plain = decrypt(&lines(&encrypted), &["--keyring", &keyring], &[]);
     assert!(
@@ -156,55 +201,97 @@ fn both_views_over_the_runtime_api_with_a_local_keyring() {
     );
     assert!(plain.contains(r#""name":"John O'Doe""#), "{plain}");
 
-    // A broken event fails that invocation only; the function carries on.
-    let error = lambda.invoke(r#"{"records": "nope"}"#).expect_error();
-    assert!(String::from_utf8_lossy(&error).contains("not a Firehose transformation event"));
+    // An event that is not a Firehose event fails that invocation only,
+    // without quoting it; the function carries on.
+    let error = lambda
+        .invoke(r#"{"records": "jdoe@example.com"}"#)
+        .expect_error();
+    let error = String::from_utf8_lossy(&error).into_owned();
+    assert!(error.contains("not records, an array"), "{error}");
+    assert!(!error.contains("jdoe"), "{error}");
     let again = answers(&lambda.invoke(&masked_event).expect_response());
     assert_eq!(again.len(), 5);
 
     let logs = lambda.logs();
     assert!(logs.contains("batch done"), "{logs}");
-    for pii in PII {
-        assert!(
-            !logs.contains(pii),
-            "logs leaked {pii} even at RUST_LOG=trace:\n{logs}"
-        );
-    }
-    // Not even base64: the runtime's TRACE log of whole events stays off.
-    for record in input["records"].as_array().unwrap() {
-        assert!(
-            !logs.contains(record["data"].as_str().unwrap()),
-            "an event was logged"
-        );
-    }
+    assert!(
+        logs.contains(r#""Namespace":"cdc-mask""#),
+        "one EMF line per batch: {logs}"
+    );
+    assert_nothing_in_clear(&[masked, encrypted].concat(), &logs, &masked_event);
 }
 
 #[test]
-fn a_stream_name_without_a_view_fails_closed() {
+fn a_stream_name_without_a_view_is_sealed() {
     let dir = tempfile::tempdir().unwrap();
     let lambda = Lambda::start(&[
         ("CDCMASK_POLICY", policy()),
         ("CDCMASK_KEYRING", dir.path().display().to_string()),
     ]);
     let event = fixture_event().replace("deliverystream/cdc-masked", "deliverystream/cdc-raw");
-    let error = String::from_utf8(lambda.invoke(&event).expect_error()).unwrap();
-    assert!(error.contains("cdc-raw"), "{error}");
+    let answers = answers(&lambda.invoke(&event).expect_response());
+    assert_eq!(views(&answers), vec!["quarantine"; 5]);
+    let logs = lambda.logs();
+    assert!(logs.contains("cdc-raw"), "{logs}");
+    assert!(logs.contains(r#""Quarantined_unknown_view":5"#), "{logs}");
+    assert_nothing_in_clear(&answers, &logs, &event);
 }
 
 #[test]
-fn bad_configuration_stops_the_init_with_one_line() {
+fn a_policy_missing_at_cold_start_seals_until_it_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy_path = dir.path().join("policy.json");
+    let lambda = Lambda::start(&[
+        ("CDCMASK_POLICY", policy_path.display().to_string()),
+        (
+            "CDCMASK_KEYRING",
+            dir.path().join("k").display().to_string(),
+        ),
+    ]);
+    let event = fixture_event();
+    let sealed = answers(&lambda.invoke(&event).expect_response());
+    assert_eq!(views(&sealed), vec!["quarantine"; 5]);
+    // The policy appears: the next batch goes through.
+    std::fs::copy(policy(), &policy_path).unwrap();
+    let rows = answers(&lambda.invoke(&event).expect_response());
+    assert_eq!(views(&rows)[..4], ["masked"; 4]);
+    let logs = lambda.logs();
+    assert!(logs.contains("no usable policy"), "{logs}");
+    assert!(
+        logs.contains(r#""Quarantined_policy_unavailable":5"#),
+        "{logs}"
+    );
+    assert_nothing_in_clear(&[sealed, rows].concat(), &logs, &event);
+}
+
+#[test]
+fn a_configuration_that_cannot_work_stops_the_init_with_one_line() {
     for (env, needle) in [
         (
             vec![("CDCMASK_KEYRING", "/tmp/x".to_owned())],
-            "CDCMASK_POLICY",
+            "CDCMASK_POLICY is not set",
         ),
-        (vec![("CDCMASK_POLICY", policy())], "CDCMASK_KMS_KEY_ID"),
+        (
+            vec![("CDCMASK_POLICY", policy())],
+            "no keys: set CDCMASK_KMS_KEY_ID",
+        ),
         (
             vec![
-                ("CDCMASK_POLICY", "/nonexistent/policy.json".to_owned()),
-                ("CDCMASK_KEYRING", "/tmp/x".to_owned()),
+                ("CDCMASK_POLICY", policy()),
+                (
+                    "CDCMASK_DATA_PUBLIC_KEY",
+                    "-----BEGIN PUBLIC KEY-----".to_owned(),
+                ),
             ],
-            "cannot read policy",
+            "CDCMASK_QUARANTINE_KMS_KEY_ID is not set",
+        ),
+        (
+            vec![
+                ("CDCMASK_POLICY", policy()),
+                ("CDCMASK_DATA_PUBLIC_KEY", "not a key".to_owned()),
+                ("CDCMASK_QUARANTINE_PUBLIC_KEY", "not a key".to_owned()),
+            ],
+            "CDCMASK_DATA_PUBLIC_KEY",
         ),
         (
             vec![
@@ -219,8 +306,12 @@ fn bad_configuration_stops_the_init_with_one_line() {
         let status = wait_exit(&mut lambda.child);
         assert!(!status.success(), "{needle}: the init must fail");
         let logs = lambda.logs();
-        assert!(logs.contains(needle), "{needle} not in {logs}");
-        assert!(logs.trim().lines().count() <= 2, "one line: {logs}");
+        let errors: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.starts_with("init failed: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "one line: {logs}");
+        assert!(errors[0].contains(needle), "{needle} not in {logs}");
     }
 }
 
@@ -238,154 +329,130 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn both_views_with_kms_on_the_moto_server() {
-    let moto = MotoServer::start();
-    let kms = aws_sdk_kms::Client::new(&moto.sdk_config().await);
-    let data_key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
-    let quarantine_key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
-    let token = kms
-        .encrypt()
-        .key_id(&data_key)
-        .plaintext(aws_sdk_kms::primitives::Blob::new(vec![7u8; 32]))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob
-        .unwrap();
-    let mut env = moto.aws_env();
-    env.extend([
-        ("CDCMASK_POLICY", policy()),
-        ("CDCMASK_KMS_KEY_ID", data_key.clone()),
-        ("CDCMASK_QUARANTINE_KMS_KEY_ID", quarantine_key),
-        (
-            "CDCMASK_TOKEN_KEY_CIPHERTEXT",
-            BASE64.encode(token.as_ref()),
-        ),
-    ]);
-    let lambda = Lambda::start(&env);
-    let masked_event = fixture_event();
-    let encrypted_event = masked_event.replace("cdc-masked", "cdc-encrypted");
-    let generated_before = moto.count_kms_calls("GenerateDataKey");
-    let masked = answers(&lambda.invoke(&masked_event).expect_response());
-    let encrypted = answers(&lambda.invoke(&encrypted_event).expect_response());
-    let encrypted_again = answers(&lambda.invoke(&encrypted_event).expect_response());
-    assert_eq!(
-        moto.count_kms_calls("GenerateDataKey") - generated_before,
-        1,
-        "one data key for both encrypted batches, none for the masked one"
-    );
-    assert!(lines(&masked)[0].contains("tok1_"));
-    let all = [lines(&encrypted), lines(&encrypted_again)].concat();
-    assert!(all
-        .iter()
-        .all(|l| !l.contains("_key") || l.contains("\"_key\":\"kms:")));
-    let plain = decrypt(&all, &["--kms"], &moto.aws_env());
-    assert_eq!(
-        plain.matches(r#""mail":"jdoe@example.com""#).count(),
-        2,
-        "{plain}"
-    );
-    // Decrypting needs nothing but KMS: without it, nothing is readable.
-    let logs = lambda.logs();
-    for pii in PII {
-        assert!(!logs.contains(pii), "logs leaked {pii}");
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn no_kms_no_output() {
-    let moto = MotoServer::start();
-    let kms = aws_sdk_kms::Client::new(&moto.sdk_config().await);
-    let key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
-    let mut env = moto.aws_env();
-    env.extend([
-        (
-            "CDCMASK_POLICY",
-            workspace_root()
-                .join("transformer/tests/fixtures/no-token-policy.json")
-                .display()
-                .to_string(),
-        ),
-        ("CDCMASK_KMS_KEY_ID", key),
-    ]);
-    let lambda = Lambda::start(&env);
-    drop(moto); // the key service goes away
-    let event = fixture_event().replace("cdc-masked", "cdc-encrypted");
-    let error = String::from_utf8(lambda.invoke(&event).expect_error()).unwrap();
-    assert!(error.contains("key service"), "{error}");
-    assert!(!error.contains("jdoe"), "{error}");
-}
-
-/// The token key from a Secrets Manager secret (as `infra/template.yaml`
-/// deploys it), read at cold start: tokens are HMACs under the secret's bytes.
-#[tokio::test(flavor = "multi_thread")]
-async fn token_key_from_a_secrets_manager_secret() {
-    let moto = MotoServer::start();
-    let config = moto.sdk_config().await;
-    let kms = aws_sdk_kms::Client::new(&config);
-    let data_key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
-    let secret_value = "Zq3b9XkP0wR7tLm2Vn8Yc4Hd6Js1Ga5Fe0Ku9Qo3Ti7Wr2Ex8Pz4Bl6Nv1Mh5Cy";
-    let secret_arn = aws_sdk_secretsmanager::Client::new(&config)
+/// A token-key secret in moto's Secrets Manager; its value.
+async fn token_secret(moto: &MotoServer) -> (String, &'static str) {
+    let value = "Zq3b9XkP0wR7tLm2Vn8Yc4Hd6Js1Ga5Fe0Ku9Qo3Ti7Wr2Ex8Pz4Bl6Nv1Mh5Cy";
+    let arn = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
         .create_secret()
         .name("dcp/cdc-mask/token-key")
-        .kms_key_id(&data_key)
-        .secret_string(secret_value)
+        .secret_string(value)
         .send()
         .await
         .unwrap()
         .arn
         .unwrap();
+    (arn, value)
+}
+
+/// KMS `KEY_AGREEMENT` keys: the function reads the public keys once at
+/// start, then needs KMS no more — with KMS gone, answers stay normal.
+/// Readers decrypt with `DeriveSharedSecret`, naming the key.
+#[tokio::test(flavor = "multi_thread")]
+async fn kms_keys_are_read_once_and_a_kms_outage_changes_nothing() {
+    let moto = MotoServer::start();
+    let proxy = KmsEcdhProxy::start(&moto, 2);
+    let (secret, _) = token_secret(&moto).await;
+    let mut env = moto.aws_env();
+    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL");
+    env.extend([
+        ("AWS_ENDPOINT_URL", proxy.endpoint.clone()),
+        ("CDCMASK_POLICY", policy()),
+        ("CDCMASK_KMS_KEY_ID", proxy.keys[0].0.clone()),
+        ("CDCMASK_QUARANTINE_KMS_KEY_ID", proxy.keys[1].0.clone()),
+        ("CDCMASK_TOKEN_KEY_SECRET", secret),
+    ]);
+    let lambda = Lambda::start(&env);
+    let masked_event = fixture_event();
+    let encrypted_event = masked_event.replace("cdc-masked", "cdc-encrypted");
+    let masked = answers(&lambda.invoke(&masked_event).expect_response());
+    let encrypted = answers(&lambda.invoke(&encrypted_event).expect_response());
+    assert!(lines(&masked)[0].contains("tok1_"));
+    let rows = lines(&encrypted);
+    assert!(rows
+        .iter()
+        .all(|l| !l.contains("_key") || l.contains("\"_key\":\"ecdh1:")));
+    let mut reader_env = moto.aws_env();
+    reader_env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL");
+    let plain = decrypt(
+        &rows,
+        &[
+            "--kms-key-id",
+            &proxy.keys[0].0,
+            "--endpoint-url",
+            &proxy.endpoint,
+        ],
+        &reader_env,
+    );
+    assert!(plain.contains(r#""mail":"jdoe@example.com""#), "{plain}");
+
+    // KMS (and every AWS service) goes away: nothing changes.
+    drop(proxy);
+    drop(moto);
+    let during = answers(&lambda.invoke(&encrypted_event).expect_response());
+    assert_eq!(views(&during)[..4], ["encrypted"; 4]);
+    let logs = lambda.logs();
+    assert_nothing_in_clear(&[masked, encrypted, during].concat(), &logs, &masked_event);
+}
+
+/// Public keys given as PEM: no KMS call at all. The token key from a
+/// Secrets Manager secret (as `infra/template.yaml` deploys it), read at
+/// cold start: tokens are HMACs under the secret's bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn pem_public_keys_and_a_token_key_from_secrets_manager() {
+    let moto = MotoServer::start();
+    let (secret_arn, secret_value) = token_secret(&moto).await;
+    let recipients = tempfile::tempdir().unwrap();
+    // Two key pairs of a keyring, given to the function by their public
+    // halves only.
+    let ring = cdc_mask_transformer::keys::LocalKeyring::open(recipients.path()).unwrap();
+    let pem = |purpose| {
+        let der = ring.recipient(purpose).unwrap().spki_der();
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            BASE64.encode(der)
+        )
+    };
     let mut env = moto.aws_env();
     env.extend([
         ("CDCMASK_POLICY", policy()),
-        ("CDCMASK_KMS_KEY_ID", data_key.clone()),
+        (
+            "CDCMASK_DATA_PUBLIC_KEY",
+            pem(cdc_mask_core::keys::Purpose::Data),
+        ),
+        (
+            "CDCMASK_QUARANTINE_PUBLIC_KEY",
+            pem(cdc_mask_core::keys::Purpose::Quarantine),
+        ),
         ("CDCMASK_TOKEN_KEY_SECRET", secret_arn),
     ]);
     let lambda = Lambda::start(&env);
-    let masked = lines(&answers(&lambda.invoke(&fixture_event()).expect_response()));
+    let event = fixture_event();
+    let masked = lines(&answers(&lambda.invoke(&event).expect_response()));
     let key = cdc_mask_core::keys::TokenKey::new(secret_value.as_bytes(), 1).unwrap();
     let mut token = Vec::new();
-    key.write_token(b"jdoe@example.com", &mut token);
+    key.write_token("", b"jdoe@example.com", &mut token);
     let token = String::from_utf8(token).unwrap();
     assert!(
         masked[0].contains(&format!(r#""mail_masked":"{token}""#)),
         "{}",
         masked[0]
     );
+    let encrypted = answers(
+        &lambda
+            .invoke(&event.replace("cdc-masked", "cdc-encrypted"))
+            .expect_response(),
+    );
+    let plain = decrypt(
+        &lines(&encrypted),
+        &["--keyring", &recipients.path().display().to_string()],
+        &[],
+    );
+    assert!(plain.contains(r#""mail":"jdoe@example.com""#), "{plain}");
     let logs = lambda.logs();
     assert!(!logs.contains(secret_value), "logs leaked the token key");
 
-    // A secret that cannot be read stops the init, naming the variable and why
-    // (the SDK's own TRACE lines, on in these tests, precede it).
+    // A secret that cannot be read stops the init, naming the variable and
+    // why.
     env.retain(|(name, _)| *name != "CDCMASK_TOKEN_KEY_SECRET");
     env.push(("CDCMASK_TOKEN_KEY_SECRET", "dcp/no-such-secret".to_owned()));
     let mut lambda = Lambda::start(&env);
@@ -393,7 +460,7 @@ async fn token_key_from_a_secrets_manager_secret() {
     let logs = lambda.logs();
     let error = logs
         .lines()
-        .find(|line| line.starts_with("Error: "))
+        .find(|line| line.starts_with("init failed: "))
         .unwrap_or_else(|| panic!("no init error in {logs}"));
     assert!(error.contains("CDCMASK_TOKEN_KEY_SECRET"), "{error}");
     assert!(error.contains("ResourceNotFoundException"), "{error}");

@@ -195,52 +195,35 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 #[derive(Debug, Clone, Args)]
 pub struct KeyArgs {
     /// Local keyring directory (stands in for KMS; created on first use).
-    #[arg(
-        long,
-        env = "CDCMASK_KEYRING",
-        value_name = "DIR",
-        conflicts_with = "kms_key_id"
-    )]
+    #[arg(long, env = "CDCMASK_KEYRING", value_name = "DIR")]
     pub keyring: Option<PathBuf>,
-    /// KMS key (id, ARN or alias) for data keys.
+    /// KMS key (id, ARN or alias; key spec ECC_NIST_P256, usage
+    /// KEY_AGREEMENT) data keys are wrapped to: its public key is read once
+    /// (GetPublicKey); nothing else is asked of KMS.
     #[arg(long, env = "CDCMASK_KMS_KEY_ID", value_name = "ID")]
     pub kms_key_id: Option<String>,
-    /// KMS key for quarantine data keys [default: --kms-key-id].
-    #[arg(
-        long,
-        env = "CDCMASK_QUARANTINE_KMS_KEY_ID",
-        value_name = "ID",
-        requires = "kms_key_id"
-    )]
+    /// Or the public key itself: a PEM `PUBLIC KEY` block (no KMS call).
+    #[arg(long, env = "CDCMASK_DATA_PUBLIC_KEY", value_name = "PEM")]
+    pub data_public_key: Option<String>,
+    /// KMS key (ECC_NIST_P256, KEY_AGREEMENT) quarantined records are
+    /// sealed to: use one only admins may derive with.
+    #[arg(long, env = "CDCMASK_QUARANTINE_KMS_KEY_ID", value_name = "ID")]
     pub quarantine_kms_key_id: Option<String>,
-    /// Base64 KMS ciphertext of the token (HMAC) key, needed with KMS when the
+    /// Or its public key, PEM.
+    #[arg(long, env = "CDCMASK_QUARANTINE_PUBLIC_KEY", value_name = "PEM")]
+    pub quarantine_public_key: Option<String>,
+    /// Base64 KMS ciphertext of the token (HMAC) key, needed when the
     /// policy tokenises (`aws kms encrypt --plaintext fileb://token.key`).
-    #[arg(
-        long,
-        env = "CDCMASK_TOKEN_KEY_CIPHERTEXT",
-        value_name = "BASE64",
-        requires = "kms_key_id"
-    )]
+    #[arg(long, env = "CDCMASK_TOKEN_KEY_CIPHERTEXT", value_name = "BASE64")]
     pub token_key_ciphertext: Option<String>,
     /// Secrets Manager secret (name or ARN) holding the token key, as the
     /// deployed Lambda reads it (`infra/template.yaml`), so replays give the
     /// same tokens.
-    #[arg(
-        long,
-        env = "CDCMASK_TOKEN_KEY_SECRET",
-        value_name = "ID",
-        requires = "kms_key_id",
-        conflicts_with = "token_key_ciphertext"
-    )]
+    #[arg(long, env = "CDCMASK_TOKEN_KEY_SECRET", value_name = "ID")]
     pub token_key_secret: Option<String>,
     /// Version written into tokens (`tok<N>_…`).
-    #[arg(
-        long,
-        env = "CDCMASK_TOKEN_KEY_VERSION",
-        value_name = "N",
-        default_value_t = 1
-    )]
-    pub token_key_version: u32,
+    #[arg(long, env = "CDCMASK_TOKEN_KEY_VERSION", value_name = "N")]
+    pub token_key_version: Option<String>,
     /// Send every AWS call to this endpoint (a compatible local service).
     /// `AWS_ENDPOINT_URL` works too.
     #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
@@ -324,21 +307,23 @@ pub struct DecryptArgs {
         long,
         env = "CDCMASK_KEYRING",
         value_name = "DIR",
-        conflicts_with = "kms"
+        conflicts_with_all = ["kms_key_id", "quarantine_kms_key_id"]
     )]
     pub keyring: Option<PathBuf>,
-    /// Unwrap data keys with AWS KMS (the key is named inside each row).
-    #[arg(long)]
-    pub kms: bool,
-    /// Same as --kms, for symmetry with the other commands (the id is not
-    /// needed to decrypt; if given, KMS checks the rows were made with it).
-    #[arg(long, value_name = "ID", conflicts_with = "keyring")]
+    /// The KMS key the rows' data keys were wrapped to (KEY_AGREEMENT, read
+    /// with DeriveSharedSecret; version 1 rows: the symmetric key, read
+    /// with Decrypt). Always named here: a row never chooses the key.
+    #[arg(long, value_name = "ID")]
     pub kms_key_id: Option<String>,
+    /// The KMS key quarantined records were sealed to (with --quarantine).
+    #[arg(long, value_name = "ID")]
+    pub quarantine_kms_key_id: Option<String>,
     /// Send every AWS call to this endpoint. `AWS_ENDPOINT_URL` works too.
     #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Input is quarantine records: print each original record's exact bytes
-    /// followed by a newline (needs the quarantine key: admins only).
+    /// followed by a newline (an overflow bundle gives all of its records;
+    /// needs the quarantine key: admins only).
     #[arg(long)]
     pub quarantine: bool,
     /// Encrypted-view JSON lines; `-` or nothing reads stdin.

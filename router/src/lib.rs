@@ -6,7 +6,7 @@
 //! - [`source`]: where DMS records come from (file, stdin, generator, Kinesis).
 //! - [`sink`]: where output lines go (a local directory or S3, same layout).
 //! - [`pipeline`]: records through both views into a sink.
-//! - [`keys`]: key settings from command-line arguments.
+//! - [`settings`]: the transformer's settings from command-line arguments.
 //! - [`backoff`]: waits between retries.
 //! - [`checkpoint`]: where a replay is, for resuming.
 //! - [`progress`]: progress on a terminal or as plain lines.
@@ -15,8 +15,8 @@ pub mod backoff;
 pub mod checkpoint;
 pub mod cli;
 pub mod cmd;
-pub mod keys;
 pub mod pipeline;
 pub mod progress;
+pub mod settings;
 pub mod sink;
 pub mod source;

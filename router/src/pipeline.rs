@@ -1,17 +1,20 @@
 //! Records in, both views out: the router's loop body. Every record ends in
 //! exactly one place: a row in both views, the control log, or the
-//! quarantine (sealed, with its reason in clear).
+//! quarantine (sealed, with its reason in clear). Nothing outside a record
+//! stops the pipeline: without a usable policy its records are sealed
+//! (reason `policy_unavailable`) and `cdc-mask quarantine reprocess` brings
+//! them back later.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cdc_mask_core::cipher;
+use cdc_mask_core::cipher::{self, Sealing};
 use cdc_mask_core::envelope;
+use cdc_mask_core::keys::{DataKeyCache, WrapError};
 use cdc_mask_core::partition::{self, UNKNOWN};
 use cdc_mask_core::{Outcome, Reason, Scratch};
-use cdc_mask_transformer::config::Components;
-use cdc_mask_transformer::keys::{DataKeyCache, KeyError};
-use cdc_mask_transformer::policy_cache::{PolicyCache, StalePolicy};
+use cdc_mask_transformer::policy_cache::PolicyCache;
+use cdc_mask_transformer::settings::Components;
 
 use crate::sink::{Partition, Sink};
 
@@ -64,16 +67,14 @@ impl PipelineStats {
     }
 }
 
-/// A failure that stops the pipeline (a record's own problems never do).
+/// A failure that stops the pipeline (a record's own problems, and a
+/// missing policy, never do).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    /// A data or quarantine key could not be had: nothing of the batch was
-    /// written in clear.
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    /// The policy could not be confirmed within its max age.
-    #[error(transparent)]
-    Stale(#[from] StalePolicy),
+    /// No key could be made (the system random generator failed): nothing
+    /// of the batch was written in clear.
+    #[error("cannot make a data key: {0}")]
+    Key(#[from] WrapError),
     /// The sink failed.
     #[error("writing output: {0}")]
     Sink(#[from] std::io::Error),
@@ -130,10 +131,21 @@ impl Pipeline {
         batch: &[SourceRecord],
         sink: &mut (dyn Sink + Send),
     ) -> Result<(), PipelineError> {
-        let views = self.policies.current()?;
-        let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
-        let key = self.data_keys.key_for(count).await?;
         let mut rejected = Vec::new();
+        let views = match self.policies.current().await {
+            Ok(views) => views,
+            Err(e) => {
+                tracing::error!(error = %e, records = batch.len(), "no usable policy: records sealed");
+                for record in batch {
+                    self.stats.records += 1;
+                    self.stats.bytes += u64::try_from(record.bytes.len()).unwrap_or(u64::MAX);
+                    rejected.push((record, Reason::PolicyUnavailable));
+                }
+                return self.seal(rejected, sink);
+            }
+        };
+        let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+        let key = self.data_keys.key_for(count)?;
         for record in batch {
             self.stats.records += 1;
             self.stats.bytes += u64::try_from(record.bytes.len()).unwrap_or(u64::MAX);
@@ -196,9 +208,18 @@ impl Pipeline {
                 Outcome::Rejected(reason) => rejected.push((record, reason)),
             }
         }
+        self.seal(rejected, sink)
+    }
+
+    /// Seals records into the quarantine, each with its reason.
+    fn seal(
+        &mut self,
+        rejected: Vec<(&SourceRecord, Reason)>,
+        sink: &mut (dyn Sink + Send),
+    ) -> Result<(), PipelineError> {
         if !rejected.is_empty() {
             let count = u64::try_from(rejected.len()).unwrap_or(u64::MAX);
-            let key = self.quarantine_keys.key_for(count).await?;
+            let key = self.quarantine_keys.key_for(count)?;
             let mut sealed = Vec::new();
             for (input, reason) in rejected {
                 tracing::warn!(position = %input.id, reason = %reason, "quarantined");
@@ -207,7 +228,7 @@ impl Pipeline {
                     &key,
                     reason.as_str(),
                     &input.id,
-                    &input.bytes,
+                    Sealing::Record(&input.bytes),
                     &mut sealed,
                     &mut self.masked_line,
                 );

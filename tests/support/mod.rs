@@ -13,6 +13,11 @@
 // expected here and must not fail `clippy -D warnings`.
 #![allow(dead_code)]
 
+mod kms_proxy;
+
+#[allow(unused_imports)]
+pub use kms_proxy::KmsEcdhProxy;
+
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};

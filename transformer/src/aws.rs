@@ -59,6 +59,24 @@ impl Aws {
         }
     }
 
+    /// A given SDK configuration (a test's, say), with the same read
+    /// timeout; S3 is addressed path-style when it sets an endpoint.
+    pub fn from_config(config: &SdkConfig) -> Self {
+        let mut timeouts = config
+            .timeout_config()
+            .cloned()
+            .map_or_else(TimeoutConfig::builder, TimeoutConfig::into_builder);
+        timeouts.set_read_timeout(Some(READ_TIMEOUT));
+        Aws {
+            custom_endpoint: config.endpoint_url().is_some(),
+            config: config
+                .clone()
+                .into_builder()
+                .timeout_config(timeouts.build())
+                .build(),
+        }
+    }
+
     /// The shared configuration, for clients of other services; add
     /// [`CountRetries`] to them.
     pub fn config(&self) -> &SdkConfig {

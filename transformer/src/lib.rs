@@ -10,20 +10,20 @@
 //! - [`policy_cache`]: the current policy, re-checked per TTL, stale after a max age.
 //! - [`findings_store`]: Macie findings in and the policy out, in S3.
 //! - [`policy_compiler`]: the policy Lambda's recompile of findings in S3.
-//! - [`config`]: settings from the environment or the command line, built
+//! - [`settings`]: settings from the environment or the command line, built
 //!   into a processor.
 //! - [`processor`]: a Firehose event answered with the current policy and keys.
-//! - [`lambda_logging`]: how the Lambda binaries log.
+//! - [`lambda`]: what the Lambda binaries share (logging, handler, metrics).
 
 pub mod aws;
-pub mod config;
 pub mod findings_store;
 pub mod keys;
 #[cfg(feature = "lambda")]
-pub mod lambda_logging;
+pub mod lambda;
 pub mod policy_cache;
 pub mod policy_compiler;
 pub mod policy_source;
 pub mod processor;
+pub mod settings;
 
-pub use processor::{ProcessError, Processor};
+pub use processor::Processor;

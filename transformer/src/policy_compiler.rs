@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::ConfigError;
+use crate::settings::{ConfigError, Setting};
 use cdc_mask_core::findings::{checked_policy_json, Compiler, Defaults, Layout, Overrides};
 use cdc_mask_core::policy::{lowercase, ColumnPolicy, PolicyFile};
 
@@ -28,7 +28,7 @@ pub mod env {
     pub const FINDINGS: &str = "CDCMASK_FINDINGS";
     /// `s3://bucket/key` of the policy to write (required): the same
     /// variable, with the same value, as the transformer's.
-    pub const POLICY: &str = crate::config::env::POLICY;
+    pub const POLICY: &str = super::Setting::Policy.env();
     /// `s3://bucket/key` of the overrides (optional).
     pub const POLICY_OVERRIDES: &str = "CDCMASK_POLICY_OVERRIDES";
     /// Object key → table pattern, as `findings compile --layout`
@@ -63,18 +63,14 @@ impl CompilerConfig {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let wrong = |name: &str, e: String| ConfigError(format!("{name}: {e}"));
-        let findings = set(env::FINDINGS).ok_or_else(|| {
-            ConfigError(format!(
-                "{} is not set (s3://bucket/prefix/ of the Macie findings)",
-                env::FINDINGS
-            ))
+        let wrong = |name: &'static str, message: String| ConfigError::Invalid { name, message };
+        let findings = set(env::FINDINGS).ok_or(ConfigError::Missing {
+            name: env::FINDINGS,
+            what: "s3://bucket/prefix/ of the Macie findings",
         })?;
-        let policy = set(env::POLICY).ok_or_else(|| {
-            ConfigError(format!(
-                "{} is not set (s3://bucket/key of the policy to write)",
-                env::POLICY
-            ))
+        let policy = set(env::POLICY).ok_or(ConfigError::Missing {
+            name: env::POLICY,
+            what: "s3://bucket/key of the policy to write",
         })?;
         Ok(CompilerConfig {
             findings: S3Url::prefix(&findings).map_err(|e| wrong(env::FINDINGS, e))?,
@@ -283,7 +279,7 @@ mod tests {
                 "CDCMASK_FINDINGS_LAYOUT"
             ]
         );
-        assert!(crate::config::env::ALL.contains(&env::POLICY));
+        assert!(crate::settings::env::ALL.contains(&env::POLICY));
     }
 
     #[test]

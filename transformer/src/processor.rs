@@ -1,93 +1,101 @@
 //! The Firehose Lambda's processor: the current policy and the data keys
-//! around the pure [`firehose`](cdc_mask_core::firehose) batch.
+//! around the pure [`firehose`](cdc_mask_core::firehose) batch. Whatever is
+//! missing — a policy, the view, a key — the records are sealed into the
+//! quarantine, never failed back to Firehose (which would write them raw to
+//! its error prefix).
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use cdc_mask_core::firehose::{BatchError, BatchResult, Event, ViewMode};
-use cdc_mask_core::View;
+use cdc_mask_core::firehose::{BatchError, BatchResult, Event, Plan, ViewMode};
+use cdc_mask_core::{Reason, View};
 
-use crate::keys::{DataKeyCache, KeyError};
-use crate::policy_cache::PolicyCache;
-
-/// An invocation that cannot be answered record by record; Firehose retries
-/// the whole batch.
-#[derive(Debug, thiserror::Error)]
-pub enum ProcessError {
-    /// The event is malformed or names no view.
-    #[error(transparent)]
-    Batch(#[from] BatchError),
-    /// A data or quarantine key was needed and could not be had.
-    #[error("{0}")]
-    Key(#[from] KeyError),
-}
+use crate::settings::Components;
 
 /// Processes Firehose transformation events.
 pub struct Processor {
-    policies: Arc<PolicyCache>,
+    parts: Components,
     mode: ViewMode,
-    data_keys: Arc<DataKeyCache>,
-    quarantine_keys: Arc<DataKeyCache>,
 }
 
 impl Processor {
-    /// A processor over a policy cache and two key caches.
-    pub fn new(
-        policies: Arc<PolicyCache>,
-        mode: ViewMode,
-        data_keys: Arc<DataKeyCache>,
-        quarantine_keys: Arc<DataKeyCache>,
-    ) -> Self {
-        Processor {
-            policies,
-            mode,
-            data_keys,
-            quarantine_keys,
-        }
+    /// A processor over loaded settings.
+    pub fn new(parts: Components, mode: ViewMode) -> Self {
+        Processor { parts, mode }
     }
 
-    /// Total remote key-service calls made so far.
-    pub fn key_service_calls(&self) -> u64 {
-        let data = self.data_keys.provider().remote_calls();
-        let quarantine = self.quarantine_keys.provider().remote_calls();
-        if Arc::ptr_eq(self.data_keys.provider(), self.quarantine_keys.provider()) {
-            data
-        } else {
-            data + quarantine
-        }
+    /// Time since the policy in use was last confirmed, if there is one.
+    pub fn policy_age(&self) -> Option<Duration> {
+        self.parts.policies.age()
     }
 
-    /// Answers one Firehose transformation event.
+    /// Answers one Firehose transformation event: every record once, in
+    /// order; records that cannot be protected now are sealed, with the
+    /// reason, under view `quarantine`.
     ///
     /// # Errors
-    /// [`ProcessError`] when the event is malformed, the view cannot be told,
-    /// or a needed key cannot be had: the invocation must fail so Firehose
-    /// retries it. Nothing about a single record is ever an error.
-    pub async fn process(&self, event: &[u8]) -> Result<BatchResult, ProcessError> {
-        let event = Event::parse(event)?;
-        let view = event.view(self.mode)?;
-        // One policy version for the whole batch, even if a newer one lands.
-        let views = match self.policies.current() {
-            Ok(views) => views,
-            Err(stale) => {
-                tracing::error!(error = %stale, count = event.len(), "policy stale: whole batch answered ProcessingFailed");
-                return Ok(event.fail_all(view));
+    /// [`BatchError::BadEvent`] when the event is not a Firehose event (it
+    /// has no record ids to answer), and [`BatchError::Seal`] when the
+    /// system random generator fails. Nothing about a record, the policy or
+    /// a key is ever an error.
+    pub async fn process(&self, event: &[u8]) -> Result<BatchResult, BatchError> {
+        self.process_event(&Event::parse(event)?).await
+    }
+
+    /// As [`Processor::process`], for an event already parsed (the Lambda
+    /// runtime deserializes the body once, into an [`Event`]).
+    ///
+    /// # Errors
+    /// [`BatchError::Seal`] when the system random generator fails.
+    pub async fn process_event(&self, event: &Event) -> Result<BatchResult, BatchError> {
+        let quarantine = &self.parts.quarantine_keys;
+        let view = match event.view(self.mode) {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::error!(error = %e, records = event.len(), "view unknown: records sealed");
+                let plan = Plan::Seal {
+                    reason: Reason::UnknownView,
+                    view: None,
+                };
+                return event.answer(plan, quarantine);
             }
         };
-        let (transformer, key) = match view {
-            View::Masked => (&views.masked, None),
+        // One policy version for the whole batch, even if a newer one lands.
+        let views = match self.parts.policies.current().await {
+            Ok(views) => views,
+            Err(e) => {
+                tracing::error!(error = %e, records = event.len(), "no usable policy: records sealed");
+                let plan = Plan::Seal {
+                    reason: Reason::PolicyUnavailable,
+                    view: Some(view),
+                };
+                return event.answer(plan, quarantine);
+            }
+        };
+        let transformer = match view {
+            View::Masked => &views.masked,
+            View::Encrypted => &views.encrypted,
+        };
+        let data_key = match view {
+            View::Masked => None,
             View::Encrypted => {
                 let records = u64::try_from(event.len()).unwrap_or(u64::MAX);
-                (
-                    &views.encrypted,
-                    Some(self.data_keys.key_for(records).await?),
-                )
+                match self.parts.data_keys.key_for(records) {
+                    Ok(key) => Some(key),
+                    Err(e) => {
+                        tracing::error!(error = %e, records = event.len(), "no data key: records sealed");
+                        let plan = Plan::Seal {
+                            reason: Reason::KeyUnavailable,
+                            view: Some(view),
+                        };
+                        return event.answer(plan, quarantine);
+                    }
+                }
             }
         };
-        let mut batch = event.transform(transformer, key.as_deref());
-        if batch.rejected() > 0 {
-            let q_key = self.quarantine_keys.key_for(batch.rejected()).await?;
-            batch.seal_rejected(&q_key, &event);
-        }
-        Ok(batch.respond(view, &event))
+        let plan = Plan::Transform {
+            transformer,
+            data_key: data_key.as_deref(),
+        };
+        event.answer(plan, quarantine)
     }
 }

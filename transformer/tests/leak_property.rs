@@ -8,9 +8,7 @@ use std::sync::OnceLock;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use cdc_mask_core::{Shape, View, ViewMode};
-use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::policy_source::PolicyLocation;
+use cdc_mask_core::{Shape, View};
 use cdc_mask_transformer::Processor;
 use proptest::prelude::*;
 
@@ -45,20 +43,19 @@ fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("policy.json"), POLICY).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap();
         let mut processors = Vec::new();
         for view in [View::Masked, View::Encrypted] {
             for shape in [Shape::Flat, Shape::Envelope] {
-                let settings = Settings {
+                let settings = local_settings(
+                    view.as_str(),
                     shape,
-                    ..Settings::new(
-                        ViewMode::Fixed(view),
-                        PolicyLocation::File(dir.path().join("policy.json")),
-                        KeySource::Local(dir.path().join("keyring")),
-                    )
-                };
-                processors.push((view, shape, runtime.block_on(settings.build()).unwrap()));
+                    dir.path().join("policy.json"),
+                    dir.path().join("keyring"),
+                );
+                processors.push((view, shape, runtime.block_on(settings.processor()).unwrap()));
             }
         }
         Fixture {
@@ -196,4 +193,29 @@ proptest! {
             }
         }
     }
+}
+
+/// Settings of a local run: `view` (`masked`, `encrypted`, `auto`), `shape`,
+/// a policy file and a keyring.
+fn local_settings(
+    view: &str,
+    shape: Shape,
+    policy: std::path::PathBuf,
+    keyring: std::path::PathBuf,
+) -> cdc_mask_transformer::settings::Settings {
+    use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
+    let mut builder = SettingsBuilder::from_flags();
+    builder
+        .set(Setting::View, view)
+        .set(Setting::Policy, policy.display().to_string())
+        .set(Setting::Keyring, keyring.display().to_string())
+        .set(
+            Setting::Shape,
+            if shape == Shape::Flat {
+                "flat"
+            } else {
+                "envelope"
+            },
+        );
+    builder.build().unwrap()
 }

@@ -2,10 +2,8 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use cdc_mask_core::{Shape, View, ViewMode};
-use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::keys::{KeyProvider, LocalKeyring, UnwrapCache};
-use cdc_mask_transformer::policy_source::PolicyLocation;
+use cdc_mask_core::{Shape, View};
+use cdc_mask_transformer::keys::{LocalKeyring, UnwrapCache, Unwrapper};
 use cdc_mask_transformer::Processor;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -53,21 +51,19 @@ impl Env {
     }
 
     async fn processor(&self, view: View, shape: Shape) -> Processor {
-        Settings {
+        local_settings(
+            view.as_str(),
             shape,
-            ..Settings::new(
-                ViewMode::Fixed(view),
-                PolicyLocation::File(self.dir.path().join("policy.json")),
-                KeySource::Local(self.dir.path().join("keyring")),
-            )
-        }
-        .build()
+            self.dir.path().join("policy.json"),
+            self.dir.path().join("keyring"),
+        )
+        .processor()
         .await
         .unwrap()
     }
 
     fn unwrap_cache(&self) -> UnwrapCache {
-        let ring: Arc<dyn KeyProvider> =
+        let ring: Arc<dyn Unwrapper> =
             Arc::new(LocalKeyring::open(&self.dir.path().join("keyring")).unwrap());
         UnwrapCache::new(ring)
     }
@@ -360,29 +356,39 @@ async fn firehose_fixture_answers_every_record_once() {
 #[tokio::test]
 async fn auto_view_follows_the_delivery_stream_and_fails_closed() {
     let env = Env::new();
-    let processor = Settings {
-        shape: Shape::Flat,
-        ..Settings::new(
-            ViewMode::Auto,
-            PolicyLocation::File(env.dir.path().join("policy.json")),
-            KeySource::Local(env.dir.path().join("keyring")),
-        )
-    }
-    .build()
+    let processor = local_settings(
+        "auto",
+        Shape::Flat,
+        env.dir.path().join("policy.json"),
+        env.dir.path().join("keyring"),
+    )
+    .processor()
     .await
     .unwrap();
     let event = String::from_utf8(event(&[&fixture("example-dms-insert.json")])).unwrap();
     let encrypted = event.replace("cdc-masked", "cdc-encrypted");
     assert_eq!(
         processor.process(event.as_bytes()).await.unwrap().view,
-        View::Masked
+        Some(View::Masked)
     );
     assert_eq!(
         processor.process(encrypted.as_bytes()).await.unwrap().view,
-        View::Encrypted
+        Some(View::Encrypted)
     );
+    // A stream naming no view: nothing can be protected, everything sealed.
     let neither = event.replace("cdc-masked", "cdc-raw");
-    assert!(processor.process(neither.as_bytes()).await.is_err());
+    let result = processor.process(neither.as_bytes()).await.unwrap();
+    assert_eq!(result.view, None);
+    assert_eq!(
+        result.stats.quarantined,
+        vec![(cdc_mask_core::Reason::UnknownView, 1)]
+    );
+    let answers = answers(&processor, neither.as_bytes()).await;
+    assert_eq!(answers[0]["result"], "Ok");
+    assert_eq!(
+        answers[0]["metadata"]["partitionKeys"]["view"],
+        "quarantine"
+    );
 }
 
 #[tokio::test]
@@ -463,7 +469,7 @@ async fn malformed_records_are_quarantined_one_by_one_and_unseal_exactly() {
         let mut keys = env.unwrap_cache();
         for (answer, (reason, original)) in quarantined.zip(&expected) {
             let line = BASE64.decode(answer["data"].as_str().unwrap()).unwrap();
-            let unsealed = keys.unseal(&line).await.unwrap();
+            let unsealed = keys.unseal(&line).await.unwrap().remove(0);
             assert_eq!(unsealed.reason, *reason);
             assert_eq!(unsealed.record_id, answer["recordId"].as_str().unwrap());
             assert_eq!(
@@ -494,18 +500,46 @@ async fn the_response_stays_under_six_megabytes() {
     let response: Value = serde_json::from_slice(&result.response).unwrap();
     let answers = response["records"].as_array().unwrap();
     assert_eq!(answers.len(), 1500, "every record answered");
-    let failed = answers
-        .iter()
-        .filter(|a| a["result"] == "ProcessingFailed")
-        .count() as u64;
-    assert!(failed > 0, "this batch cannot fit");
-    assert_eq!(failed, result.stats.failed_response_full);
-    assert_eq!(result.stats.rows + failed, 1500);
-    let ok = answers.iter().filter(|a| a["result"] == "Ok").count() as u64;
-    assert_eq!(
-        ok, result.stats.rows,
-        "every record counted once, where it ended up"
+    assert!(
+        answers.iter().all(|a| a["result"] != "ProcessingFailed"),
+        "no raw record is handed back"
     );
+    let ok = answers.iter().filter(|a| a["result"] == "Ok").count() as u64;
+    let dropped = answers.iter().filter(|a| a["result"] == "Dropped").count() as u64;
+    assert!(dropped > 0, "this batch cannot fit");
+    // The overflowed records are sealed in one bundle, carried by the first
+    // of them; the others are Dropped.
+    let bundled = result
+        .stats
+        .quarantined
+        .iter()
+        .find(|(r, _)| *r == cdc_mask_core::Reason::ResponseOverflow)
+        .map_or(0, |(_, n)| *n);
+    assert_eq!(bundled, dropped + 1);
+    assert_eq!(ok, result.stats.rows + 1);
+    assert_eq!(
+        result.stats.rows + bundled,
+        1500,
+        "every record counted once"
+    );
+    assert_eq!(result.stats.lost, 0);
+    let carrier = answers
+        .iter()
+        .position(|a| a["metadata"]["partitionKeys"]["view"] == "quarantine")
+        .unwrap();
+    assert!(answers[carrier + 1..]
+        .iter()
+        .all(|a| a["result"] == "Dropped"));
+    let line = BASE64
+        .decode(answers[carrier]["data"].as_str().unwrap())
+        .unwrap();
+    let unsealed = env.unwrap_cache().unseal(&line).await.unwrap();
+    assert_eq!(unsealed.len() as u64, bundled);
+    for (entry, answer) in unsealed.iter().zip(&answers[carrier..]) {
+        assert_eq!(entry.record_id, answer["recordId"].as_str().unwrap());
+        assert_eq!(entry.original.as_slice(), record.as_slice());
+        assert_eq!(entry.reason, "response_overflow");
+    }
 }
 
 #[tokio::test]
@@ -571,7 +605,7 @@ async fn odd_column_names_still_decrypt() {
         .decrypt_row(moved.as_bytes(), &mut Vec::new())
         .await
         .is_err());
-    let future = line.replace(sealed, "enc2:AAAA");
+    let future = line.replace(sealed, "enc3:AAAA");
     let err = env
         .unwrap_cache()
         .decrypt_row(future.as_bytes(), &mut Vec::new())
@@ -581,4 +615,29 @@ async fn odd_column_names_still_decrypt() {
         err.to_string().contains("unsupported ciphertext version"),
         "{err}"
     );
+}
+
+/// Settings of a local run: `view` (`masked`, `encrypted`, `auto`), `shape`,
+/// a policy file and a keyring.
+fn local_settings(
+    view: &str,
+    shape: Shape,
+    policy: std::path::PathBuf,
+    keyring: std::path::PathBuf,
+) -> cdc_mask_transformer::settings::Settings {
+    use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
+    let mut builder = SettingsBuilder::from_flags();
+    builder
+        .set(Setting::View, view)
+        .set(Setting::Policy, policy.display().to_string())
+        .set(Setting::Keyring, keyring.display().to_string())
+        .set(
+            Setting::Shape,
+            if shape == Shape::Flat {
+                "flat"
+            } else {
+                "envelope"
+            },
+        );
+    builder.build().unwrap()
 }

@@ -6,21 +6,24 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use cdc_mask_transformer::aws::Aws;
-use cdc_mask_transformer::keys::{KeyProvider, KmsKeys, LocalKeyring, UnwrapCache};
+use cdc_mask_transformer::keys::{KmsKeys, LocalKeyring, UnwrapCache, Unwrapper};
 
 use crate::cli::DecryptArgs;
 
 pub(super) async fn run(args: DecryptArgs) -> anyhow::Result<()> {
-    let provider: Arc<dyn KeyProvider> =
-        match (&args.keyring, args.kms || args.kms_key_id.is_some()) {
-            (Some(dir), false) => Arc::new(LocalKeyring::open_existing(dir)?),
-            (None, true) => Arc::new(KmsKeys::new(
-                Aws::load(args.endpoint_url.as_deref()).await.kms(),
-                args.kms_key_id.clone(),
-            )),
-            _ => anyhow::bail!("give --keyring DIR (local keys) or --kms (AWS KMS)"),
-        };
-    let mut keys = UnwrapCache::new(provider);
+    let kms = args.kms_key_id.is_some() || args.quarantine_kms_key_id.is_some();
+    let unwrapper: Arc<dyn Unwrapper> = match (&args.keyring, kms) {
+        (Some(dir), false) => Arc::new(LocalKeyring::open_existing(dir)?),
+        (None, true) => Arc::new(KmsKeys::new(
+            Aws::load(args.endpoint_url.as_deref()).await.kms(),
+            args.kms_key_id.clone(),
+            args.quarantine_kms_key_id.clone(),
+        )),
+        _ => anyhow::bail!(
+            "give --keyring DIR (local keys) or the KMS key: --kms-key-id ID (rows), --quarantine-kms-key-id ID (--quarantine)"
+        ),
+    };
+    let mut keys = UnwrapCache::new(unwrapper);
     let reader: Box<dyn std::io::Read> = match args.input.as_deref() {
         None => Box::new(std::io::stdin()),
         Some(p) if p == std::path::Path::new("-") => Box::new(std::io::stdin()),
@@ -49,9 +52,10 @@ pub(super) async fn run(args: DecryptArgs) -> anyhow::Result<()> {
         out.clear();
         let at = || format!("line {number}");
         if args.quarantine {
-            let unsealed = keys.unseal(&line).await.with_context(at)?;
-            out.extend_from_slice(&unsealed.original);
-            out.push(b'\n');
+            for record in keys.unseal(&line).await.with_context(at)? {
+                out.extend_from_slice(&record.original);
+                out.push(b'\n');
+            }
         } else {
             keys.decrypt_row(&line, &mut out).await.with_context(at)?;
         }

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use cdc_mask_core::findings::{Compiled, Compiler, Defaults, Layout, Overrides};
-use cdc_mask_core::policy::View;
-use cdc_mask_core::ViewMode;
-use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_transformer::policy_source::PolicyLocation;
+use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
 
 use crate::cli::DemoArgs;
 use crate::pipeline::{Pipeline, SourceRecord};
@@ -43,12 +40,15 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let compiled = compile_sample_findings()?;
     std::fs::write(&policy_path, super::findings::render(&compiled.policy)?)
         .with_context(|| format!("cannot write {}", policy_path.display()))?;
-    let settings = Settings::new(
-        ViewMode::Fixed(View::Masked),
-        PolicyLocation::File(policy_path.clone()),
-        KeySource::Local(args.out.join("keyring")),
-    );
-    let mut pipeline = Pipeline::new(settings.components().await?);
+    let mut settings = SettingsBuilder::from_flags();
+    settings
+        .set(Setting::View, "masked")
+        .set(Setting::Policy, policy_path.display().to_string())
+        .set(
+            Setting::Keyring,
+            args.out.join("keyring").display().to_string(),
+        );
+    let mut pipeline = Pipeline::new(crate::settings::load(&settings.build()?).await?);
     let mut sink = DirSink::new(&args.out, "demo.jsonl");
     let mut generator = Generator::new(GeneratorConfig {
         seed: args.seed,

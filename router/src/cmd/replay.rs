@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use aws_sdk_kinesis::primitives::{DateTime, DateTimeFormat};
-use cdc_mask_transformer::config::Settings;
+use cdc_mask_transformer::settings::Settings;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -137,7 +137,7 @@ pub(super) async fn execute(
     let client = kinesis::client(endpoint).await;
     kinesis::check_stream(&client, &plan.stream).await?;
     let lake = Output::open(output_spec, endpoint).await?;
-    let pipeline = Pipeline::new(settings.components().await?);
+    let pipeline = Pipeline::new(crate::settings::load(settings).await?);
     let progress = Progress::new(match plan.end {
         End::At(to) => Some(to),
         _ => None,

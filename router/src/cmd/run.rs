@@ -7,16 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use cdc_mask_core::policy::View;
-use cdc_mask_core::ViewMode;
-use cdc_mask_transformer::config::Settings;
 use cdc_mask_transformer::policy_source::PolicyLocation;
+use cdc_mask_transformer::settings::{Setting, Settings};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::replay;
 use crate::cli::{OutputArgs, RunArgs};
-use crate::keys::key_source;
 use crate::pipeline::{Pipeline, PipelineStats};
 use crate::progress::{Progress, Reporter};
 use crate::sink::{Batch, Output, OutputSpec};
@@ -69,7 +66,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let lake = Output::open(&output_spec, endpoint).await?;
-    let pipeline = Pipeline::new(settings.components().await?);
+    let pipeline = Pipeline::new(crate::settings::load(&settings).await?);
     let name_label = match (label, &source) {
         (Some((input, label)), _) => {
             drop(file::spawn(input, label.clone(), args.follow, tx));
@@ -131,26 +128,16 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
 
 /// The settings of the transformer from the output arguments.
 pub(super) fn settings(args: &OutputArgs) -> anyhow::Result<Settings> {
-    let policy = PolicyLocation::parse(&args.policy)
-        .map_err(anyhow::Error::msg)
-        .context("--policy")?;
-    if let PolicyLocation::File(path) = &policy {
-        super::ensure_file(path, "policy")?;
+    if let Ok(PolicyLocation::File(path)) = PolicyLocation::parse(&args.policy) {
+        super::ensure_file(&path, "policy")?;
     }
+    let mut builder = crate::settings::builder(&args.keys);
     // Both views are always written; the fixed view only names the default.
-    let mut settings = Settings::new(
-        ViewMode::Fixed(View::Masked),
-        policy,
-        key_source(&args.keys)?,
-    );
-    settings.shape = args
-        .shape
-        .parse()
-        .map_err(anyhow::Error::msg)
-        .context("--shape")?;
-    settings.token_key_version = args.keys.token_key_version;
-    settings.endpoint_url.clone_from(&args.keys.endpoint_url);
-    Ok(settings)
+    builder
+        .set(Setting::View, "masked")
+        .set(Setting::Policy, &args.policy)
+        .set(Setting::Shape, &args.shape);
+    Ok(builder.build()?)
 }
 
 /// A file name made path- and key-safe, for object names.

@@ -7,13 +7,10 @@ use std::borrow::Cow;
 
 use zeroize::Zeroizing;
 
-use crate::cipher::{self, QUARANTINE_AAD};
+use crate::cipher::{self, Place};
 use crate::json::{self, Kind, Member};
-use crate::keys::{DataKey, OpenError};
+use crate::keys::{det, DataKey, OpenError};
 use crate::policy::{View, COLLISION_SUFFIX};
-
-/// The format version this reader opens (`enc1:`).
-const CELL_VERSION: &str = "1";
 
 /// Why a row could not be decrypted. Names columns, never values.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +21,13 @@ pub enum DecryptError {
     /// The row holds encrypted values but no `_key`.
     #[error("encrypted values but no _key field")]
     NoKey,
+    /// The row holds deterministic values but no deterministic key was
+    /// given.
+    #[error("column {column}: deterministic value but no deterministic key")]
+    NoDeterministicKey {
+        /// The column.
+        column: String,
+    },
     /// A `_quarantine` record given to row decryption, or the reverse.
     #[error("{0}")]
     WrongKind(&'static str),
@@ -50,8 +54,8 @@ pub struct EncryptedRow<'a> {
     schema: Cow<'a, str>,
     table: Cow<'a, str>,
     /// Members whose values are objects of columns (`_before`, or `data`
-    /// and `before-image`).
-    nested: &'static [&'static str],
+    /// and `before-image`), with the place of their columns.
+    nested: &'static [(&'static str, Place)],
 }
 
 impl<'a> EncryptedRow<'a> {
@@ -71,11 +75,11 @@ impl<'a> EncryptedRow<'a> {
         // shape. (A source column called `metadata` or `data` in a flat row
         // is data.)
         let flat = top.iter().any(|m| m.name == "_schema");
-        let (schema, table, nested): (_, _, &'static [&'static str]) = if flat {
+        let (schema, table, nested): (_, _, &'static [(&'static str, Place)]) = if flat {
             (
                 string_field(&top, "_schema"),
                 string_field(&top, "_table"),
-                &["_before"],
+                &[("_before", Place::Before)],
             )
         } else {
             let metadata = top
@@ -87,7 +91,7 @@ impl<'a> EncryptedRow<'a> {
             (
                 string_field(&metadata, "schema-name"),
                 string_field(&metadata, "table-name"),
-                &["data", "before-image"],
+                &[("data", Place::Row), ("before-image", Place::Before)],
             )
         };
         Ok(EncryptedRow {
@@ -111,7 +115,7 @@ impl<'a> EncryptedRow<'a> {
     /// [`DecryptError`] if a value does not authenticate or a protected value
     /// has no key.
     pub fn decrypt(&self, key: Option<&DataKey>, out: &mut Vec<u8>) -> Result<(), DecryptError> {
-        let place = Place {
+        let context = Context {
             schema: &self.schema,
             table: &self.table,
             key,
@@ -127,7 +131,12 @@ impl<'a> EncryptedRow<'a> {
                 out.push(b',');
             }
             first = false;
-            if member.kind == Kind::Object && self.nested.contains(&member.name.as_ref()) {
+            let nested = self
+                .nested
+                .iter()
+                .find(|(name, _)| *name == member.name.as_ref())
+                .map(|(_, place)| *place);
+            if let (Kind::Object, Some(place)) = (member.kind, nested) {
                 out.extend_from_slice(member.raw_name);
                 out.push(b':');
                 let inner = json::members(member).map_err(|_| DecryptError::NotJson)?;
@@ -136,11 +145,11 @@ impl<'a> EncryptedRow<'a> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    decrypt_member(column, &place, &mut scratch, out)?;
+                    decrypt_member(column, place, &context, &mut scratch, out)?;
                 }
                 out.push(b'}');
             } else {
-                decrypt_member(member, &place, &mut scratch, out)?;
+                decrypt_member(member, Place::Row, &context, &mut scratch, out)?;
             }
         }
         out.extend_from_slice(b"}\n");
@@ -148,8 +157,8 @@ impl<'a> EncryptedRow<'a> {
     }
 }
 
-/// Where a row's values were encrypted: the names bound into their AAD.
-struct Place<'p> {
+/// What the values of one row are bound to, and the key that opens them.
+struct Context<'p> {
     schema: &'p str,
     table: &'p str,
     key: Option<&'p DataKey>,
@@ -168,56 +177,86 @@ struct Scratch {
     aad: Vec<u8>,
 }
 
+/// A string value shaped like a cdc-mask value (`schemas/ciphertext.md`,
+/// "Reading a row", rule 3).
+enum Shaped<'t> {
+    /// `enc<version>:<sealed>`.
+    Enc { version: &'t str, sealed: &'t str },
+    /// `det<version>_…`.
+    Det,
+}
+
+impl<'t> Shaped<'t> {
+    fn of(text: &'t str) -> Option<Self> {
+        if let Some((version, sealed)) = cipher::parse_enc(text) {
+            return Some(Shaped::Enc { version, sealed });
+        }
+        det::parse_shape(text).map(|_| Shaped::Det)
+    }
+}
+
 fn decrypt_member(
     member: &Member<'_>,
-    place: &Place<'_>,
+    place: Place,
+    context: &Context<'_>,
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Result<(), DecryptError> {
     let name = member.name.as_ref();
     let renamed = name.strip_suffix(View::Encrypted.suffix());
     let text = (member.kind == Kind::String).then(|| member.text());
-    let version = text.as_deref().and_then(ciphertext_version);
-    let Some((version, sealed)) = version else {
-        // Not encrypted: kept, under the original name if it was renamed
-        // (a protected null stays null).
+    let pass_through = |out: &mut Vec<u8>| {
+        // A renamed protected null comes back under its original name.
         match (renamed, member.kind) {
             (Some(column), Kind::Null) => json::write_string(out, column),
             _ => out.extend_from_slice(member.raw_name),
         }
         out.push(b':');
         json::write_raw_one_line(out, member.raw);
+    };
+    let Some(shaped) = text.as_deref().and_then(Shaped::of) else {
+        pass_through(out);
         return Ok(());
     };
-    let must_decrypt = renamed.is_some();
-    let pass_through = |out: &mut Vec<u8>| {
-        out.extend_from_slice(member.raw_name);
-        out.push(b':');
-        json::write_raw_one_line(out, member.raw);
-    };
-    if version != CELL_VERSION {
-        if must_decrypt {
-            return Err(DecryptError::UnsupportedVersion {
-                column: name.to_owned(),
-            });
-        }
-        // Clear text that merely looks like a ciphertext.
+    // A protected column, or a value that is a whole ciphertext by its
+    // syntax, must decrypt: never pass a failed one through as clear text.
+    let complete = text
+        .as_deref()
+        .is_some_and(|t| cipher::is_complete_enc(t) || det::is_well_formed(t));
+    if renamed.is_none() && !complete {
         pass_through(out);
         return Ok(());
     }
-    let Some(key) = place.key else {
-        if must_decrypt {
-            return Err(DecryptError::NoKey);
+    let (version, sealed) = match shaped {
+        Shaped::Enc { version, sealed } if version == "1" || version == "2" => (version, sealed),
+        Shaped::Enc { .. } => {
+            return Err(DecryptError::UnsupportedVersion {
+                column: name.to_owned(),
+            })
         }
-        pass_through(out);
-        return Ok(());
+        Shaped::Det => {
+            return Err(DecryptError::NoDeterministicKey {
+                column: renamed.unwrap_or(name).to_owned(),
+            })
+        }
     };
+    let key = context.key.ok_or(DecryptError::NoKey)?;
     // The column bound in the AAD: without the rename suffix, without the
     // collision suffix, or the name itself (see schemas/ciphertext.md).
     let candidates = [renamed, name.strip_suffix(COLLISION_SUFFIX), Some(name)];
     let mut last_error = OpenError::Tampered;
     for column in candidates.into_iter().flatten() {
-        cipher::cell_aad(place.schema, place.table, column, &mut scratch.aad);
+        if version == "1" {
+            cipher::cell_aad_v1(context.schema, context.table, column, &mut scratch.aad);
+        } else {
+            cipher::cell_aad(
+                context.schema,
+                context.table,
+                column,
+                place,
+                &mut scratch.aad,
+            );
+        }
         match key.open_base64(&scratch.aad, sealed) {
             // Output under the original name, except where a collision
             // suffix keeps it apart from a reserved one (`_op_src`).
@@ -232,14 +271,10 @@ fn decrypt_member(
             Err(error) => last_error = error,
         }
     }
-    if must_decrypt {
-        return Err(DecryptError::Open {
-            column: renamed.unwrap_or(name).to_owned(),
-            error: last_error,
-        });
-    }
-    pass_through(out);
-    Ok(())
+    Err(DecryptError::Open {
+        column: renamed.unwrap_or(name).to_owned(),
+        error: last_error,
+    })
 }
 
 /// Writes `"name":<plaintext>`, checking that the plaintext is one JSON
@@ -258,12 +293,6 @@ fn write_plaintext(name: &str, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()
     Ok(())
 }
 
-/// The version and sealed part of `enc<version>:<sealed>`.
-fn ciphertext_version(text: &str) -> Option<(&str, &str)> {
-    let (head, sealed) = text.strip_prefix("enc")?.split_once(':')?;
-    (!head.is_empty() && head.bytes().all(|b| b.is_ascii_digit())).then_some((head, sealed))
-}
-
 /// A sealed quarantine record, opened.
 #[derive(Debug)]
 pub struct Unsealed {
@@ -275,17 +304,24 @@ pub struct Unsealed {
     pub original: Zeroizing<Vec<u8>>,
 }
 
+/// Most bytes an overflow bundle may inflate to (a Lambda request is at
+/// most 6 MB; this leaves room for the router's batches).
+const MAX_BUNDLE_BYTES: usize = 64 << 20;
+
 /// One quarantine line (`{"_quarantine":{…}}`), parsed.
 #[derive(Debug)]
 pub struct QuarantineRecord {
+    version: u64,
     reason: String,
     record_id: String,
+    encoding: Option<String>,
+    records: Option<u64>,
     key: String,
     sealed: String,
 }
 
 impl QuarantineRecord {
-    /// Parses one quarantine line.
+    /// Parses one quarantine line (format version 1 or 2).
     ///
     /// # Errors
     /// [`DecryptError`] if the line is not a quarantine record.
@@ -296,20 +332,51 @@ impl QuarantineRecord {
             .find(|m| m.name == "_quarantine" && m.kind == Kind::Object)
             .ok_or(DecryptError::WrongKind("not a quarantine record"))?;
         let fields = json::members(body).map_err(|_| DecryptError::NotJson)?;
-        let field = |name: &str| {
-            fields
-                .iter()
-                .find(|m| m.name == name && m.kind == Kind::String)
+        let member = |name: &str| fields.iter().find(|m| m.name == name);
+        let text = |name: &str| {
+            member(name)
+                .filter(|m| m.kind == Kind::String)
                 .map(|m| m.text().into_owned())
         };
+        let number = |name: &str| {
+            member(name)
+                .filter(|m| m.kind == Kind::Number)
+                .and_then(|m| std::str::from_utf8(m.raw).ok()?.parse::<u64>().ok())
+        };
+        let version = number("v").ok_or(DecryptError::WrongKind(
+            "quarantine record without a version",
+        ))?;
+        if version != 1 && version != 2 {
+            return Err(DecryptError::UnsupportedVersion {
+                column: "_quarantine".into(),
+            });
+        }
         Ok(QuarantineRecord {
-            key: field("key").ok_or(DecryptError::NoKey)?,
-            sealed: field("sealed").ok_or(DecryptError::WrongKind(
+            version,
+            key: text("key").ok_or(DecryptError::NoKey)?,
+            sealed: text("sealed").ok_or(DecryptError::WrongKind(
                 "quarantine record without sealed data",
             ))?,
-            reason: field("reason").unwrap_or_default(),
-            record_id: field("record_id").unwrap_or_default(),
+            reason: text("reason").unwrap_or_default(),
+            record_id: text("record_id").unwrap_or_default(),
+            encoding: text("encoding"),
+            records: number("records"),
         })
+    }
+
+    /// Why the record was quarantined (in clear, bound into the seal).
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The record id (for a bundle: the record that carries it).
+    pub fn record_id(&self) -> &str {
+        &self.record_id
+    }
+
+    /// How many records it seals (more than one for an overflow bundle).
+    pub fn records(&self) -> u64 {
+        self.records.unwrap_or(1)
     }
 
     /// The wrapped quarantine key that sealed the record.
@@ -317,34 +384,47 @@ impl QuarantineRecord {
         &self.key
     }
 
-    /// Opens the record with its unwrapped quarantine key.
+    /// Opens the record with its unwrapped quarantine key: one original
+    /// record, or every record of an overflow bundle, in order.
     ///
     /// # Errors
-    /// [`DecryptError::Open`] if it does not authenticate.
-    pub fn unseal(self, key: &DataKey) -> Result<Unsealed, DecryptError> {
-        let original = key
-            .open_base64(QUARANTINE_AAD, &self.sealed)
-            .map_err(|error| DecryptError::Open {
+    /// [`DecryptError::Open`] if it does not authenticate or a bundle is
+    /// malformed.
+    pub fn unseal(self, key: &DataKey) -> Result<Vec<Unsealed>, DecryptError> {
+        let open_error = |error| DecryptError::Open {
+            column: "_quarantine".into(),
+            error,
+        };
+        let aad = if self.version == 1 {
+            cipher::QUARANTINE_AAD_V1.to_vec()
+        } else {
+            cipher::quarantine_aad(&self.reason, &self.record_id, self.encoding.as_deref())
+        };
+        let plaintext = key.open_base64(&aad, &self.sealed).map_err(open_error)?;
+        match self.encoding.as_deref() {
+            None if self.version == 1 || self.records.is_none() => Ok(vec![Unsealed {
+                reason: self.reason,
+                record_id: self.record_id,
+                original: plaintext,
+            }]),
+            Some(cipher::BUNDLE_ENCODING) => {
+                let entries = cipher::decode_bundle(&plaintext, MAX_BUNDLE_BYTES)
+                    .map_err(|_| open_error(OpenError::Malformed))?;
+                if u64::try_from(entries.len()).ok() != self.records {
+                    return Err(open_error(OpenError::Malformed));
+                }
+                Ok(entries
+                    .into_iter()
+                    .map(|entry| Unsealed {
+                        reason: self.reason.clone(),
+                        record_id: entry.record_id,
+                        original: entry.original,
+                    })
+                    .collect())
+            }
+            _ => Err(DecryptError::UnsupportedVersion {
                 column: "_quarantine".into(),
-                error,
-            })?;
-        Ok(Unsealed {
-            reason: self.reason,
-            record_id: self.record_id,
-            original,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recognises_ciphertext_versions() {
-        assert_eq!(ciphertext_version("enc1:abc"), Some(("1", "abc")));
-        assert_eq!(ciphertext_version("enc2:"), Some(("2", "")));
-        assert_eq!(ciphertext_version("enc:abc"), None);
-        assert_eq!(ciphertext_version("encore: une fois"), None);
+            }),
+        }
     }
 }

@@ -34,10 +34,11 @@ pub fn partial(member: &Member<'_>, keep_last: usize, out: &mut Vec<u8>) {
 }
 
 /// Appends the keyed token of the value's text (a string's decoded content,
-/// or a number's or boolean's literal), so `"42"` and `42` share a token.
-pub fn token(member: &Member<'_>, key: &TokenKey, out: &mut Vec<u8>) {
+/// or a number's or boolean's literal), so `"42"` and `42` share a token, in
+/// join domain `domain`.
+pub fn token(member: &Member<'_>, key: &TokenKey, domain: &str, out: &mut Vec<u8>) {
     out.push(b'"');
-    key.write_token(member.text().as_bytes(), out);
+    key.write_token(domain, member.text().as_bytes(), out);
     out.push(b'"');
 }
 
@@ -117,12 +118,12 @@ mod tests {
     #[test]
     fn tokens_ignore_json_escaping_and_type() {
         let key = TokenKey::new(&[1u8; 32], 1).unwrap();
-        let a = run(|o| token(&member(r#""caf\u00e9""#), &key, o));
-        let b = run(|o| token(&member(r#""café""#), &key, o));
+        let a = run(|o| token(&member(r#""caf\u00e9""#), &key, "", o));
+        let b = run(|o| token(&member(r#""café""#), &key, "", o));
         assert_eq!(a, b);
         assert_eq!(
-            run(|o| token(&member("42"), &key, o)),
-            run(|o| token(&member(r#""42""#), &key, o))
+            run(|o| token(&member("42"), &key, "", o)),
+            run(|o| token(&member(r#""42""#), &key, "", o))
         );
     }
 }

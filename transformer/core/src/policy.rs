@@ -63,6 +63,13 @@ pub struct ColumnPolicy {
     /// Write the column as `<col>_masked` / `<col>_encrypted` (default true).
     #[serde(default = "yes")]
     pub rename: bool,
+    /// Join domain of `token` (and `encrypt-deterministic`): equal values
+    /// give equal tokens only within one domain. Default: the one global
+    /// domain, shared by every column that does not name one, which makes a
+    /// value tokenised in one column linkable to the same value in any
+    /// other. `[a-z0-9_]{1,64}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
     /// Provenance: the ids of the Macie findings that reported this column,
     /// sorted and deduplicated; `findings compile` keeps at most 20 and then
     /// ends the list with `+N more`.
@@ -194,6 +201,8 @@ pub struct ColumnRule {
     pub encrypted: Action,
     /// Whether the output name gets the view's suffix.
     pub rename: bool,
+    /// Join domain of tokens (`""`: the default, global domain).
+    pub domain: String,
 }
 
 impl ColumnRule {
@@ -319,10 +328,19 @@ impl Policy {
                         rules.generated[view as usize].insert(format!("{lower}{}", view.suffix()));
                     }
                 }
+                let domain = column.domain.clone().unwrap_or_default();
+                if crate::keys::check_domain(&domain).is_err()
+                    || column.domain.as_deref() == Some("")
+                {
+                    return Err(invalid(format!(
+                        "{at}: domain must match [a-z0-9_]{{1,64}}"
+                    )));
+                }
                 let rule = ColumnRule {
                     masked: column.masked.clone(),
                     encrypted: column.encrypted.clone(),
                     rename: column.rename,
+                    domain,
                 };
                 if rules.columns.insert(lower, rule).is_some() {
                     return Err(invalid(format!("column {at} is listed twice")));

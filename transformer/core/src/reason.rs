@@ -1,4 +1,6 @@
-//! Why a record went to the quarantine instead of a view.
+//! Why a record went to the quarantine instead of a view: its own bytes
+//! (it can never be transformed as it is), or a transient cause outside
+//! the record (it can be reprocessed once the cause is gone).
 
 use crate::json::JsonError;
 
@@ -25,11 +27,21 @@ pub enum Reason {
     DuplicateField,
     /// A value must be encrypted but no data key was available.
     NoDataKey,
+    /// No usable policy: missing, unreadable, invalid, or not confirmed
+    /// within its max age.
+    PolicyUnavailable,
+    /// The view could not be told (the delivery stream's name names none).
+    UnknownView,
+    /// A data or quarantine key could not be made.
+    KeyUnavailable,
+    /// The answer did not fit the Lambda response limit; sealed in an
+    /// overflow bundle.
+    ResponseOverflow,
 }
 
 impl Reason {
     /// Every reason, for counters and documentation.
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 13] = [
         Reason::InvalidBase64,
         Reason::InvalidUtf8,
         Reason::InvalidJson,
@@ -39,6 +51,10 @@ impl Reason {
         Reason::UnknownRecordType,
         Reason::DuplicateField,
         Reason::NoDataKey,
+        Reason::PolicyUnavailable,
+        Reason::UnknownView,
+        Reason::KeyUnavailable,
+        Reason::ResponseOverflow,
     ];
 
     /// The stable snake_case code written to logs and quarantine records.
@@ -53,7 +69,30 @@ impl Reason {
             Reason::UnknownRecordType => "unknown_record_type",
             Reason::DuplicateField => "duplicate_field",
             Reason::NoDataKey => "no_data_key",
+            Reason::PolicyUnavailable => "policy_unavailable",
+            Reason::UnknownView => "unknown_view",
+            Reason::KeyUnavailable => "key_unavailable",
+            Reason::ResponseOverflow => "response_overflow",
         }
+    }
+
+    /// The reason of a stable code, as written by [`Reason::as_str`].
+    pub fn parse(code: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == code)
+    }
+
+    /// Whether the cause lies outside the record (policy, key, view,
+    /// response size): such a record goes through once the cause is gone,
+    /// so `cdc-mask quarantine reprocess` takes it back into the views.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Reason::NoDataKey
+                | Reason::PolicyUnavailable
+                | Reason::UnknownView
+                | Reason::KeyUnavailable
+                | Reason::ResponseOverflow
+        )
     }
 }
 

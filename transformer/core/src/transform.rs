@@ -4,10 +4,10 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::cipher;
+use crate::cipher::{self, Place};
 use crate::envelope::{self, DataRecord, DmsRecord};
 use crate::json::{self, Kind, Member};
-use crate::keys::{DataKey, TokenKey};
+use crate::keys::{det, DataKey, TokenKey};
 use crate::mask;
 use crate::policy::{
     lowercase, Action, Policy, TableRules, View, COLLISION_SUFFIX, RESERVED_NAMES,
@@ -192,7 +192,7 @@ impl RowWriter<'_, '_, '_> {
     fn flat(&mut self, out: &mut Vec<u8>) -> Result<(), Reason> {
         out.push(b'{');
         let mut first = true;
-        self.columns(&self.record.data, &mut first, out)?;
+        self.columns(&self.record.data, Place::Row, &mut first, out)?;
         for (meta, name) in [
             ("operation", "_op"),
             ("timestamp", "_ts"),
@@ -205,7 +205,7 @@ impl RowWriter<'_, '_, '_> {
         }
         if let Some(before) = &self.record.before {
             field_name("_before", &mut first, out);
-            self.object(before, out)?;
+            self.object(before, Place::Before, out)?;
         }
         field_name("_schema", &mut first, out);
         json::write_string(out, &self.record.schema);
@@ -223,12 +223,12 @@ impl RowWriter<'_, '_, '_> {
             match member.name.as_ref() {
                 "data" => {
                     field_name("data", &mut first, out);
-                    self.object(&self.record.data, out)?;
+                    self.object(&self.record.data, Place::Row, out)?;
                 }
                 envelope::BEFORE_IMAGE_FIELD => {
                     field_name(envelope::BEFORE_IMAGE_FIELD, &mut first, out);
                     match &self.record.before {
-                        Some(before) => self.object(before, out)?,
+                        Some(before) => self.object(before, Place::Before, out)?,
                         None => out.extend_from_slice(b"null"),
                     }
                 }
@@ -268,10 +268,15 @@ impl RowWriter<'_, '_, '_> {
         }
     }
 
-    fn object(&mut self, members: &[Member<'_>], out: &mut Vec<u8>) -> Result<(), Reason> {
+    fn object(
+        &mut self,
+        members: &[Member<'_>],
+        place: Place,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
         out.push(b'{');
         let mut first = true;
-        self.columns(members, &mut first, out)?;
+        self.columns(members, place, &mut first, out)?;
         out.push(b'}');
         Ok(())
     }
@@ -279,6 +284,7 @@ impl RowWriter<'_, '_, '_> {
     fn columns(
         &mut self,
         members: &[Member<'_>],
+        place: Place,
         first: &mut bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
@@ -287,13 +293,18 @@ impl RowWriter<'_, '_, '_> {
                 out.push(b',');
             }
             *first = false;
-            self.column(member, out)?;
+            self.column(member, place, out)?;
         }
         Ok(())
     }
 
     /// Writes `"name":value` for one column, protected as the policy says.
-    fn column(&mut self, member: &Member<'_>, out: &mut Vec<u8>) -> Result<(), Reason> {
+    fn column(
+        &mut self,
+        member: &Member<'_>,
+        place: Place,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
         let view = self.transformer.view;
         let flat = self.transformer.shape == Shape::Flat;
         let lower = &mut self.scratch.name;
@@ -315,6 +326,11 @@ impl RowWriter<'_, '_, '_> {
                     out.extend_from_slice(member.raw_name);
                 }
                 out.push(b':');
+                if view == View::Encrypted && looks_encrypted(member) {
+                    // Readers must refuse a whole ciphertext that does not
+                    // open, so one never passes in clear: it is encrypted.
+                    return self.encrypt(member, place, out);
+                }
                 json::write_raw_one_line(out, member.raw);
                 return Ok(());
             }
@@ -339,33 +355,59 @@ impl RowWriter<'_, '_, '_> {
             Action::Redact { with } => mask::redact(with.as_deref().unwrap_or(redaction), out),
             Action::Partial { keep_last } => mask::partial(member, *keep_last, out),
             Action::Token => match &self.transformer.token_key {
-                Some(key) => mask::token(member, key, out),
+                Some(key) => mask::token(member, key, rule.map_or("", |r| &r.domain), out),
                 // Unreachable by construction (checked in `new`); fail closed.
                 None => mask::redact(redaction, out),
             },
             Action::Null => out.extend_from_slice(b"null"),
             Action::Generalize { to } => mask::generalize(member, *to, redaction, out),
             Action::Encrypt | Action::EncryptDeterministic => {
-                let key = self.key.ok_or(Reason::NoDataKey)?;
-                cipher::cell_aad(
-                    &self.record.schema,
-                    &self.record.table,
-                    &member.name,
-                    &mut self.scratch.aad,
-                );
-                cipher::write_cell(
-                    key,
-                    &self.scratch.aad,
-                    member.raw,
-                    &mut self.scratch.sealed,
-                    out,
-                );
-                self.encrypted_any = true;
+                return self.encrypt(member, place, out)
             }
             Action::Keep => out.extend_from_slice(member.raw),
         }
         Ok(())
     }
+
+    /// Writes the value encrypted under the row's data key, bound to its
+    /// schema, table, column and place.
+    fn encrypt(
+        &mut self,
+        member: &Member<'_>,
+        place: Place,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
+        let key = self.key.ok_or(Reason::NoDataKey)?;
+        cipher::cell_aad(
+            &self.record.schema,
+            &self.record.table,
+            &member.name,
+            place,
+            &mut self.scratch.aad,
+        );
+        cipher::write_cell(
+            key,
+            &self.scratch.aad,
+            member.raw,
+            &mut self.scratch.sealed,
+            out,
+        );
+        self.encrypted_any = true;
+        Ok(())
+    }
+}
+
+/// Whether a value is a whole cdc-mask ciphertext by its syntax (see
+/// [`cipher::is_complete_enc`]); only strings starting `"enc` or `"det` are
+/// decoded to find out.
+fn looks_encrypted(member: &Member<'_>) -> bool {
+    if member.kind != Kind::String
+        || !(member.raw.starts_with(b"\"enc") || member.raw.starts_with(b"\"det"))
+    {
+        return false;
+    }
+    let text = member.text();
+    cipher::is_complete_enc(&text) || det::is_well_formed(&text)
 }
 
 /// Writes `"<name><suffix>"`, the name as written when it has no escapes

@@ -17,8 +17,9 @@ use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    cdc_mask_transformer::lambda_logging::init();
-    let config = CompilerConfig::from_env(|name| std::env::var(name).ok())?;
+    cdc_mask_transformer::lambda::init_logging();
+    let config = CompilerConfig::from_env(|name| std::env::var(name).ok())
+        .unwrap_or_else(|e| cdc_mask_transformer::lambda::exit_at_init(&e));
     let store = S3Store::new(Aws::load(None).await.s3());
     let (config, store) = (&config, &store);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {

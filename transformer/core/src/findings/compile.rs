@@ -262,6 +262,7 @@ impl Accumulator {
                         masked: defaults.combined(&acc.types),
                         encrypted: Action::Encrypt,
                         rename: true,
+                        domain: None,
                         findings: provenance(acc.findings),
                     };
                     (lower, (acc.name, column, Origin::Findings))
@@ -348,6 +349,10 @@ fn apply(tables: &mut BTreeMap<(String, String), OutTable>, overrides: &Override
                     }
                     if given.rename {
                         found.rename = column.rename;
+                    }
+                    // Findings never name a join domain: an override's wins.
+                    if column.domain.is_some() {
+                        found.domain.clone_from(&column.domain);
                     }
                     found.types = sorted_strings(found.types.iter().chain(&column.types));
                     (column_name.clone(), found, Origin::Both)

@@ -1,9 +1,20 @@
-//! Key material the pure core works with: AES-256-GCM data keys (sealing
-//! and opening values), the purposes keys are wrapped for, and the token
-//! (HMAC) key. Where keys come from (KMS, a local keyring) is the edge's
-//! business; nothing here does I/O.
+//! Key material the pure core works with. Nothing here does I/O (other
+//! than the system random generator): where public and private keys come
+//! from (KMS, a local keyring, configuration) is the edge's business.
+//!
+//! # Layout
+//! - this module: AES-256-GCM data keys, which seal and open values, and
+//!   the purposes keys are wrapped for.
+//! - `wrap`: data keys wrapped to a recipient's P-256 public key (`ecdh1:`),
+//!   so that the write path needs no key service and cannot decrypt.
+//! - `cache`: the current data key of a purpose, rotated by age and use.
+//! - `token`: the token (HMAC) key, with join domains.
+//! - `det`: the deterministic (AES-SIV) key of `encrypt-deterministic`.
 
+mod cache;
+pub mod det;
 mod token;
+pub mod wrap;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,7 +25,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-pub use token::{ShortTokenKey, TokenKey, MIN_TOKEN_KEY_LEN};
+pub use cache::{CacheLimits, DataKeyCache};
+pub use det::DeterministicKey;
+pub use token::{check_domain, InvalidDomain, ShortTokenKey, TokenKey, MIN_TOKEN_KEY_LEN};
+pub use wrap::{RecipientKey, RecipientPrivateKey, WrapError, WrappedKey};
 
 /// Length of an AES-GCM nonce.
 pub const NONCE_LEN: usize = 12;
@@ -27,7 +41,7 @@ pub const TAG_LEN: usize = 16;
 pub enum Purpose {
     /// Values of the encrypted view.
     Data,
-    /// Sealed malformed records (quarantine): admins only.
+    /// Sealed quarantine records: admins only.
     Quarantine,
 }
 
@@ -76,6 +90,20 @@ pub enum OpenError {
 }
 
 impl DataKey {
+    /// A fresh data key for `purpose`, wrapped to `recipient`: no key
+    /// service is called, and this process cannot unwrap it again.
+    ///
+    /// # Errors
+    /// [`WrapError::Random`] if the system random generator fails.
+    pub fn generate(recipient: &RecipientKey, purpose: Purpose) -> Result<Self, WrapError> {
+        let mut plaintext = Zeroizing::new([0u8; 32]);
+        OsRng
+            .try_fill_bytes(plaintext.as_mut())
+            .map_err(|_| WrapError::Random)?;
+        let wrapped = recipient.wrap(purpose, &plaintext)?;
+        Ok(DataKey::new(&plaintext, wrapped))
+    }
+
     /// A freshly generated data key, used by this instance only, from its
     /// plaintext bytes and wrapped descriptor. The descriptor must be
     /// JSON-safe (base64 and `:`), as providers make it.

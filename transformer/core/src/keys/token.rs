@@ -1,6 +1,9 @@
 //! The token key: HMAC-SHA-256 keyed tokens, deterministic so that joins and
 //! distinct counts work on the masked view, versioned so the key can rotate
-//! without silently breaking them.
+//! without silently breaking them, and separated by join domain: the HMAC
+//! input is the value itself in the default domain `""` (the tokens of
+//! format version 1, so existing joins keep working) and
+//! `domain ‖ 0x00 ‖ value` in a named one.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -9,6 +12,31 @@ use sha2::Sha256;
 
 /// Shortest token key accepted (RFC 2104: not shorter than the hash output).
 pub const MIN_TOKEN_KEY_LEN: usize = 32;
+
+/// Longest join domain.
+const MAX_DOMAIN_LEN: usize = 64;
+
+/// A join domain that is neither empty (the default) nor `[a-z0-9_]{1,64}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("join domain must match [a-z0-9_]{{1,64}}")]
+pub struct InvalidDomain;
+
+/// Checks a join domain: `""` (the default domain) or `[a-z0-9_]{1,64}`,
+/// which can hold no 0x00, so that `domain ‖ 0x00 ‖ value` is unambiguous.
+///
+/// # Errors
+/// [`InvalidDomain`].
+pub fn check_domain(domain: &str) -> Result<(), InvalidDomain> {
+    let ok = domain.len() <= MAX_DOMAIN_LEN
+        && domain
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidDomain)
+    }
+}
 
 /// A keyed HMAC-SHA-256 ready to make tokens.
 #[derive(Clone)]
@@ -40,10 +68,15 @@ impl TokenKey {
         })
     }
 
-    /// Appends the token of `value` (without quotes) to `out`:
-    /// `tok<version>_` + base64url (no padding) of HMAC-SHA-256(key, value).
-    pub fn write_token(&self, value: &[u8], out: &mut Vec<u8>) {
+    /// Appends the token of `value` in join domain `domain` (checked by
+    /// [`check_domain`] when the policy loads) to `out`, without quotes:
+    /// `tok<version>_` + base64url (no padding) of HMAC-SHA-256(key, input).
+    pub fn write_token(&self, domain: &str, value: &[u8], out: &mut Vec<u8>) {
         let mut mac = self.mac.clone();
+        if !domain.is_empty() {
+            mac.update(domain.as_bytes());
+            mac.update(&[0]);
+        }
         mac.update(value);
         let digest = mac.finalize().into_bytes();
         out.extend_from_slice(self.prefix.as_bytes());
@@ -73,7 +106,7 @@ mod tests {
         let key = TokenKey::new(&[7u8; 32], 1).unwrap();
         let token = |k: &TokenKey, v: &[u8]| {
             let mut out = Vec::new();
-            k.write_token(v, &mut out);
+            k.write_token("", v, &mut out);
             String::from_utf8(out).unwrap()
         };
         let a = token(&key, b"alice@example.com");
@@ -89,5 +122,29 @@ mod tests {
         let mut mac = Hmac::<Sha256>::new_from_slice(&[7u8; 32]).unwrap();
         mac.update(b"alice@example.com");
         assert_eq!(a[5..], URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+    }
+
+    #[test]
+    fn domains_separate_tokens() {
+        let key = TokenKey::new(&[7u8; 32], 1).unwrap();
+        let token = |domain: &str, v: &[u8]| {
+            let mut out = Vec::new();
+            key.write_token(domain, v, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let plain = token("", b"a@b.c");
+        assert_ne!(plain, token("customer_email", b"a@b.c"));
+        assert_ne!(token("x", b"a@b.c"), token("y", b"a@b.c"));
+        assert_eq!(token("x", b"a@b.c"), token("x", b"a@b.c"));
+        let mut mac = Hmac::<Sha256>::new_from_slice(&[7u8; 32]).unwrap();
+        mac.update(b"customer_email\0a@b.c");
+        assert_eq!(
+            token("customer_email", b"a@b.c")[5..],
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        assert!(check_domain("").is_ok() && check_domain(&"a".repeat(64)).is_ok());
+        for bad in ["D", "a-b", "a\0b", &"a".repeat(65)] {
+            assert!(check_domain(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! The test vectors of `schemas/ciphertext.md`, made by an independent
 //! implementation, must open with ours.
 
-use cdc_mask_core::cipher::{cell_aad, CELL_PREFIX, QUARANTINE_AAD};
+use cdc_mask_core::cipher::{cell_aad_v1 as cell_aad, QUARANTINE_AAD_V1 as QUARANTINE_AAD};
 use cdc_mask_core::keys::{DataKey, Purpose};
-use cdc_mask_transformer::keys::{KeyProvider as _, LocalKeyring};
+use cdc_mask_transformer::keys::{LocalKeyring, Unwrapper as _};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -52,7 +52,7 @@ fn cell_vectors_open_with_the_documented_aad() {
         assert_eq!(aad, hex(&s("aad_hex")), "AAD of {}", s("column"));
         let key = DataKey::new(&key32(&s("data_key_hex")), String::new());
         let value = s("value");
-        let sealed = value.strip_prefix(CELL_PREFIX).unwrap();
+        let sealed = value.strip_prefix("enc1:").unwrap();
         assert_eq!(
             key.open_base64(&aad, sealed).unwrap().as_slice(),
             s("plaintext").as_bytes()
@@ -111,7 +111,7 @@ async fn local_wrap_vector_unwraps_with_a_keyring_holding_that_master_key() {
     let value = cell["value"]
         .as_str()
         .unwrap()
-        .strip_prefix(CELL_PREFIX)
+        .strip_prefix("enc1:")
         .unwrap()
         .to_owned();
     assert_eq!(

@@ -34,8 +34,6 @@ pub const LABEL: &[u8] = b"cdc-mask/det1";
 pub const KEY_LEN: usize = 64;
 /// Length of the synthetic IV that opens the ciphertext.
 pub const SIV_LEN: usize = 16;
-/// Longest join domain.
-pub const MAX_DOMAIN_LEN: usize = 64;
 
 /// Type tag of a JSON string.
 pub const TAG_STRING: u8 = b's';
@@ -344,15 +342,7 @@ fn decode_body(body: &str) -> Option<Vec<u8>> {
 /// # Errors
 /// [`DetError::InvalidDomain`].
 pub fn check_domain(domain: &str) -> Result<(), DetError> {
-    let ok = domain.len() <= MAX_DOMAIN_LEN
-        && domain
-            .bytes()
-            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(DetError::InvalidDomain)
-    }
+    super::check_domain(domain).map_err(|_| DetError::InvalidDomain)
 }
 
 /// The plaintext of a value: its type tag then its canonical text.

@@ -42,6 +42,8 @@ use p256::{NonZeroScalar, PublicKey, SecretKey};
 use sha2::{Digest as _, Sha256};
 use zeroize::{Zeroize as _, Zeroizing};
 
+use super::Purpose;
+
 /// Prefix of a data key wrapped to a P-256 public key.
 pub const PREFIX: &str = "ecdh1:";
 /// First part of the HKDF `info`; names the format version of the wrap.
@@ -64,26 +66,6 @@ const SALT: [u8; 32] = [0u8; 32];
 /// Each KEK encrypts exactly one message, so a fixed nonce never repeats
 /// under a key (see `schemas/ciphertext.md`).
 const ZERO_NONCE: [u8; 12] = [0u8; 12];
-
-/// What a data key protects. Bound into the KDF, so a key wrapped for one
-/// purpose cannot be unwrapped as the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Purpose {
-    /// Values of the encrypted view.
-    Data,
-    /// Sealed quarantine records (admins only).
-    Quarantine,
-}
-
-impl Purpose {
-    /// `data` or `quarantine`, as bound into the KDF.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Data => "data",
-            Purpose::Quarantine => "quarantine",
-        }
-    }
-}
 
 /// Why a key could not be wrapped or unwrapped. Never carries key bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

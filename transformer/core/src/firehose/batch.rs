@@ -1,0 +1,283 @@
+//! A batch's records transformed (or rejected) into arenas, then the
+//! rejected ones sealed: everything the response is written from.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use serde_json::value::RawValue;
+
+use super::{BatchStats, Event, EventRecord, Plan, CONTROL_VIEW, QUARANTINE_VIEW};
+use crate::cipher::{self, Sealing};
+use crate::json;
+use crate::keys::{DataKeyCache, WrapError};
+use crate::partition;
+use crate::reason::Reason;
+use crate::transform::{Outcome, Route, Scratch};
+
+/// Accepts base64 with or without padding, as producers differ.
+const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// One record's answer before the response is written.
+pub(super) enum Answer {
+    /// Output line in the lines arena, and its rendered partition keys;
+    /// `sealed` names the reason when the line is a sealed quarantine record.
+    Ok {
+        line: Range<usize>,
+        keys: Range<usize>,
+        sealed: Option<Reason>,
+    },
+    /// A control record.
+    Dropped { keys: Range<usize> },
+    /// To be sealed: original bytes in the originals arena.
+    Rejected {
+        reason: Reason,
+        original: Range<usize>,
+    },
+}
+
+/// Every record of an event, answered in arenas.
+pub(super) struct Batch {
+    pub(super) answers: Vec<Answer>,
+    /// Output lines, back to back.
+    pub(super) lines: Vec<u8>,
+    /// Rendered `partitionKeys` objects.
+    pub(super) keys: Vec<u8>,
+    pub(super) stats: BatchStats,
+    /// Original bytes of rejected records (zeroized once sealed).
+    originals: Vec<u8>,
+    decoded: Vec<u8>,
+    scratch: Scratch,
+}
+
+impl Batch {
+    /// Answers every record of `event` as `plan` says; rejected records
+    /// wait for [`Batch::seal_rejected`].
+    pub(super) fn new(event: &Event, plan: Plan<'_>) -> Self {
+        let mut batch = Batch {
+            answers: Vec::with_capacity(event.records.len()),
+            lines: Vec::new(),
+            keys: Vec::new(),
+            stats: BatchStats::default(),
+            originals: Vec::new(),
+            decoded: Vec::new(),
+            scratch: Scratch::default(),
+        };
+        for record in &event.records {
+            batch.stats.records += 1;
+            batch.add(plan, record);
+        }
+        batch
+    }
+
+    fn add(&mut self, plan: Plan<'_>, record: &EventRecord) {
+        self.decoded.clear();
+        if !decode_data(record, &mut self.decoded) {
+            // Keep whatever was sent (the JSON text of `data`), sealed.
+            let original = record
+                .data
+                .as_deref()
+                .map_or("", |raw| raw.get())
+                .as_bytes()
+                .to_vec();
+            self.reject(Reason::InvalidBase64, &original);
+            return;
+        }
+        self.stats.bytes_in += u64::try_from(self.decoded.len()).unwrap_or(u64::MAX);
+        let decoded = std::mem::take(&mut self.decoded);
+        let (transformer, data_key) = match plan {
+            Plan::Transform {
+                transformer,
+                data_key,
+            } => (transformer, data_key),
+            Plan::Seal { reason, .. } => {
+                self.reject(reason, &decoded);
+                self.decoded = decoded;
+                return;
+            }
+        };
+        let start = self.lines.len();
+        match transformer.transform(&decoded, data_key, &mut self.lines, &mut self.scratch) {
+            Outcome::Row(route) => {
+                let keys = self.render_keys(transformer.view().as_str(), &route, record);
+                self.answers.push(Answer::Ok {
+                    line: start..self.lines.len(),
+                    sealed: None,
+                    keys,
+                });
+                self.stats.rows += 1;
+            }
+            Outcome::Control(route) => {
+                let keys = self.render_keys(CONTROL_VIEW, &route, record);
+                self.answers.push(Answer::Dropped { keys });
+                self.stats.dropped_control += 1;
+            }
+            Outcome::Rejected(reason) => self.reject(reason, &decoded),
+        }
+        self.decoded = decoded;
+    }
+
+    fn reject(&mut self, reason: Reason, original: &[u8]) {
+        let start = self.originals.len();
+        self.originals.extend_from_slice(original);
+        self.answers.push(Answer::Rejected {
+            reason,
+            original: start..self.originals.len(),
+        });
+        self.stats.quarantine(reason, 1);
+    }
+
+    /// Renders `{"view":…,"schema":…,"table":…,"dt":…}` into the keys arena;
+    /// the date is the change's own, else the record's arrival date.
+    fn render_keys(&mut self, view: &str, route: &Route<'_>, record: &EventRecord) -> Range<usize> {
+        let fallback;
+        let date = match route.date {
+            Some(date) => date,
+            None => {
+                fallback = arrival_date(record);
+                fallback.as_deref().unwrap_or(partition::UNKNOWN)
+            }
+        };
+        let start = self.keys.len();
+        write_keys(
+            &mut self.keys,
+            view,
+            &partition::segment(&route.schema),
+            &partition::segment(&route.table),
+            date,
+        );
+        start..self.keys.len()
+    }
+
+    /// Seals every rejected record under a quarantine key and turns its
+    /// answer into an `Ok` one (view `quarantine`).
+    ///
+    /// # Errors
+    /// [`WrapError::Random`] if a quarantine key is needed and the system
+    /// random generator fails.
+    pub(super) fn seal_rejected(
+        &mut self,
+        event: &Event,
+        quarantine: &DataKeyCache,
+    ) -> Result<(), WrapError> {
+        let rejected = self
+            .answers
+            .iter()
+            .filter(|a| matches!(a, Answer::Rejected { .. }))
+            .count();
+        if rejected == 0 {
+            return Ok(());
+        }
+        let key = quarantine.key_for(u64::try_from(rejected).unwrap_or(u64::MAX))?;
+        let mut sealed = Vec::new();
+        for (answer, input) in self.answers.iter_mut().zip(&event.records) {
+            let Answer::Rejected { reason, original } = answer else {
+                continue;
+            };
+            tracing::warn!(record_id = %input.record_id, reason = %reason, "quarantined");
+            let start = self.lines.len();
+            cipher::write_quarantine(
+                &key,
+                reason.as_str(),
+                &input.record_id,
+                Sealing::Record(&self.originals[original.clone()]),
+                &mut sealed,
+                &mut self.lines,
+            );
+            let keys = quarantine_keys(&mut self.keys, input);
+            *answer = Answer::Ok {
+                line: start..self.lines.len(),
+                keys,
+                sealed: Some(*reason),
+            };
+        }
+        // The originals held raw records: do not keep them around.
+        zeroize::Zeroize::zeroize(&mut self.originals);
+        Ok(())
+    }
+}
+
+/// Renders the partition keys of a sealed record into `keys`:
+/// `quarantine/unknown/unknown/dt=<arrival date>`.
+pub(super) fn quarantine_keys(keys: &mut Vec<u8>, record: &EventRecord) -> Range<usize> {
+    let start = keys.len();
+    let date = arrival_date(record);
+    write_keys(
+        keys,
+        QUARANTINE_VIEW,
+        partition::UNKNOWN,
+        partition::UNKNOWN,
+        date.as_deref().unwrap_or(partition::UNKNOWN),
+    );
+    start..keys.len()
+}
+
+/// Decodes a record's base64 `data` into `out`; false if it is missing, not
+/// a string or not base64.
+fn decode_data(record: &EventRecord, out: &mut Vec<u8>) -> bool {
+    match record.data.as_deref().and_then(string_value) {
+        Some(text) => LENIENT_BASE64.decode_vec(text.as_bytes(), out).is_ok(),
+        None => false,
+    }
+}
+
+/// A record's original bytes, as sealing keeps them: its decoded `data`, or
+/// the JSON text of `data` when that is not base64.
+pub(super) fn original_of(record: &EventRecord) -> Vec<u8> {
+    let mut out = Vec::new();
+    if decode_data(record, &mut out) {
+        out
+    } else {
+        record
+            .data
+            .as_deref()
+            .map_or("", |raw| raw.get())
+            .as_bytes()
+            .to_vec()
+    }
+}
+
+/// `YYYY-MM-DD` of a record's arrival time, if Firehose gave one.
+fn arrival_date(record: &EventRecord) -> Option<String> {
+    record
+        .approximate_arrival_timestamp
+        .as_deref()
+        .and_then(|raw| raw.get().parse::<f64>().ok())
+        .filter(|ms| ms.is_finite())
+        // Saturating float-to-int conversion; any value is safe here.
+        .map(|ms| partition::date_from_millis(ms as i64))
+}
+
+/// The text of a JSON string value, or `None` if `raw` is not a string.
+/// Borrowed when it has no escapes, as base64 never needs any: then it
+/// is not scanned a second time.
+fn string_value(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    match text.as_bytes() {
+        // A valid JSON string without a backslash is its body, as written.
+        [b'"', body @ .., b'"'] if memchr::memchr(b'\\', body).is_none() => {
+            text.get(1..text.len() - 1).map(Cow::Borrowed)
+        }
+        _ => serde_json::from_str(text).ok(),
+    }
+}
+
+/// Writes `{"view":…,"schema":…,"table":…,"dt":…}`.
+fn write_keys(out: &mut Vec<u8>, view: &str, schema: &str, table: &str, date: &str) {
+    for (i, (name, value)) in super::PARTITION_KEYS
+        .iter()
+        .zip([view, schema, table, date])
+        .enumerate()
+    {
+        out.extend_from_slice(if i == 0 { b"{\"" } else { b",\"" });
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        json::write_string(out, value);
+    }
+    out.push(b'}');
+}

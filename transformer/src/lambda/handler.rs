@@ -1,0 +1,73 @@
+//! The transformer Lambda's handler: the event as the runtime deserialized
+//! it (once), the response handed back as the bytes the core wrote.
+
+use cdc_mask_core::firehose::Event;
+use lambda_runtime::{Error, LambdaEvent};
+use serde::{Serialize, Serializer};
+
+use crate::Processor;
+
+/// JSON text passed to the runtime as is. `lambda_runtime` serializes a
+/// handler's answer with `serde_json`; this serializes as `serde_json`'s own
+/// `RawValue` does (its private struct token), so the response is written
+/// byte for byte without being parsed again. A test pins that behaviour.
+pub struct RawJson(pub String);
+
+/// `serde_json::value::RawValue`'s serialization token.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct(RAW_VALUE_TOKEN, 1)?;
+        s.serialize_field(RAW_VALUE_TOKEN, &self.0)?;
+        s.end()
+    }
+}
+
+/// Answers one invocation and writes its metrics line to stdout and a
+/// summary (counts only) to the log.
+///
+/// # Errors
+/// Only an event that is not a Firehose event, or a failed system random
+/// generator: nothing about a record, the policy or a key fails an
+/// invocation.
+pub async fn handle(processor: &Processor, event: LambdaEvent<Event>) -> Result<RawJson, Error> {
+    let started = std::time::Instant::now();
+    let result = processor.process_event(&event.payload).await?;
+    let stats = &result.stats;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    println!(
+        "{}",
+        super::emf_line(&result, processor.policy_age(), now_ms)
+    );
+    tracing::info!(
+        request_id = %event.context.request_id,
+        view = result.view.map_or("unknown", |v| v.as_str()),
+        records = stats.records,
+        rows = stats.rows,
+        dropped_control = stats.dropped_control,
+        quarantined = stats.quarantined_total(),
+        lost = stats.lost,
+        bytes_in = stats.bytes_in,
+        bytes_out = stats.bytes_out,
+        millis = started.elapsed().as_millis(),
+        "batch done"
+    );
+    // The core writes ASCII JSON (ids are escaped, data is base64).
+    Ok(RawJson(String::from_utf8(result.response)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_json_is_written_byte_for_byte() {
+        let text = r#"{"records":[{"recordId":"a\"b","result":"Ok","data":"eyJ9","metadata":{"partitionKeys":{"view":"masked"}}}]}"#;
+        let written = serde_json::to_vec(&RawJson(text.to_owned())).unwrap();
+        assert_eq!(written, text.as_bytes());
+    }
+}
