@@ -29,7 +29,7 @@ impl DirSink {
     /// The file a partition is written to.
     pub fn path_of(&self, p: Partition<'_>) -> PathBuf {
         self.root
-            .join(p.view)
+            .join(p.view.as_str())
             .join(p.schema)
             .join(p.table)
             .join(format!("dt={}", p.date))
@@ -68,7 +68,7 @@ mod tests {
     fn lays_out_like_s3_and_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         let p = Partition {
-            view: "masked",
+            view: crate::sink::OutputView::Masked,
             schema: "dataset",
             table: "customer",
             date: "2026-11-28",

@@ -11,7 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::Batch;
+use super::{Batch, Part};
 use cdc_mask_transformer::aws::Aws;
 
 /// A parsed `--sink` argument, before anything is opened.
@@ -135,13 +135,9 @@ impl Lake {
     ///
     /// # Errors
     /// As [`Lake::deliver`].
-    pub async fn deliver_parts(
-        &self,
-        parts: Vec<(String, Vec<u8>)>,
-        name: &str,
-    ) -> anyhow::Result<usize> {
+    pub async fn deliver_parts(&self, parts: Vec<Part>, name: &str) -> anyhow::Result<usize> {
         let count = parts.len();
-        for (prefix, lines) in parts {
+        for Part { prefix, lines, .. } in parts {
             match self {
                 Lake::Dir(root) => write_file(&object_path(root, &prefix, name), &lines)?,
                 Lake::S3 {
@@ -207,7 +203,7 @@ fn gzip(lines: &[u8]) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::{Partition, Sink as _};
+    use crate::sink::{OutputView, Partition, Sink as _};
 
     #[test]
     fn parses_sinks_and_rejects_unknown_schemes() {
@@ -240,7 +236,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::Dir(dir.path().to_path_buf());
         let p = Partition {
-            view: "masked",
+            view: OutputView::Masked,
             schema: "s",
             table: "t",
             date: "2026-11-29",
