@@ -7,10 +7,12 @@
 //! - [`sink`]: where output lines go (a local directory or S3, same layout).
 //! - [`pipeline`]: records through both views into a sink.
 //! - [`keys`]: key settings from command-line arguments.
+//! - `aws`: the AWS configuration of a command, loaded once on first use.
 //! - [`backoff`]: waits between retries.
 //! - [`checkpoint`]: where a replay is, for resuming.
 //! - [`progress`]: progress on a terminal or as plain lines.
 
+mod aws;
 pub mod backoff;
 pub mod checkpoint;
 pub mod cli;

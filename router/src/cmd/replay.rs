@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::run::{summary, Totals};
+use crate::aws::LazyAws;
 use crate::checkpoint::{Checkpoint, ShardCheckpoint};
 use crate::cli::ReplayArgs;
 use crate::pipeline::{Pipeline, PipelineStats, SourceRecord};
@@ -134,9 +135,10 @@ pub(super) async fn execute(
         },
         None => Checkpoint::new(&plan.stream.0),
     };
-    let client = kinesis::client(endpoint).await;
+    let aws = LazyAws::new(endpoint.map(str::to_owned));
+    let client = kinesis::client(aws.get().await);
     kinesis::check_stream(&client, &plan.stream).await?;
-    let lake = Output::open(output_spec, endpoint).await?;
+    let lake = Output::open(output_spec, &aws).await?;
     let pipeline = Pipeline::new(settings.components().await?);
     let progress = Progress::new(match plan.end {
         End::At(to) => Some(to),

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::replay;
+use crate::aws::LazyAws;
 use crate::cli::{OutputArgs, RunArgs};
 use crate::keys::key_source;
 use crate::pipeline::{Pipeline, PipelineStats};
@@ -68,7 +69,8 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
         )),
         _ => None,
     };
-    let lake = Output::open(&output_spec, endpoint).await?;
+    let aws = LazyAws::new(endpoint.map(str::to_owned));
+    let lake = Output::open(&output_spec, &aws).await?;
     let pipeline = Pipeline::new(settings.components().await?);
     let name_label = match (label, &source) {
         (Some((input, label)), _) => {

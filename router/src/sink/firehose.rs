@@ -51,12 +51,11 @@ impl Firehose {
         masked: &str,
         encrypted: &str,
         side: Lake,
-        endpoint_url: Option<&str>,
+        aws: &Aws,
     ) -> anyhow::Result<Self> {
-        let config =
-            aws_sdk_firehose::config::Builder::from(Aws::load(endpoint_url).await.config())
-                .interceptor(CountRetries)
-                .build();
+        let config = aws_sdk_firehose::config::Builder::from(aws.config())
+            .interceptor(CountRetries)
+            .build();
         let client = Client::from_conf(config);
         let existing = list_streams(&client).await?;
         for stream in [masked, encrypted] {

@@ -12,7 +12,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use super::{Batch, Part};
-use cdc_mask_transformer::aws::Aws;
+use crate::aws::LazyAws;
 
 /// A parsed `--sink` argument, before anything is opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +78,7 @@ impl Lake {
     /// # Errors
     /// One line: the directory cannot be created, the bucket does not exist,
     /// access is denied, no credentials.
-    pub async fn open(spec: &LakeSpec, endpoint_url: Option<&str>) -> anyhow::Result<Self> {
+    pub async fn open(spec: &LakeSpec, aws: &LazyAws) -> anyhow::Result<Self> {
         match spec {
             LakeSpec::Dir(path) => {
                 std::fs::create_dir_all(path)
@@ -86,7 +86,7 @@ impl Lake {
                 Ok(Lake::Dir(path.clone()))
             }
             LakeSpec::S3 { bucket, prefix } => {
-                let client = Aws::load(endpoint_url).await.s3();
+                let client = aws.get().await.s3();
                 if let Err(e) = client.head_bucket().bucket(bucket).send().await {
                     let not_found = e.as_service_error().is_some_and(
                         aws_sdk_s3::operation::head_bucket::HeadBucketError::is_not_found,

@@ -34,9 +34,10 @@ impl Stream {
     }
 }
 
-/// A Kinesis client from the shared AWS configuration, its retries counted.
-pub async fn client(endpoint_url: Option<&str>) -> Client {
-    let config = aws_sdk_kinesis::config::Builder::from(Aws::load(endpoint_url).await.config())
+/// A Kinesis client from the command's AWS configuration, its retries
+/// counted.
+pub fn client(aws: &Aws) -> Client {
+    let config = aws_sdk_kinesis::config::Builder::from(aws.config())
         .interceptor(CountRetries)
         .build();
     Client::from_conf(config)
