@@ -14,7 +14,7 @@ use cdc_mask_transformer::policy_source::PolicyLocation;
 
 use crate::cli::DemoArgs;
 use crate::pipeline::{Pipeline, SourceRecord};
-use crate::sink::{DirSink, Sink as _};
+use crate::sink::{Batch, Lake, REASONS_PREFIX};
 use crate::source::generate::{Generator, GeneratorConfig};
 
 /// Macie findings for the seed's tables, as EventBridge delivers them.
@@ -49,7 +49,9 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         KeySource::Local(args.out.join("keyring")),
     );
     let mut pipeline = Pipeline::new(settings.components().await?);
-    let mut sink = DirSink::new(&args.out, "demo.jsonl");
+    // One object per partition, `demo.jsonl`, written whole at the end: the
+    // demo's sample sizes fit in memory.
+    let mut output = Batch::new();
     let mut generator = Generator::new(GeneratorConfig {
         seed: args.seed,
         ..GeneratorConfig::default()
@@ -59,10 +61,10 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut produced = 0u64;
     let mut busy = Duration::ZERO;
     let mut last_report = Instant::now();
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut records = Vec::with_capacity(BATCH);
     while produced < total {
-        batch.clear();
-        while batch.len() < BATCH && produced < total {
+        records.clear();
+        while records.len() < BATCH && produced < total {
             let bytes = match malformed_at
                 .iter()
                 .position(|&at| at == produced && total >= 3)
@@ -72,13 +74,13 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 None => generator.next().unwrap_or_default(),
             };
             produced += 1;
-            batch.push(SourceRecord {
+            records.push(SourceRecord {
                 id: format!("generate:{produced}"),
                 bytes,
             });
         }
         let started = Instant::now();
-        pipeline.process(&batch, &mut sink).await?;
+        pipeline.process(&records, &mut output).await?;
         busy += started.elapsed();
         if last_report.elapsed() > Duration::from_secs(2) {
             eprintln!("  … {produced} of {total} records");
@@ -86,7 +88,17 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     let started = Instant::now();
-    sink.flush().context("writing the lake")?;
+    // The two malformed records are explained by the summary; the demo's
+    // lake keeps no reason side file.
+    let parts = output
+        .take()
+        .into_iter()
+        .filter(|part| part.prefix != REASONS_PREFIX)
+        .collect();
+    Lake::Dir(args.out.clone())
+        .deliver_parts(parts, "demo")
+        .await
+        .context("writing the lake")?;
     busy += started.elapsed();
     print!("{}", summary(&args.out, &pipeline, &compiled, busy)?);
     Ok(())

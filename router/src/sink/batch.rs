@@ -77,10 +77,6 @@ impl Sink for Batch {
         Ok(())
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-
     fn quarantined(&mut self, position: &str, reason: &str) -> std::io::Result<()> {
         self.reasons.extend_from_slice(br#"{"record_id":"#);
         json::write_string(&mut self.reasons, position);

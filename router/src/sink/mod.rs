@@ -3,13 +3,11 @@
 //! `masked`, `encrypted`, `control`, `quarantine` ([`OutputView`]).
 
 mod batch;
-mod dir;
 pub mod firehose;
 mod lake;
 mod output;
 
-pub use batch::{Batch, Part};
-pub use dir::DirSink;
+pub use batch::{Batch, Part, REASONS_PREFIX};
 pub use lake::{Lake, LakeSpec};
 pub use output::{Output, OutputSpec};
 
@@ -84,12 +82,6 @@ pub trait Sink {
     /// # Errors
     /// Any I/O error of the destination.
     fn write(&mut self, partition: Partition<'_>, line: &[u8]) -> std::io::Result<()>;
-
-    /// Makes everything written so far durable.
-    ///
-    /// # Errors
-    /// Any I/O error of the destination.
-    fn flush(&mut self) -> std::io::Result<()>;
 
     /// Notes that the record at `position` was quarantined for `reason` (the
     /// sealed record itself arrives through [`Sink::write`]). Sinks that keep
