@@ -16,6 +16,7 @@ use crate::cli::DemoArgs;
 use crate::pipeline::{Pipeline, SourceRecord};
 use crate::sink::{Batch, Lake, REASONS_PREFIX};
 use crate::source::generate::{Generator, GeneratorConfig};
+use crate::summary::Rates;
 
 /// Macie findings for the seed's tables, as EventBridge delivers them.
 const SAMPLE_FINDINGS: &str = include_str!("../../../schemas/examples/macie-findings.jsonl");
@@ -125,20 +126,13 @@ fn summary(
     busy: Duration,
 ) -> anyhow::Result<String> {
     let stats = pipeline.stats();
-    let seconds = busy.as_secs_f64().max(1e-9);
-    // Precision loss is irrelevant for rates.
-    #[allow(clippy::cast_precision_loss)]
-    let (rate, mb) = (
-        stats.records as f64 / seconds,
-        stats.bytes as f64 / seconds / 1e6,
-    );
     let mut s = String::new();
     writeln!(
         s,
-        "cdc-mask demo: {} records masked and encrypted into {} in {:.2} s ({rate:.0} records/s, {mb:.1} MB/s)",
+        "cdc-mask demo: {} records masked and encrypted into {} {}",
         stats.records,
         out.display(),
-        seconds
+        Rates::of(stats, busy)
     )?;
     writeln!(s, "\nrows per table (each written to both views):")?;
     for ((schema, table), n) in &stats.rows {

@@ -63,7 +63,7 @@ async fn compile(args: CompileArgs) -> anyhow::Result<()> {
     let mut compiler = Compiler::new(layout, defaults);
     for source in &files {
         let (name, bytes) = match source {
-            Source::Stdin => ("<stdin>".to_owned(), super::read_input(None)?),
+            Source::Stdin => ("<stdin>".to_owned(), super::shared::read_input(None)?),
             Source::File(path) => (
                 path.display().to_string(),
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,

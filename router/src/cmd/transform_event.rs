@@ -5,11 +5,9 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use cdc_mask_core::ViewMode;
-use cdc_mask_transformer::config::Settings;
-use cdc_mask_transformer::policy_source::PolicyLocation;
 
+use super::shared;
 use crate::cli::TransformEventArgs;
-use crate::keys::key_source;
 
 pub(super) async fn run(args: TransformEventArgs) -> anyhow::Result<()> {
     let view = match args.view.as_str() {
@@ -21,22 +19,9 @@ pub(super) async fn run(args: TransformEventArgs) -> anyhow::Result<()> {
                 .context("--view")?,
         ),
     };
-    let policy = PolicyLocation::parse(&args.policy)
-        .map_err(anyhow::Error::msg)
-        .context("--policy")?;
-    if let PolicyLocation::File(path) = &policy {
-        super::ensure_file(path, "policy")?;
-    }
-    let mut settings = Settings::new(view, policy, key_source(&args.keys)?);
-    settings.shape = args
-        .shape
-        .parse()
-        .map_err(anyhow::Error::msg)
-        .context("--shape")?;
-    settings.token_key_version = args.keys.token_key_version;
-    settings.endpoint_url.clone_from(&args.keys.endpoint_url);
+    let settings = shared::settings(view, &args.policy, &args.shape, &args.keys)?;
     let processor = settings.build().await?;
-    let event = super::read_input(args.event.as_deref())?;
+    let event = shared::read_input(args.event.as_deref())?;
     let calls_before = processor.key_service_calls();
     let started = Instant::now();
     let result = processor.process(&event).await?;

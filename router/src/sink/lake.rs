@@ -108,19 +108,6 @@ impl Lake {
         }
     }
 
-    /// Where an object of `name` under partition `prefix` goes (a path or
-    /// an `s3://` URL), for messages and tests.
-    pub fn location(&self, prefix: &str, name: &str) -> String {
-        match self {
-            Lake::Dir(root) => object_path(root, prefix, name).display().to_string(),
-            Lake::S3 {
-                bucket,
-                prefix: root,
-                ..
-            } => format!("s3://{bucket}/{}", object_key(root, prefix, name)),
-        }
-    }
-
     /// Delivers a batch as one object per partition named `name` (made of
     /// path-safe characters), and empties it. Returns the number of objects.
     ///
@@ -248,10 +235,6 @@ mod tests {
         }
         let path = dir.path().join("masked/s/t/dt=2026-11-29/f-0-4.jsonl");
         assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
-        assert_eq!(
-            lake.location("masked/s/t/dt=2026-11-29", "f-0-4"),
-            path.display().to_string()
-        );
     }
 
     #[test]

@@ -1,15 +1,21 @@
 //! Where transformed lines go. Every sink lays records out like the S3 lake:
 //! `<view>/<schema>/<table>/dt=<YYYY-MM-DD>/<object>`, with `view` one of
 //! `masked`, `encrypted`, `control`, `quarantine` ([`OutputView`]).
+//!
+//! - `batch`: the lines of one batch, per partition.
+//! - `lake`: a local directory or an S3 prefix, one object per partition
+//!   and batch.
+//! - `firehose`: the two Direct-PUT delivery streams, with a side lake.
+//! - `output`: `--sink` parsed and opened: a lake or Firehose.
 
 mod batch;
-pub mod firehose;
+mod firehose;
 mod lake;
 mod output;
 
-pub use batch::{Batch, Part, REASONS_PREFIX};
-pub use lake::{Lake, LakeSpec};
-pub use output::{Output, OutputSpec};
+pub(crate) use batch::{Batch, Part, REASONS_PREFIX};
+pub(crate) use lake::{Lake, LakeSpec};
+pub(crate) use output::{Output, OutputSpec};
 
 use cdc_mask_core::firehose::{CONTROL_VIEW, QUARANTINE_VIEW};
 use cdc_mask_core::View;

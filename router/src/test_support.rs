@@ -1,0 +1,56 @@
+//! For unit tests: a pipeline over the sample policy and a fresh keyring,
+//! and records from the generator.
+
+use std::path::Path;
+
+use cdc_mask_core::{View, ViewMode};
+use cdc_mask_transformer::config::{KeySource, Settings};
+use cdc_mask_transformer::policy_source::PolicyLocation;
+
+use crate::pipeline::{Pipeline, SourceRecord};
+use crate::source::generate::{Generator, GeneratorConfig};
+
+/// A pipeline with `schemas/examples/policy.json` and a keyring in
+/// `keyring` (created on first use).
+pub async fn pipeline(keyring: &Path) -> Pipeline {
+    let settings = Settings::new(
+        ViewMode::Fixed(View::Masked),
+        PolicyLocation::File(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/examples/policy.json"),
+        ),
+        KeySource::Local(keyring.to_path_buf()),
+    );
+    Pipeline::new(settings.components().await.unwrap())
+}
+
+/// The generator's first `count` records (three control records, then
+/// full-load rows).
+pub fn records(count: usize) -> Vec<SourceRecord> {
+    Generator::new(GeneratorConfig::default())
+        .take(count)
+        .enumerate()
+        .map(|(i, bytes)| SourceRecord {
+            id: format!("test:{i}"),
+            bytes,
+        })
+        .collect()
+}
+
+/// The object names under `root`, sorted, each once.
+pub fn object_names(root: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
