@@ -188,3 +188,53 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::sink::Lake;
+    use crate::test_support::{object_names, pipeline, records, FailingInput};
+
+    #[tokio::test]
+    async fn a_read_error_ends_the_input_after_what_was_read_is_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path().join("lake");
+        std::fs::create_dir_all(&lake).unwrap();
+        let mut input = Vec::new();
+        for record in records(5) {
+            input.extend_from_slice(&record.bytes);
+            input.push(b'\n');
+        }
+        // A record torn by the error.
+        input.extend_from_slice(b"{\"data\":{\"id\":");
+        let feed = Feed::from_reader(
+            Box::new(FailingInput(Cursor::new(input))),
+            "changes.jsonl".to_owned(),
+            "changes.jsonl".to_owned(),
+            false,
+        );
+        let flush = Flush {
+            bytes: 1 << 20,
+            interval: std::time::Duration::from_secs(3600),
+        };
+        let batcher = Batcher::new(
+            pipeline(&dir.path().join("keyring")).await,
+            Arc::new(Output::Lake(Lake::Dir(lake.clone()))),
+            Progress::new(None),
+            feed.label().to_owned(),
+            flush,
+        );
+        let (_stop_tx, stop) = watch::channel(false);
+        let outcome = drive(feed, batcher, stop).await.unwrap();
+        let error = format!("{:#}", outcome.error.unwrap());
+        assert_eq!(error, "reading changes.jsonl: the disk went away");
+        assert!(!outcome.interrupted);
+        assert_eq!(outcome.stats.records, 5, "the complete lines");
+        assert_eq!(outcome.stats.control + outcome.stats.total_rows(), 5);
+        let names = object_names(&lake);
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].starts_with("changes.jsonl-00000000000000000000-"));
+    }
+}

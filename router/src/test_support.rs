@@ -1,6 +1,7 @@
 //! For unit tests: a pipeline over the sample policy and a fresh keyring,
-//! and records from the generator.
+//! records from the generator, an input that fails half-way.
 
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use cdc_mask_core::{View, ViewMode};
@@ -53,4 +54,16 @@ pub fn object_names(root: &Path) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// `bytes`, then a read error (`the disk went away`) where they end.
+pub struct FailingInput(pub Cursor<Vec<u8>>);
+
+impl Read for FailingInput {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(buf)? {
+            0 => Err(std::io::Error::other("the disk went away")),
+            n => Ok(n),
+        }
+    }
 }

@@ -1,11 +1,12 @@
 //! The sources `run` reads on a thread of its own: a file (followed as it
 //! grows, with `--follow`), stdin, or the generator. Their chunks arrive in
-//! order, then their end.
+//! order, then their end, or the read error that ended them.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use tokio::sync::mpsc;
 
 use super::generate::GeneratorConfig;
@@ -46,11 +47,19 @@ impl FeedSpec {
             FeedSpec::File { path, follow } => {
                 let file = std::fs::File::open(&path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                Feed::from_reader(Box::new(file), label_of(&path), follow)
+                Feed::from_reader(
+                    Box::new(file),
+                    path.display().to_string(),
+                    label_of(&path),
+                    follow,
+                )
             }
-            FeedSpec::Stdin => {
-                Feed::from_reader(Box::new(std::io::stdin()), "stdin".to_owned(), false)
-            }
+            FeedSpec::Stdin => Feed::from_reader(
+                Box::new(std::io::stdin()),
+                "stdin".to_owned(),
+                "stdin".to_owned(),
+                false,
+            ),
             FeedSpec::Generate { seed, rate } => Feed {
                 input: Input::Generator {
                     config: GeneratorConfig {
@@ -59,6 +68,7 @@ impl FeedSpec {
                     },
                     rate,
                 },
+                name: "the generator".to_owned(),
                 label: "generate".to_owned(),
             },
         })
@@ -68,6 +78,8 @@ impl FeedSpec {
 /// An opened source, not yet read.
 pub struct Feed {
     input: Input,
+    /// For messages: the path, `stdin`.
+    name: String,
     /// First part of object names: path- and key-safe.
     label: String,
 }
@@ -84,10 +96,17 @@ enum Input {
 }
 
 impl Feed {
-    /// DMS JSON lines from `reader`, named `label` in object names.
-    pub fn from_reader(reader: Box<dyn Read + Send>, label: String, follow: bool) -> Self {
+    /// DMS JSON lines from `reader`, named `name` in messages and `label`
+    /// in object names.
+    pub fn from_reader(
+        reader: Box<dyn Read + Send>,
+        name: String,
+        label: String,
+        follow: bool,
+    ) -> Self {
         Feed {
             input: Input::Reader { reader, follow },
+            name,
             label,
         }
     }
@@ -100,26 +119,42 @@ impl Feed {
     /// Starts reading on a thread of its own.
     pub fn start(self) -> Chunks {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
-        match self.input {
-            Input::Reader { reader, follow } => drop(file::spawn(reader, self.label, follow, tx)),
-            Input::Generator { config, rate } => drop(paced::spawn(config, rate, tx)),
+        let reader = match self.input {
+            Input::Reader { reader, follow } => file::spawn(reader, self.label, follow, tx),
+            Input::Generator { config, rate } => paced::spawn(config, rate, tx),
+        };
+        Chunks {
+            chunks: rx,
+            reader: Some(reader),
+            name: self.name,
         }
-        Chunks { chunks: rx }
     }
 }
 
 /// What a started [`Feed`] reads.
 pub struct Chunks {
     chunks: mpsc::Receiver<Chunk>,
+    reader: Option<JoinHandle<std::io::Result<()>>>,
+    name: String,
 }
 
 impl Chunks {
     /// The next chunk; `None` at the end of the input. Cancel-safe.
     ///
     /// # Errors
-    /// None yet: the reader's result is not looked at.
+    /// The read error that ended the input (after every chunk read before
+    /// it), as `reading NAME: …`.
     pub async fn next(&mut self) -> anyhow::Result<Option<Chunk>> {
-        Ok(self.chunks.recv().await)
+        if let Some(chunk) = self.chunks.recv().await {
+            return Ok(Some(chunk));
+        }
+        // The channel closes when the reader thread has returned (or
+        // panicked): joining it does not wait, and says why it ended.
+        match self.reader.take().map(JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(None),
+            Some(Ok(Err(e))) => Err(e).with_context(|| format!("reading {}", self.name)),
+            Some(Err(_)) => bail!("reading {}: the reader stopped unexpectedly", self.name),
+        }
     }
 }
 
@@ -150,5 +185,22 @@ mod tests {
             label_of(Path::new("/x/cdc changes.jsonl")),
             "cdc_changes.jsonl"
         );
+    }
+
+    #[tokio::test]
+    async fn a_directory_given_as_a_file_is_a_read_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = FeedSpec::File {
+            path: dir.path().to_path_buf(),
+            follow: false,
+        };
+        let mut chunks = spec.open().unwrap().start();
+        let e = chunks.next().await.unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.starts_with(&format!("reading {}: ", dir.path().display())),
+            "{text}"
+        );
+        assert!(chunks.next().await.unwrap().is_none());
     }
 }
