@@ -6,12 +6,11 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::Command;
 
 use cdc_mask_core::firehose::{PARTITION_KEYS, QUARANTINE_VIEW};
 use cdc_mask_core::View;
-use cdc_mask_router::sink::{DirSink, Partition};
+use cdc_mask_router::sink::write_prefix;
 use cdc_mask_transformer::settings::{env as lambda_env, Setting};
 use serde_json::Value;
 use support::{workspace_root, MotoServer};
@@ -124,7 +123,7 @@ fn the_template_sets_exactly_the_environment_each_lambda_reads() {
 }
 
 /// `!{partitionKeyFromLambda:<key>}/…`: the Firehose prefix of the layout
-/// that the router's directory sink writes, with each key the transformer
+/// that the router's sinks write, with each key the transformer
 /// emits in place of its value.
 fn prefix_from_code() -> String {
     let key = |name: &str| {
@@ -132,13 +131,10 @@ fn prefix_from_code() -> String {
         format!("!{{partitionKeyFromLambda:{name}}}")
     };
     let (view, schema, table, dt) = (key("view"), key("schema"), key("table"), key("dt"));
-    let path = DirSink::new(Path::new(""), "").path_of(Partition {
-        view: &view,
-        schema: &schema,
-        table: &table,
-        date: &dt,
-    });
-    path.to_str().unwrap().to_owned()
+    let mut prefix = String::new();
+    write_prefix(&mut prefix, &view, &schema, &table, &dt);
+    prefix.push('/');
+    prefix
 }
 
 /// The value of the console guide's `| <field> | `<value>` … |` row.

@@ -16,7 +16,7 @@ use cdc_mask_core::{Outcome, Reason, Scratch};
 use cdc_mask_transformer::policy_cache::PolicyCache;
 use cdc_mask_transformer::settings::Components;
 
-use crate::sink::{Partition, Sink};
+use crate::sink::{OutputView, Partition, Sink};
 
 /// One input record and where it came from.
 #[derive(Debug, Clone)]
@@ -173,8 +173,8 @@ impl Pipeline {
                     let table = partition::segment(&route.table);
                     let date = route.date.unwrap_or(UNKNOWN);
                     for (view, line) in [
-                        ("masked", &self.masked_line),
-                        ("encrypted", &self.encrypted_line),
+                        (OutputView::Masked, &self.masked_line),
+                        (OutputView::Encrypted, &self.encrypted_line),
                     ] {
                         sink.write(
                             Partition {
@@ -197,7 +197,7 @@ impl Pipeline {
                     envelope::write_control_line(&record.bytes, &mut self.masked_line);
                     self.masked_line.push(b'\n');
                     let partition = Partition {
-                        view: "control",
+                        view: OutputView::Control,
                         schema: &partition::segment(&route.schema),
                         table: &partition::segment(&route.table),
                         date: route.date.unwrap_or(UNKNOWN),
@@ -233,7 +233,7 @@ impl Pipeline {
                     &mut self.masked_line,
                 );
                 let partition = Partition {
-                    view: "quarantine",
+                    view: OutputView::Quarantine,
                     schema: UNKNOWN,
                     table: UNKNOWN,
                     date: UNKNOWN,

@@ -33,6 +33,20 @@ pub fn builder(keys: &KeyArgs) -> SettingsBuilder {
     builder
 }
 
+/// The settings of a local run of both views: a policy file and a keyring
+/// (the demo's, and the unit tests').
+///
+/// # Errors
+/// A path that is not valid settings (never, in practice).
+pub fn local(policy: &std::path::Path, keyring: &std::path::Path) -> anyhow::Result<Settings> {
+    let mut builder = SettingsBuilder::from_flags();
+    builder
+        .set(Setting::View, "masked")
+        .set(Setting::Policy, policy.display().to_string())
+        .set(Setting::Keyring, keyring.display().to_string());
+    Ok(builder.build()?)
+}
+
 /// Loads the keys and the policy, and stops with one line when no usable
 /// policy is in hand (a long run would only seal what it reads).
 ///

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use cdc_mask_core::findings::{Compiled, Compiler, Defaults, Layout, Overrides};
-use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
 
 use crate::cli::DemoArgs;
 use crate::pipeline::{Pipeline, SourceRecord};
-use crate::sink::{DirSink, Sink as _};
+use crate::sink::{Batch, Lake, REASONS_PREFIX};
 use crate::source::generate::{Generator, GeneratorConfig};
+use crate::summary::Rates;
 
 /// Macie findings for the seed's tables, as EventBridge delivers them.
 const SAMPLE_FINDINGS: &str = include_str!("../../../schemas/examples/macie-findings.jsonl");
@@ -40,16 +40,11 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let compiled = compile_sample_findings()?;
     std::fs::write(&policy_path, super::findings::render(&compiled.policy)?)
         .with_context(|| format!("cannot write {}", policy_path.display()))?;
-    let mut settings = SettingsBuilder::from_flags();
-    settings
-        .set(Setting::View, "masked")
-        .set(Setting::Policy, policy_path.display().to_string())
-        .set(
-            Setting::Keyring,
-            args.out.join("keyring").display().to_string(),
-        );
-    let mut pipeline = Pipeline::new(crate::settings::load(&settings.build()?).await?);
-    let mut sink = DirSink::new(&args.out, "demo.jsonl");
+    let settings = crate::settings::local(&policy_path, &args.out.join("keyring"))?;
+    let mut pipeline = Pipeline::new(crate::settings::load(&settings).await?);
+    // One object per partition, `demo.jsonl`, written whole at the end: the
+    // demo's sample sizes fit in memory.
+    let mut output = Batch::new();
     let mut generator = Generator::new(GeneratorConfig {
         seed: args.seed,
         ..GeneratorConfig::default()
@@ -59,10 +54,10 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut produced = 0u64;
     let mut busy = Duration::ZERO;
     let mut last_report = Instant::now();
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut records = Vec::with_capacity(BATCH);
     while produced < total {
-        batch.clear();
-        while batch.len() < BATCH && produced < total {
+        records.clear();
+        while records.len() < BATCH && produced < total {
             let bytes = match malformed_at
                 .iter()
                 .position(|&at| at == produced && total >= 3)
@@ -72,13 +67,13 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 None => generator.next().unwrap_or_default(),
             };
             produced += 1;
-            batch.push(SourceRecord {
+            records.push(SourceRecord {
                 id: format!("generate:{produced}"),
                 bytes,
             });
         }
         let started = Instant::now();
-        pipeline.process(&batch, &mut sink).await?;
+        pipeline.process(&records, &mut output).await?;
         busy += started.elapsed();
         if last_report.elapsed() > Duration::from_secs(2) {
             eprintln!("  … {produced} of {total} records");
@@ -86,7 +81,17 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     let started = Instant::now();
-    sink.flush().context("writing the lake")?;
+    // The two malformed records are explained by the summary; the demo's
+    // lake keeps no reason side file.
+    let parts = output
+        .take()
+        .into_iter()
+        .filter(|part| part.prefix != REASONS_PREFIX)
+        .collect();
+    Lake::Dir(args.out.clone())
+        .deliver_parts(parts, "demo")
+        .await
+        .context("writing the lake")?;
     busy += started.elapsed();
     print!("{}", summary(&args.out, &pipeline, &compiled, busy)?);
     Ok(())
@@ -113,20 +118,13 @@ fn summary(
     busy: Duration,
 ) -> anyhow::Result<String> {
     let stats = pipeline.stats();
-    let seconds = busy.as_secs_f64().max(1e-9);
-    // Precision loss is irrelevant for rates.
-    #[allow(clippy::cast_precision_loss)]
-    let (rate, mb) = (
-        stats.records as f64 / seconds,
-        stats.bytes as f64 / seconds / 1e6,
-    );
     let mut s = String::new();
     writeln!(
         s,
-        "cdc-mask demo: {} records masked and encrypted into {} in {:.2} s ({rate:.0} records/s, {mb:.1} MB/s)",
+        "cdc-mask demo: {} records masked and encrypted into {} {}",
         stats.records,
         out.display(),
-        seconds
+        Rates::of(stats, busy)
     )?;
     writeln!(s, "\nrows per table (each written to both views):")?;
     for ((schema, table), n) in &stats.rows {

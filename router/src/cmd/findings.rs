@@ -13,9 +13,9 @@ use cdc_mask_core::findings::{
     Problem,
 };
 use cdc_mask_core::policy::{Action, PolicyFile};
-use cdc_mask_transformer::aws::Aws;
 use cdc_mask_transformer::findings_store::{S3Store, S3Url, Written};
 
+use crate::aws::LazyAws;
 use crate::cli::{CompileArgs, FindingsArgs, FindingsCommand};
 
 /// At most this many errors and warnings are listed; the rest are counted.
@@ -63,7 +63,7 @@ async fn compile(args: CompileArgs) -> anyhow::Result<()> {
     let mut compiler = Compiler::new(layout, defaults);
     for source in &files {
         let (name, bytes) = match source {
-            Source::Stdin => ("<stdin>".to_owned(), super::read_input(None)?),
+            Source::Stdin => ("<stdin>".to_owned(), super::shared::read_input(None)?),
             Source::File(path) => (
                 path.display().to_string(),
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
@@ -114,14 +114,14 @@ async fn compile(args: CompileArgs) -> anyhow::Result<()> {
 
 /// The S3 client, made on first use (local runs never load AWS config).
 struct S3 {
-    endpoint_url: Option<String>,
+    aws: LazyAws,
     store: Option<S3Store>,
 }
 
 impl S3 {
     fn new(endpoint_url: Option<String>) -> Self {
         S3 {
-            endpoint_url,
+            aws: LazyAws::new(endpoint_url),
             store: None,
         }
     }
@@ -130,7 +130,7 @@ impl S3 {
         match &self.store {
             Some(store) => store.clone(),
             None => {
-                let client = Aws::load(self.endpoint_url.as_deref()).await.s3();
+                let client = self.aws.get().await.s3();
                 self.store.insert(S3Store::new(client)).clone()
             }
         }

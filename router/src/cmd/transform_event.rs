@@ -4,24 +4,15 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_transformer::settings::Setting;
 use cdc_mask_transformer::Processor;
 
+use super::shared;
 use crate::cli::TransformEventArgs;
 
 pub(super) async fn run(args: TransformEventArgs) -> anyhow::Result<()> {
-    if let Ok(PolicyLocation::File(path)) = PolicyLocation::parse(&args.policy) {
-        super::ensure_file(&path, "policy")?;
-    }
-    let mut builder = crate::settings::builder(&args.keys);
-    builder
-        .set(Setting::View, &args.view)
-        .set(Setting::Policy, &args.policy)
-        .set(Setting::Shape, &args.shape);
-    let settings = builder.build()?;
+    let settings = shared::settings(&args.view, &args.policy, &args.shape, &args.keys)?;
     let processor = Processor::new(crate::settings::load(&settings).await?, settings.view);
-    let event = super::read_input(args.event.as_deref())?;
+    let event = shared::read_input(args.event.as_deref())?;
     let started = Instant::now();
     let result = processor.process(&event).await?;
     let seconds = started.elapsed().as_secs_f64();

@@ -2,25 +2,36 @@
 //! as one object per partition (see [`super::Lake`]).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use cdc_mask_core::json;
 
-use super::{Partition, Sink};
+use super::{write_prefix, OutputView, Partition, Sink};
 
 /// Where the quarantine reason side file goes, relative to the lake root:
 /// one JSON line (`record_id`, `reason`) per quarantined record, never its
 /// content.
 pub const REASONS_PREFIX: &str = "quarantine/reasons";
 
+/// The lines of one partition (or the reason side file) in a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The top-level prefix of `prefix` (the reason side file is
+    /// [`OutputView::Quarantine`]).
+    pub view: OutputView,
+    /// `<view>/<schema>/<table>/dt=<date>`, or [`REASONS_PREFIX`].
+    pub prefix: String,
+    /// JSON lines, each ending in `\n`.
+    pub lines: Vec<u8>,
+}
+
 /// Output lines of one batch, grouped by partition prefix
 /// (`<view>/<schema>/<table>/dt=<date>`).
 #[derive(Debug, Default)]
 pub struct Batch {
-    parts: HashMap<String, Vec<u8>>,
+    parts: HashMap<String, (OutputView, Vec<u8>)>,
     reasons: Vec<u8>,
+    /// The prefix being looked up, reused so that a line costs no allocation.
     key: String,
-    bytes: usize,
 }
 
 impl Batch {
@@ -29,25 +40,26 @@ impl Batch {
         Batch::default()
     }
 
-    /// True when nothing has been written since the last [`Batch::take`].
-    pub fn is_empty(&self) -> bool {
-        self.parts.is_empty() && self.reasons.is_empty()
-    }
-
-    /// Output bytes held.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// Empties the batch: every (prefix, JSON lines) it holds, sorted by
-    /// prefix, the reason side file under [`REASONS_PREFIX`].
-    pub fn take(&mut self) -> Vec<(String, Vec<u8>)> {
-        let mut out: Vec<(String, Vec<u8>)> = self.parts.drain().collect();
+    /// Empties the batch: every part it holds, sorted by prefix, the reason
+    /// side file under [`REASONS_PREFIX`].
+    pub fn take(&mut self) -> Vec<Part> {
+        let mut out: Vec<Part> = self
+            .parts
+            .drain()
+            .map(|(prefix, (view, lines))| Part {
+                view,
+                prefix,
+                lines,
+            })
+            .collect();
         if !self.reasons.is_empty() {
-            out.push((REASONS_PREFIX.to_owned(), std::mem::take(&mut self.reasons)));
+            out.push(Part {
+                view: OutputView::Quarantine,
+                prefix: REASONS_PREFIX.to_owned(),
+                lines: std::mem::take(&mut self.reasons),
+            });
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        self.bytes = 0;
+        out.sort_by(|a, b| a.prefix.cmp(&b.prefix));
         out
     }
 }
@@ -55,23 +67,13 @@ impl Batch {
 impl Sink for Batch {
     fn write(&mut self, p: Partition<'_>, line: &[u8]) -> std::io::Result<()> {
         self.key.clear();
-        // Writing to a String cannot fail.
-        let _ = write!(
-            self.key,
-            "{}/{}/{}/dt={}",
-            p.view, p.schema, p.table, p.date
-        );
-        self.bytes += line.len();
+        write_prefix(&mut self.key, p.view.as_str(), p.schema, p.table, p.date);
         match self.parts.get_mut(self.key.as_str()) {
-            Some(buffer) => buffer.extend_from_slice(line),
+            Some((_, buffer)) => buffer.extend_from_slice(line),
             None => {
-                self.parts.insert(self.key.clone(), line.to_vec());
+                self.parts.insert(self.key.clone(), (p.view, line.to_vec()));
             }
         }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 
@@ -98,28 +100,27 @@ mod tests {
             table: "t",
             date: "2026-11-29",
         };
-        batch.write(p("masked"), b"1\n").unwrap();
-        batch.write(p("encrypted"), b"2\n").unwrap();
-        batch.write(p("masked"), b"3\n").unwrap();
+        batch.write(p(OutputView::Masked), b"1\n").unwrap();
+        batch.write(p(OutputView::Encrypted), b"2\n").unwrap();
+        batch.write(p(OutputView::Masked), b"3\n").unwrap();
         batch.quarantined("f:7", "not_json").unwrap();
-        assert_eq!(batch.bytes(), 6);
-        let parts = batch.take();
+        let part = |view, prefix: &str, lines: &[u8]| Part {
+            view,
+            prefix: prefix.to_owned(),
+            lines: lines.to_vec(),
+        };
         assert_eq!(
-            parts,
+            batch.take(),
             vec![
-                ("encrypted/s/t/dt=2026-11-29".to_owned(), b"2\n".to_vec()),
-                ("masked/s/t/dt=2026-11-29".to_owned(), b"1\n3\n".to_vec()),
-                (
-                    REASONS_PREFIX.to_owned(),
-                    br#"{"record_id":"f:7","reason":"not_json"}"#
-                        .iter()
-                        .chain(b"\n")
-                        .copied()
-                        .collect()
+                part(OutputView::Encrypted, "encrypted/s/t/dt=2026-11-29", b"2\n"),
+                part(OutputView::Masked, "masked/s/t/dt=2026-11-29", b"1\n3\n"),
+                part(
+                    OutputView::Quarantine,
+                    REASONS_PREFIX,
+                    b"{\"record_id\":\"f:7\",\"reason\":\"not_json\"}\n"
                 ),
             ]
         );
-        assert!(batch.is_empty());
-        assert_eq!(batch.bytes(), 0);
+        assert!(batch.take().is_empty());
     }
 }

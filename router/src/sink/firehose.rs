@@ -14,7 +14,7 @@ use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
 use aws_sdk_firehose::Client;
 
-use super::Lake;
+use super::{Lake, OutputView, Part};
 use cdc_mask_transformer::aws::{error_line, Aws, CountRetries};
 
 use crate::backoff::jitter;
@@ -51,12 +51,11 @@ impl Firehose {
         masked: &str,
         encrypted: &str,
         side: Lake,
-        endpoint_url: Option<&str>,
+        aws: &Aws,
     ) -> anyhow::Result<Self> {
-        let config =
-            aws_sdk_firehose::config::Builder::from(Aws::load(endpoint_url).await.config())
-                .interceptor(CountRetries)
-                .build();
+        let config = aws_sdk_firehose::config::Builder::from(aws.config())
+            .interceptor(CountRetries)
+            .build();
         let client = Client::from_conf(config);
         let existing = list_streams(&client).await?;
         for stream in [masked, encrypted] {
@@ -86,21 +85,15 @@ impl Firehose {
     /// # Errors
     /// A record over the size limit, a permanent failure, or entries still
     /// failing after [`MAX_ATTEMPTS`].
-    pub async fn deliver(
-        &self,
-        parts: Vec<(String, Vec<u8>)>,
-        name: &str,
-    ) -> anyhow::Result<usize> {
+    pub async fn deliver(&self, parts: Vec<Part>, name: &str) -> anyhow::Result<usize> {
         let mut masked = Vec::new();
         let mut encrypted = Vec::new();
         let mut side = Vec::new();
-        for (prefix, lines) in parts {
-            if prefix.starts_with("masked/") {
-                masked.push(lines);
-            } else if prefix.starts_with("encrypted/") {
-                encrypted.push(lines);
-            } else {
-                side.push((prefix, lines));
+        for part in parts {
+            match part.view {
+                OutputView::Masked => masked.push(part.lines),
+                OutputView::Encrypted => encrypted.push(part.lines),
+                OutputView::Control | OutputView::Quarantine => side.push(part),
             }
         }
         let mut count = self.side.deliver_parts(side, name).await?;

@@ -11,8 +11,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::Batch;
-use cdc_mask_transformer::aws::Aws;
+use super::{Batch, Part};
+use crate::aws::LazyAws;
 
 /// A parsed `--sink` argument, before anything is opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +78,7 @@ impl Lake {
     /// # Errors
     /// One line: the directory cannot be created, the bucket does not exist,
     /// access is denied, no credentials.
-    pub async fn open(spec: &LakeSpec, endpoint_url: Option<&str>) -> anyhow::Result<Self> {
+    pub async fn open(spec: &LakeSpec, aws: &LazyAws) -> anyhow::Result<Self> {
         match spec {
             LakeSpec::Dir(path) => {
                 std::fs::create_dir_all(path)
@@ -86,7 +86,7 @@ impl Lake {
                 Ok(Lake::Dir(path.clone()))
             }
             LakeSpec::S3 { bucket, prefix } => {
-                let client = Aws::load(endpoint_url).await.s3();
+                let client = aws.get().await.s3();
                 if let Err(e) = client.head_bucket().bucket(bucket).send().await {
                     let not_found = e.as_service_error().is_some_and(
                         aws_sdk_s3::operation::head_bucket::HeadBucketError::is_not_found,
@@ -108,19 +108,6 @@ impl Lake {
         }
     }
 
-    /// Where an object of `name` under partition `prefix` goes (a path or
-    /// an `s3://` URL), for messages and tests.
-    pub fn location(&self, prefix: &str, name: &str) -> String {
-        match self {
-            Lake::Dir(root) => object_path(root, prefix, name).display().to_string(),
-            Lake::S3 {
-                bucket,
-                prefix: root,
-                ..
-            } => format!("s3://{bucket}/{}", object_key(root, prefix, name)),
-        }
-    }
-
     /// Delivers a batch as one object per partition named `name` (made of
     /// path-safe characters), and empties it. Returns the number of objects.
     ///
@@ -135,13 +122,9 @@ impl Lake {
     ///
     /// # Errors
     /// As [`Lake::deliver`].
-    pub async fn deliver_parts(
-        &self,
-        parts: Vec<(String, Vec<u8>)>,
-        name: &str,
-    ) -> anyhow::Result<usize> {
+    pub async fn deliver_parts(&self, parts: Vec<Part>, name: &str) -> anyhow::Result<usize> {
         let count = parts.len();
-        for (prefix, lines) in parts {
+        for Part { prefix, lines, .. } in parts {
             match self {
                 Lake::Dir(root) => write_file(&object_path(root, &prefix, name), &lines)?,
                 Lake::S3 {
@@ -207,7 +190,7 @@ fn gzip(lines: &[u8]) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::{Partition, Sink as _};
+    use crate::sink::{OutputView, Partition, Sink as _};
 
     #[test]
     fn parses_sinks_and_rejects_unknown_schemes() {
@@ -240,7 +223,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::Dir(dir.path().to_path_buf());
         let p = Partition {
-            view: "masked",
+            view: OutputView::Masked,
             schema: "s",
             table: "t",
             date: "2026-11-29",
@@ -252,10 +235,6 @@ mod tests {
         }
         let path = dir.path().join("masked/s/t/dt=2026-11-29/f-0-4.jsonl");
         assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
-        assert_eq!(
-            lake.location("masked/s/t/dt=2026-11-29", "f-0-4"),
-            path.display().to_string()
-        );
     }
 
     #[test]

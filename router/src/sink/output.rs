@@ -5,6 +5,7 @@ use anyhow::bail;
 
 use super::firehose::Firehose;
 use super::{Batch, Lake, LakeSpec};
+use crate::aws::LazyAws;
 
 /// A parsed `--sink` (and `--side-sink`), before anything is opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,17 +73,17 @@ impl Output {
     ///
     /// # Errors
     /// One line naming what is missing or unreachable.
-    pub async fn open(spec: &OutputSpec, endpoint_url: Option<&str>) -> anyhow::Result<Self> {
+    pub async fn open(spec: &OutputSpec, aws: &LazyAws) -> anyhow::Result<Self> {
         match spec {
-            OutputSpec::Lake(lake) => Ok(Output::Lake(Lake::open(lake, endpoint_url).await?)),
+            OutputSpec::Lake(lake) => Ok(Output::Lake(Lake::open(lake, aws).await?)),
             OutputSpec::Firehose {
                 masked,
                 encrypted,
                 side,
             } => {
-                let side = Lake::open(side, endpoint_url).await?;
+                let side = Lake::open(side, aws).await?;
                 Ok(Output::Firehose(
-                    Firehose::open(masked, encrypted, side, endpoint_url).await?,
+                    Firehose::open(masked, encrypted, side, aws.get().await).await?,
                 ))
             }
         }

@@ -1,11 +1,16 @@
-//! Where DMS records come from: a file or stdin ([`file`]), the sample
-//! generator ([`generate`], paced by [`paced`]) and Kinesis shards
-//! ([`kinesis`]). [`SourceSpec`] parses `--source`.
+//! Where DMS records come from. [`SourceSpec`] parses `--source`.
+//!
+//! - `feed`: what `run` reads on a thread of its own, in [`Chunk`]s: a file
+//!   or stdin (`file`) or the generator at a pace (`paced`).
+//! - [`generate`]: the sample generator (also used by benchmarks, tests and
+//!   fuzzing for realistic records).
+//! - `kinesis`: the shards of a Kinesis stream.
 
-pub mod file;
+pub(crate) mod feed;
+mod file;
 pub mod generate;
-pub mod kinesis;
-pub mod paced;
+pub(crate) mod kinesis;
+mod paced;
 
 use std::path::PathBuf;
 
@@ -17,7 +22,7 @@ use crate::pipeline::SourceRecord;
 /// for a file (`start` of the first record, `end` after the last), record
 /// ordinals for the generator.
 #[derive(Debug, Default)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     /// The records, in source order.
     pub records: Vec<SourceRecord>,
     /// Position of the first record.
@@ -28,7 +33,7 @@ pub struct Chunk {
 
 /// A parsed `--source` argument.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SourceSpec {
+pub(crate) enum SourceSpec {
     /// `file:PATH`: DMS JSON lines.
     File(PathBuf),
     /// `-`: DMS JSON lines on stdin.

@@ -17,7 +17,13 @@ const TICKS_PER_SECOND: u64 = 10;
 
 /// Sends generated records, `rate` per second (or unbounded), as chunks.
 /// Positions are record ordinals from 0; ids are `generate:<ordinal>`.
-pub fn spawn(config: GeneratorConfig, rate: Option<u64>, tx: Sender<Chunk>) -> JoinHandle<()> {
+/// Returns (never with an error: the generator cannot fail) once the
+/// receiver is gone.
+pub fn spawn(
+    config: GeneratorConfig,
+    rate: Option<u64>,
+    tx: Sender<Chunk>,
+) -> JoinHandle<std::io::Result<()>> {
     std::thread::spawn(move || {
         let mut generator = Generator::new(config);
         let started = Instant::now();
@@ -50,7 +56,7 @@ pub fn spawn(config: GeneratorConfig, rate: Option<u64>, tx: Sender<Chunk>) -> J
             }
             produced += size;
             if tx.blocking_send(chunk).is_err() {
-                return;
+                return Ok(());
             }
         }
     })
