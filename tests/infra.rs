@@ -188,23 +188,35 @@ fn the_console_guide_and_the_template_use_the_keys_the_transformer_emits() {
     let error_prefix = documented(&guide, "S3 bucket error output prefix");
     assert!(!error_prefix.contains("partitionKeyFromLambda"));
 
-    // The template's delivery streams: the same prefix, and the guide's error prefix per view.
+    // The template's S3 delivery streams (the view streams, looped over the views, and the
+    // quarantine stream of the iceberg destination): the same prefix.
     let template = template();
     let streams: Vec<_> = resources(&template)
         .into_iter()
         .filter(|(_, r)| {
             r["Type"] == "AWS::KinesisFirehose::DeliveryStream"
                 && r["Properties"]["DeliveryStreamType"] == "KinesisStreamAsSource"
+                && r["Properties"]["ExtendedS3DestinationConfiguration"].is_object()
         })
         .collect();
     assert_eq!(
         streams.len(),
-        1,
-        "one delivery stream, looped over the views"
+        2,
+        "the view streams (one resource, looped over the views) and the quarantine stream"
     );
-    let (id, stream) = &streams[0];
-    let views = &template["Resources"]["Fn::ForEach::Views"][1];
-    assert_eq!(views, &serde_json::json!(["masked", "encrypted"]), "{id}");
+    for (id, stream) in &streams {
+        assert_eq!(
+            stream["Properties"]["ExtendedS3DestinationConfiguration"]["Prefix"],
+            prefix.as_str(),
+            "{id}"
+        );
+    }
+
+    // The view streams: the guide's error prefix per view, and the name CDCMASK_VIEW=auto reads.
+    let views = &template["Resources"]["Fn::ForEach::Views"];
+    assert_eq!(views[1], serde_json::json!(["masked", "encrypted"]));
+    let id = "Delivery${View}";
+    let stream = &views[2][id];
     let s3 = &stream["Properties"]["ExtendedS3DestinationConfiguration"];
     assert_eq!(s3["Prefix"], prefix.as_str(), "{id}");
     assert_eq!(
