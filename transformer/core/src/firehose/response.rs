@@ -10,10 +10,7 @@
 //! `Dropped` and counted as lost (the stream still holds them for a replay);
 //! the template's processor buffer keeps that out of reach.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-
-use super::batch::{original_of, quarantine_keys, Answer, Batch};
+use super::batch::{quarantine_keys, Answer, Batch};
 use super::{BatchStats, Event, MAX_RESPONSE_BYTES};
 use crate::cipher::{self, Sealing};
 use crate::json;
@@ -51,13 +48,15 @@ pub(super) fn write(
     event: &Event,
     quarantine: &DataKeyCache,
 ) -> Result<(Vec<u8>, BatchStats), WrapError> {
-    let ids: Vec<Vec<u8>> = event
+    // Every record id as a JSON string, back to back in one buffer.
+    let mut id_text = Vec::with_capacity(event.records.len() * 64);
+    let ids: Vec<std::ops::Range<usize>> = event
         .records
         .iter()
         .map(|r| {
-            let mut id = Vec::with_capacity(r.record_id.len() + 2);
-            json::write_string(&mut id, &r.record_id);
-            id
+            let start = id_text.len();
+            json::write_string(&mut id_text, &r.record_id);
+            start..id_text.len()
         })
         .collect();
     let full: Vec<usize> = batch
@@ -136,7 +135,7 @@ pub(super) fn write(
             out.push(b',');
         }
         out.extend_from_slice(ID_HEAD);
-        out.extend_from_slice(id);
+        out.extend_from_slice(&id_text[id.clone()]);
         if i < first_overflow {
             write_full(&mut out, answer, &batch);
             continue;
@@ -200,13 +199,12 @@ fn seal_bundle(
     carrier: usize,
     quarantine: &DataKeyCache,
 ) -> Result<Bundle, WrapError> {
-    let originals: Vec<(usize, Vec<u8>)> = members
+    let entries: Vec<(&str, &[u8])> = members
         .iter()
-        .map(|&i| (i, original_of(&event.records[i])))
-        .collect();
-    let entries: Vec<(&str, &[u8])> = originals
-        .iter()
-        .map(|(i, bytes)| (event.records[*i].record_id.as_ref(), bytes.as_slice()))
+        .map(|&i| {
+            let record = &event.records[i];
+            (record.record_id.as_ref(), event.original(record).1)
+        })
         .collect();
     let records = u64::try_from(entries.len()).unwrap_or(u64::MAX);
     let key = quarantine.key_for(records)?;
@@ -221,9 +219,6 @@ fn seal_bundle(
         &mut line,
     );
     drop(entries);
-    for (_, mut bytes) in originals {
-        zeroize::Zeroize::zeroize(&mut bytes);
-    }
     let mut keys = Vec::new();
     quarantine_keys(&mut keys, &event.records[carrier]);
     Ok(Bundle {
@@ -285,9 +280,7 @@ fn write_full(out: &mut Vec<u8>, answer: &Answer, batch: &Batch) {
     }
 }
 
+/// Appends the standard, padded base64 of `bytes` (SIMD).
 fn append_base64(out: &mut Vec<u8>, bytes: &[u8]) {
-    let start = out.len();
-    out.resize(start + bytes.len().div_ceil(3) * 4, 0);
-    let written = STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
-    out.truncate(start + written);
+    base64_simd::STANDARD.encode_append(bytes, out);
 }
