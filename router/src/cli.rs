@@ -47,6 +47,17 @@ pub enum Command {
     /// and timeouts are retried with backoff and jitter and counted in the
     /// summary; SIGINT/SIGTERM deliver and checkpoint before it.
     Replay(ReplayArgs),
+    /// Count the quarantine, or bring back what a transient cause sealed.
+    ///
+    /// `list` counts sealed records by reason and by object from the fields
+    /// kept in clear (no key needed). `reprocess` unseals the records sealed
+    /// because the policy, a key or the view was missing, or a response was
+    /// full, and runs them through both views into the normal prefixes;
+    /// a second pass overwrites the same objects. Records sealed for their
+    /// own bytes (invalid JSON and the like) stay sealed, and leave in clear
+    /// only with --export-unsealed FILE, a local file.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
 }
 
 /// Where output goes and how it is made: shared by `run` and `replay`.
@@ -399,4 +410,60 @@ pub struct CompileArgs {
     /// `-` reads stdin.
     #[arg(value_name = "SOURCE", required = true)]
     pub sources: Vec<String>,
+}
+
+/// `cdc-mask quarantine` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// Count sealed records by reason and by object (no key needed).
+    List(QuarantineListArgs),
+    /// Unseal what a transient cause sealed and run it through both views.
+    Reprocess(Box<QuarantineReprocessArgs>),
+}
+
+/// Arguments of `cdc-mask quarantine list`.
+#[derive(Debug, Args)]
+pub struct QuarantineListArgs {
+    /// The lake whose quarantine/ prefix is read: `dir:PATH` or
+    /// `s3://bucket/prefix` (the prefix that holds quarantine/).
+    #[arg(value_name = "LAKE")]
+    pub lake: String,
+    /// Also print one line per object: its name, counts and the record ids
+    /// (source positions) of its first and last sealed record.
+    #[arg(long)]
+    pub objects: bool,
+    /// AWS endpoint (moto, LocalStack) for an s3:// lake.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Arguments of `cdc-mask quarantine reprocess`.
+#[derive(Debug, Args)]
+pub struct QuarantineReprocessArgs {
+    /// The lake whose quarantine/ prefix is read: `dir:PATH` or
+    /// `s3://bucket/prefix`.
+    #[arg(value_name = "LAKE")]
+    pub lake: String,
+    /// Where both views go (default: the same lake).
+    #[arg(long, value_name = "SINK")]
+    pub sink: Option<String>,
+    /// The policy the records go through now.
+    #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE|S3_URL")]
+    pub policy: String,
+    /// Row shape of the views: `flat` or `envelope`.
+    #[arg(
+        long,
+        env = "CDCMASK_SHAPE",
+        default_value = "flat",
+        value_name = "SHAPE"
+    )]
+    pub shape: String,
+    /// Write the records sealed for their own bytes, unsealed, one per line,
+    /// to this local file (created; never overwritten; mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub export_unsealed: Option<PathBuf>,
+    /// The keys: --keyring DIR, or --kms-key-id / --data-public-key to write
+    /// and --quarantine-kms-key-id to unseal.
+    #[command(flatten)]
+    pub keys: KeyArgs,
 }
