@@ -62,9 +62,12 @@ fn not_dms(i: usize) -> Vec<u8> {
 /// Most bytes a synchronous Lambda request holds: Firehose never sends more.
 const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
+/// Makes the `i`th record of an event.
+type MakeRecord = fn(usize) -> Vec<u8>;
+
 /// A Firehose event holding `make(i)` records up to `budget` bytes of data,
 /// and no larger than a Lambda request can be.
-fn event(budget: usize, make: fn(usize) -> Vec<u8>) -> (Vec<u8>, usize, usize) {
+fn event(budget: usize, make: MakeRecord) -> (Vec<u8>, usize, usize) {
     let (mut records, mut bytes, mut request) = (Vec::new(), 0, 200);
     for i in 0.. {
         let record = make(i);
@@ -115,7 +118,7 @@ async fn the_largest_buffer_the_template_allows_fits_one_response() {
                 dir.path().join("keyring").display().to_string(),
             );
         let processor = builder.build().unwrap().processor().await.unwrap();
-        let mut cases: Vec<(&str, fn(usize) -> Vec<u8>)> = vec![("card updates", card_update)];
+        let mut cases: Vec<(&str, MakeRecord)> = vec![("card updates", card_update)];
         if (view, shape) == ("encrypted", "flat") {
             // Sealing does not depend on the view: once is enough.
             cases.push(("sealed", not_dms));
