@@ -526,6 +526,36 @@ pub fn serde_refuses_on_purpose(doc: &[u8]) -> bool {
     has_lone_surrogate_escape(doc) || has_overflowing_number(doc) || has_serde_raw_value_token(doc)
 }
 
+/// Nesting depth of a (well-formed) JSON document as written: the most
+/// arrays and objects open at once outside strings (a scalar is 0, `[]` and
+/// `{}` are 1). Unlike [`depth`] of the value serde_json builds, it counts
+/// members that serde_json drops (of duplicate names, it keeps the last).
+pub fn nesting_depth(doc: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in doc {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Nesting depth of a value (a scalar is 0, `[]` and `{}` are 1).
 pub fn depth(value: &serde_json::Value) -> usize {
     match value {

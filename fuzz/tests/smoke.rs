@@ -109,6 +109,21 @@ fn intentional_differences_hold() {
         JsonError::TooDeep
     );
     assert!(serde_json::from_str::<serde_json::Value>(&deep).is_ok());
+    // Too deep in a member serde_json drops (it keeps the last of duplicate
+    // names): the document's depth counts, not that of serde_json's value.
+    let deep_duplicate = format!(
+        "{{\"a\":{}1{},\"a\":{{}}}}",
+        "[".repeat(MAX_DEPTH),
+        "]".repeat(MAX_DEPTH)
+    );
+    assert_eq!(
+        parse_object(deep_duplicate.as_bytes()).unwrap_err(),
+        JsonError::TooDeep
+    );
+    let value: serde_json::Value = serde_json::from_str(&deep_duplicate).unwrap();
+    assert_eq!(cdc_mask_fuzz::depth(&value), 2);
+    assert!(cdc_mask_fuzz::nesting_depth(deep_duplicate.as_bytes()) > MAX_DEPTH);
+    json_scanner::check(deep_duplicate.as_bytes());
     for doc in [
         r#"{"a":"\ud800"}"#,
         r#"{"a":"\udc00"}"#,
