@@ -1,7 +1,9 @@
-//! Shared set-up of the cdc-mask fuzz targets: the processors and
-//! transformers (built once), seed inputs from the DMS record generator, a
-//! small deterministic mutator for the stable-Rust smoke runner, and the
-//! helpers the targets use to tell intentional differences from bugs.
+//! Shared set-up of the cdc-mask fuzz targets: the transformers and keys
+//! (built once, from the pure core only: no keyring, no runtime), seed
+//! inputs (the DMS fixture files and a small generator of the three sample
+//! tables), a small deterministic mutator for the stable-Rust smoke runner,
+//! and the helpers the targets use to tell intentional differences from
+//! bugs.
 //!
 //! The targets themselves are in `fuzz_targets/`; each exposes
 //! `pub fn check(data: &[u8])`, called by libFuzzer under `cargo fuzz run`
@@ -12,87 +14,79 @@ use std::sync::{Arc, OnceLock};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use cdc_mask_router::source::generate::{Generator, GeneratorConfig};
-use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_core::keys::DataKey;
-use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_core::{Shape, Transformer, View, ViewMode};
-use cdc_mask_transformer::Processor;
+use cdc_mask_core::firehose::{BatchError, Event};
+use cdc_mask_core::keys::{DataKey, TokenKey};
+use cdc_mask_core::{BatchResult, Policy, Shape, Transformer, View};
+use zeroize::Zeroizing;
 
-/// The sample policy of the three generated tables.
+/// The sample policy of the three sample tables.
 pub fn policy_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/examples/policy.json")
 }
 
+/// The DMS record fixtures (`transformer/tests/fixtures/example-dms-*.json`).
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../transformer/tests/fixtures")
+}
+
 /// Everything the targets need, built once per process.
 pub struct Setup {
-    runtime: tokio::runtime::Runtime,
-    /// Processor writing the masked view.
-    pub masked: Processor,
-    /// Processor writing the encrypted view.
-    pub encrypted: Processor,
     /// Transformers: (masked, encrypted) × (flat, envelope).
     pub transformers: Vec<Transformer>,
-    /// A data key of the encrypted view, from the local keyring.
-    pub data_key: Arc<DataKey>,
+    /// The data key of the encrypted view (fixed bytes).
+    pub data_key: DataKey,
+    /// The key malformed records are sealed with (fixed bytes).
+    pub quarantine_key: DataKey,
 }
 
 static SETUP: OnceLock<Setup> = OnceLock::new();
 
-/// The shared set-up. The local keyring lives in `fuzz/target/fuzz-keyring`
-/// (git-ignored, reused across runs; concurrent first uses agree on one key).
+/// The shared set-up: the sample policy, fixed keys.
 pub fn setup() -> &'static Setup {
     SETUP.get_or_init(|| {
-        let keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-keyring");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("tokio runtime");
-        let settings = |view: ViewMode, shape: Shape| {
-            let mut settings = Settings::new(
-                view,
-                PolicyLocation::File(policy_path()),
-                KeySource::Local(keyring.clone()),
-            );
-            settings.shape = shape;
-            settings
-        };
-        let build = |view: View| {
-            runtime
-                .block_on(settings(ViewMode::Fixed(view), Shape::Flat).build())
-                .expect("building a processor")
-        };
-        let masked = build(View::Masked);
-        let encrypted = build(View::Encrypted);
+        let bytes = std::fs::read(policy_path()).expect("reading the sample policy");
+        let policy = Arc::new(Policy::from_slice(&bytes).expect("the sample policy loads"));
+        let token_key = TokenKey::new(&[3; 32], 1).expect("a 32-byte token key");
         let mut transformers = Vec::new();
-        let mut data_key = None;
         for shape in [Shape::Flat, Shape::Envelope] {
-            let views = runtime.block_on(async {
-                let parts = settings(ViewMode::Fixed(View::Masked), shape)
-                    .components()
-                    .await
-                    .expect("building transformers");
-                if data_key.is_none() {
-                    data_key = Some(parts.data_keys.key_for(1).await.expect("a local data key"));
-                }
-                parts.policies.current().expect("a fresh policy")
-            });
-            transformers.push(views.masked.clone());
-            transformers.push(views.encrypted.clone());
+            for view in [View::Masked, View::Encrypted] {
+                transformers.push(
+                    Transformer::new(Arc::clone(&policy), view, shape, Some(token_key.clone()))
+                        .expect("building a transformer"),
+                );
+            }
         }
         Setup {
-            runtime,
-            masked,
-            encrypted,
             transformers,
-            data_key: data_key.expect("set above"),
+            data_key: DataKey::new(&Zeroizing::new([1; 32]), "fuzz:data".to_owned()),
+            quarantine_key: DataKey::new(&Zeroizing::new([2; 32]), "fuzz:quarantine".to_owned()),
         }
     })
 }
 
 impl Setup {
-    /// Runs a future to completion on the set-up's current-thread runtime.
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        self.runtime.block_on(future)
+    /// The flat-shape transformer of `view` (the Lambda's default shape).
+    pub fn flat(&self, view: View) -> &Transformer {
+        match view {
+            View::Masked => &self.transformers[0],
+            View::Encrypted => &self.transformers[1],
+        }
+    }
+
+    /// Answers a Firehose transformation event for `view` as the Lambda
+    /// does, with the pure core: parse, transform every record (the
+    /// encrypted view with the data key), seal the rejected ones, respond.
+    ///
+    /// # Errors
+    /// [`BatchError`] when the bytes are not an event.
+    pub fn respond(&self, view: View, event: &[u8]) -> Result<BatchResult, BatchError> {
+        let event = Event::parse(event)?;
+        let key = (view == View::Encrypted).then_some(&self.data_key);
+        let mut batch = event.transform(self.flat(view), key);
+        if batch.rejected() > 0 {
+            batch.seal_rejected(&self.quarantine_key, &event);
+        }
+        Ok(batch.respond(view, &event))
     }
 }
 
@@ -131,15 +125,21 @@ pub fn files(path: &Path) -> Vec<PathBuf> {
 // ---------------------------------------------------------------------------
 // Seeds.
 
-/// Generated DMS records (control, full-load, insert, update, delete of the
-/// three sample tables) and hand-written edge cases.
+/// DMS records: the fixture files, generated ones (control, full-load,
+/// insert, update, delete of the three sample tables) and hand-written edge
+/// cases.
 pub fn dms_records() -> Vec<Vec<u8>> {
-    let mut records: Vec<Vec<u8>> = Generator::new(GeneratorConfig {
-        seed: 7,
-        load_rows_per_table: 2,
-    })
-    .take(60)
-    .collect();
+    let mut records: Vec<Vec<u8>> = files(&fixtures_dir())
+        .into_iter()
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("example-dms-"))
+        })
+        .map(|path| std::fs::read(&path).expect("reading a fixture"))
+        .collect();
+    assert_eq!(records.len(), 5, "the five example-dms-*.json fixtures");
+    records.extend(generated(7, 3));
     let meta = r#""metadata":{"timestamp":"2026-11-28T00:00:00.000000Z","record-type":"data","operation":"insert","partition-key-type":"schema-table","schema-name":"dataset","table-name":"customer","transaction-id":1}"#;
     for extra in [
         // Upper-case, escaped and reserved column names; nested values.
@@ -165,6 +165,181 @@ pub fn dms_records() -> Vec<Vec<u8>> {
     }
     records
 }
+
+/// A small DMS record generator for seeds: for each sample table its
+/// `create-table` control record, two full-load rows, then `rounds` rounds
+/// of an insert, an update (with its before-image) and a delete, values
+/// drawn by `seed` from hand-picked pools (quotes, escapes, non-ASCII).
+pub fn generated(seed: u64, rounds: usize) -> Vec<Vec<u8>> {
+    let mut rng = Rng::new(seed);
+    let mut records = Vec::new();
+    let mut id = 0u64;
+    let mut txn = 1u64;
+    for table in SAMPLE_TABLES {
+        let mut ts = 0u32;
+        let mut timestamp = || {
+            ts += 1;
+            format!(
+                "2026-11-28T09:{:02}:{:02}.{:06}Z",
+                ts / 60 % 60,
+                ts % 60,
+                ts * 7
+            )
+        };
+        records.push(
+            format!(
+                r#"{{"control":{{"table-def":{{"columns":{{"id":{{"type":"INT32","nullable":false}}}},"primary-key":["id"]}}}},"metadata":{{"timestamp":"{}","record-type":"control","operation":"create-table","partition-key-type":"task-id","schema-name":"dataset","table-name":"{}"}}}}"#,
+                timestamp(),
+                table.name
+            )
+            .into_bytes(),
+        );
+        let metadata = |timestamp: String, operation: &str, txn: Option<u64>| {
+            let txn = txn.map_or(String::new(), |t| format!(r#","transaction-id":{t}"#));
+            format!(
+                r#""metadata":{{"timestamp":"{timestamp}","record-type":"data","operation":"{operation}","partition-key-type":"schema-table","schema-name":"dataset","table-name":"{}"{txn}}}"#,
+                table.name
+            )
+        };
+        for _ in 0..2 {
+            id += 1;
+            let row = table.row(id, &mut rng);
+            records.push(
+                format!(
+                    r#"{{"data":{row},{}}}"#,
+                    metadata(timestamp(), "load", None)
+                )
+                .into_bytes(),
+            );
+        }
+        for _ in 0..rounds {
+            id += 1;
+            txn += 1;
+            let row = table.row(id, &mut rng);
+            records.push(
+                format!(
+                    r#"{{"data":{row},{}}}"#,
+                    metadata(timestamp(), "insert", Some(txn))
+                )
+                .into_bytes(),
+            );
+            txn += 1;
+            let changed = table.row(id, &mut rng);
+            records.push(
+                format!(
+                    r#"{{"data":{changed},"before-image":{row},{}}}"#,
+                    metadata(timestamp(), "update", Some(txn))
+                )
+                .into_bytes(),
+            );
+            txn += 1;
+            records.push(
+                format!(
+                    r#"{{"data":{changed},{}}}"#,
+                    metadata(timestamp(), "delete", Some(txn))
+                )
+                .into_bytes(),
+            );
+        }
+    }
+    records
+}
+
+/// A sample table: its name and, per column, the values to draw from.
+struct SampleTable {
+    name: &'static str,
+    columns: &'static [(&'static str, &'static [&'static str])],
+}
+
+impl SampleTable {
+    /// `{"id":<id>,"<column>":<value>,…}`, one value drawn per column.
+    fn row(&self, id: u64, rng: &mut Rng) -> String {
+        let mut row = format!(r#"{{"id":{id}"#);
+        for (column, values) in self.columns {
+            let value = values[rng.below(values.len())];
+            row.push_str(&format!(r#","{column}":{value}"#));
+        }
+        row.push('}');
+        row
+    }
+}
+
+/// The tables of `schemas/examples/policy.json` with their protected and
+/// unprotected columns; values are JSON text.
+const SAMPLE_TABLES: [SampleTable; 3] = [
+    SampleTable {
+        name: "customer",
+        columns: &[
+            (
+                "username",
+                &[r#""jdoe""#, r#""zo\u00eb_m""#, r#""a\"b""#, "null"],
+            ),
+            (
+                "name",
+                &[
+                    r#""John O'Doe""#,
+                    r#""Zoë \"Zo\" Martín""#,
+                    r#""李小龍""#,
+                    r#""""#,
+                ],
+            ),
+            ("gender", &[r#""F""#, r#""M""#, "null"]),
+            (
+                "mail",
+                &[
+                    r#""jdoe@example.com""#,
+                    r#""zoe.ruiz@example.org""#,
+                    r#""x\/y@z""#,
+                ],
+            ),
+            (
+                "birthdate",
+                &[
+                    r#""1984-05-02""#,
+                    r#""1991-12-31""#,
+                    r#""2000-02-29""#,
+                    "null",
+                ],
+            ),
+        ],
+    },
+    SampleTable {
+        name: "bank",
+        columns: &[
+            (
+                "account_number",
+                &[r#""XYZ-42""#, r#""XYZ-7""#, r#""ABC-1""#],
+            ),
+            (
+                "iban",
+                &[r#""DE89370400440532013000""#, r#""GB82WEST12345698765432""#],
+            ),
+            (
+                "bban",
+                &[r#""370400440532013000""#, r#""WEST12345698765432""#, "null"],
+            ),
+        ],
+    },
+    SampleTable {
+        name: "card",
+        columns: &[
+            (
+                "cred_card_provider",
+                &[r#""VISA 16 digit""#, r#""Mastercard""#],
+            ),
+            (
+                "card_number",
+                &[
+                    r#""4111111111111111""#,
+                    r#""5500005555555559""#,
+                    "4111111111111111",
+                ],
+            ),
+            ("card_expiration", &[r#""12/30""#, r#""01/27""#]),
+            ("card_security_code", &[r#""123""#, "987", r#""0042""#]),
+        ],
+    },
+];
 
 /// A Firehose transformation event of `records` (raw DMS bytes, base64-encoded
 /// into `data`), with ids `id-0`, `id-1`, ….
