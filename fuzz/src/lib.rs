@@ -14,8 +14,10 @@ use std::sync::{Arc, OnceLock};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use cdc_mask_core::firehose::{BatchError, Event};
-use cdc_mask_core::keys::{DataKey, TokenKey};
+use cdc_mask_core::firehose::{BatchError, Event, Plan};
+use cdc_mask_core::keys::{
+    CacheLimits, DataKey, DataKeyCache, Purpose, RecipientPrivateKey, TokenKey,
+};
 use cdc_mask_core::{BatchResult, Policy, Shape, Transformer, View};
 use zeroize::Zeroizing;
 
@@ -35,8 +37,9 @@ pub struct Setup {
     pub transformers: Vec<Transformer>,
     /// The data key of the encrypted view (fixed bytes).
     pub data_key: DataKey,
-    /// The key malformed records are sealed with (fixed bytes).
-    pub quarantine_key: DataKey,
+    /// Where keys for sealing rejected records come from: wrapped to a
+    /// fixed recipient, as the Lambda's are to the quarantine public key.
+    pub quarantine_keys: DataKeyCache,
 }
 
 static SETUP: OnceLock<Setup> = OnceLock::new();
@@ -59,7 +62,14 @@ pub fn setup() -> &'static Setup {
         Setup {
             transformers,
             data_key: DataKey::new(&Zeroizing::new([1; 32]), "fuzz:data".to_owned()),
-            quarantine_key: DataKey::new(&Zeroizing::new([2; 32]), "fuzz:quarantine".to_owned()),
+            quarantine_keys: DataKeyCache::new(
+                RecipientPrivateKey::from_scalar_bytes(&[2; 32])
+                    .expect("a valid P-256 scalar")
+                    .recipient()
+                    .clone(),
+                Purpose::Quarantine,
+                CacheLimits::default(),
+            ),
         }
     })
 }
@@ -81,12 +91,11 @@ impl Setup {
     /// [`BatchError`] when the bytes are not an event.
     pub fn respond(&self, view: View, event: &[u8]) -> Result<BatchResult, BatchError> {
         let event = Event::parse(event)?;
-        let key = (view == View::Encrypted).then_some(&self.data_key);
-        let mut batch = event.transform(self.flat(view), key);
-        if batch.rejected() > 0 {
-            batch.seal_rejected(&self.quarantine_key, &event);
-        }
-        Ok(batch.respond(view, &event))
+        let plan = Plan::Transform {
+            transformer: self.flat(view),
+            data_key: (view == View::Encrypted).then_some(&self.data_key),
+        };
+        event.answer(plan, &self.quarantine_keys)
     }
 }
 
