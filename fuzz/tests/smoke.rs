@@ -2,7 +2,7 @@
 //! on the files in `fuzz/corpus/<target>/` (if any; e.g. left by `cargo fuzz
 //! run`), on the seed inputs, and on deterministic mutations of them.
 //!
-//! `cargo test --manifest-path fuzz/Cargo.toml` (add `--release` for speed).
+//! `cargo test -p cdc-mask-fuzz` (add `--release` for speed).
 //! `CDCMASK_FUZZ_SMOKE_ITERATIONS` sets the number of mutated inputs per
 //! target (default 3000), `CDCMASK_FUZZ_SMOKE_SEED` the mutator's seed.
 
