@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import cdcmask
 
-from conftest import Bin, encrypted_files, run_python_cli
+from conftest import Bin, encrypted_files, run_python_cli, write_key
 
 
 @pytest.fixture(scope="module")
@@ -88,18 +88,19 @@ def test_a_tampered_wrapped_key(rows: List[Dict[str, Any]], keys: cdcmask.LocalK
     r = row(rows)
     prefix, kid, sealed = r["_key"].split(":")
     raw = bytearray(base64.b64decode(sealed))
-    raw[20] ^= 0x80
+    raw[-1] ^= 0x80  # the tag (the ephemeral point comes first)
     r["_key"] = f"{prefix}:{kid}:{base64.b64encode(bytes(raw)).decode()}"
     fresh = cdcmask.LocalKeyring(keys.path)  # not cached yet
-    with pytest.raises(cdcmask.TamperedError, match="_key"):
+    with pytest.raises(cdcmask.TamperedError, match="wrapped data key"):
         cdcmask.decrypt_record(r, fresh)
 
 
 def test_another_keyring(rows: List[Dict[str, Any]], tmp_path: Path) -> None:
     other = tmp_path / "other"
-    other.mkdir()
-    (other / "master.key").write_bytes(os.urandom(32))
-    with pytest.raises(cdcmask.WrongKeyError, match="keyring"):
+    other.mkdir(mode=0o700)
+    # Another recipient key pair (a valid P-256 scalar: 1 < d < n).
+    write_key(other, "data-ecdh.key", (0x1234).to_bytes(32, "big"))
+    with pytest.raises(cdcmask.WrongKeyError, match="recipient key"):
         cdcmask.decrypt_record(row(rows), cdcmask.LocalKeyring(other))
 
 
