@@ -1,7 +1,8 @@
 """The KMS key source against a moto server, for the legacy `kms:` wrapped
-keys (format version 1): rows encrypted by the Rust `cdc-mask transform-event
---kms-key-id`, decrypted in Python with one KMS `Decrypt` per distinct data
-key (always with the configured `KeyId`: a blob never chooses its key), and
+keys (format version 1): rows encrypted by the Rust `cdc-mask transform-event`
+with their data keys re-wrapped by KMS `Encrypt` (as `GenerateDataKey`
+wrapped them; the binary now wraps to public keys only), decrypted in Python
+with one KMS `Decrypt` per distinct data key (always with the configured `KeyId`: a blob never chooses its key), and
 KMS refusals mapped to their errors. The version 2 `ecdh1:` keys through KMS
 `DeriveSharedSecret` are in test_kms_ecdh.py."""
 
@@ -42,19 +43,40 @@ class Counted:
         self.decrypts += 1
 
 
-def encrypt_with_kms(cdcmask_bin: Bin, moto: Moto, key_id: str, event: Path) -> bytes:
-    return cdcmask_bin.run(
+def legacy_kms_rows(
+    cdcmask_bin: Bin, moto: Moto, key_id: str, event: Path, ring: Path
+) -> List[bytes]:
+    """The encrypted rows `cdc-mask transform-event` writes for `event` with
+    the keyring `ring`, each data key re-wrapped under the KMS key `key_id`
+    (`Encrypt` with the data purpose, as `GenerateDataKey` wrapped it): the
+    legacy `kms:` rows a lake may still hold."""
+    response = cdcmask_bin.run(
         "transform-event",
         "--view",
         "encrypted",
         "--policy",
         FIXTURES / "no-token-policy.json",
-        "--kms-key-id",
-        key_id,
-        "--endpoint-url",
-        moto.endpoint,
+        "--keyring",
+        ring,
         event,
     ).stdout
+    kms = moto.client("kms")
+    keys = cdcmask.LocalKeyring(ring)
+    rewrapped: Dict[str, str] = {}
+    lines = []
+    for line in firehose_rows(response):
+        row = json.loads(line)
+        if "_key" in row:
+            if row["_key"] not in rewrapped:
+                blob = kms.encrypt(
+                    KeyId=key_id,
+                    Plaintext=keys._unwrap(row["_key"], cdcmask.Purpose.DATA),
+                    EncryptionContext={"cdc-mask:purpose": "data"},
+                )["CiphertextBlob"]
+                rewrapped[row["_key"]] = "kms:" + base64.b64encode(blob).decode()
+            row["_key"] = rewrapped[row["_key"]]
+        lines.append((json.dumps(row, ensure_ascii=False) + "\n").encode())
+    return lines
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +84,13 @@ def kms_rows(
     cdcmask_bin: Bin, moto: Moto, tmp_path_factory: pytest.TempPathFactory
 ) -> Tuple[str, Path, List[bytes]]:
     """Two transform-event runs (two processes: two data keys) over the
-    example event, under one new KMS key."""
+    example event, re-wrapped under one new KMS key."""
     key_id = moto.client("kms").create_key(Description="cdc-mask data")["KeyMetadata"]["KeyId"]
+    ring = tmp_path_factory.mktemp("ring") / "keyring"
     lines: List[bytes] = []
     for _ in range(2):
-        lines += firehose_rows(
-            encrypt_with_kms(cdcmask_bin, moto, key_id, FIXTURES / "example-firehose-event.json")
+        lines += legacy_kms_rows(
+            cdcmask_bin, moto, key_id, FIXTURES / "example-firehose-event.json", ring
         )
     out = tmp_path_factory.mktemp("kms") / "rows.jsonl"
     out.write_bytes(b"".join(lines))
@@ -230,14 +253,49 @@ def test_quarantine_through_kms(cdcmask_bin: Bin, moto: Moto, tmp_path: Path) ->
             }
         )
     )
+    # Sealed by the binary with a keyring, the quarantine data key then
+    # re-wrapped by KMS `Encrypt` with the quarantine purpose (a legacy
+    # `kms:` key).
+    ring = tmp_path / "keyring"
+    response = cdcmask_bin.run(
+        "transform-event",
+        "--view",
+        "encrypted",
+        "--policy",
+        FIXTURES / "no-token-policy.json",
+        "--keyring",
+        ring,
+        event,
+    ).stdout
+    local = cdcmask.LocalKeyring(ring)
+    rewrapped: Dict[str, str] = {}
+    lines = []
+    for line in firehose_rows(response):
+        record = json.loads(line)
+        body = record["_quarantine"]
+        if body["key"] not in rewrapped:
+            blob = moto.client("kms").encrypt(
+                KeyId=key_id,
+                Plaintext=local._unwrap(body["key"], cdcmask.Purpose.QUARANTINE),
+                EncryptionContext={"cdc-mask:purpose": "quarantine"},
+            )["CiphertextBlob"]
+            rewrapped[body["key"]] = "kms:" + base64.b64encode(blob).decode()
+        body["key"] = rewrapped[body["key"]]
+        lines.append((json.dumps(record) + "\n").encode())
     sealed = tmp_path / "quarantine.jsonl"
-    sealed.write_bytes(b"".join(firehose_rows(encrypt_with_kms(cdcmask_bin, moto, key_id, event))))
+    sealed.write_bytes(b"".join(lines))
     counted = Counted(moto)
     keys = cdcmask.KmsKeys(quarantine_key_id=key_id, client=counted.client)
     unsealed = [cdcmask.unseal_quarantine(line, keys) for line in sealed.read_bytes().splitlines()]
     assert unsealed == originals and counted.decrypts == 1
     rust = cdcmask_bin.run(
-        "decrypt", "--quarantine", "--kms-key-id", key_id, "--endpoint-url", moto.endpoint, sealed
+        "decrypt",
+        "--quarantine",
+        "--quarantine-kms-key-id",
+        key_id,
+        "--endpoint-url",
+        moto.endpoint,
+        sealed,
     ).stdout
     python = run_python_cli(
         "decrypt", "--quarantine", "--kms-key-id", key_id, "--endpoint-url", moto.endpoint, sealed
