@@ -43,6 +43,28 @@ class Counted:
         self.decrypts += 1
 
 
+class Rewrapper:
+    """Re-wraps a keyring's data keys under the KMS key `key_id` (`Encrypt`
+    with the purpose context, as `GenerateDataKey` wrapped them), once per
+    distinct wrapped key: legacy `kms:` keys."""
+
+    def __init__(self, moto: Moto, key_id: str, ring: Path) -> None:
+        self.kms = moto.client("kms")
+        self.key_id = key_id
+        self.ring = cdcmask.LocalKeyring(ring)
+        self.done: Dict[str, str] = {}
+
+    def __call__(self, wrapped: str, purpose: cdcmask.Purpose) -> str:
+        if wrapped not in self.done:
+            blob = self.kms.encrypt(
+                KeyId=self.key_id,
+                Plaintext=self.ring._unwrap(wrapped, purpose),
+                EncryptionContext={"cdc-mask:purpose": purpose.value},
+            )["CiphertextBlob"]
+            self.done[wrapped] = "kms:" + base64.b64encode(blob).decode()
+        return self.done[wrapped]
+
+
 def legacy_kms_rows(
     cdcmask_bin: Bin, moto: Moto, key_id: str, event: Path, ring: Path
 ) -> List[bytes]:
@@ -60,21 +82,12 @@ def legacy_kms_rows(
         ring,
         event,
     ).stdout
-    kms = moto.client("kms")
-    keys = cdcmask.LocalKeyring(ring)
-    rewrapped: Dict[str, str] = {}
+    rewrap = Rewrapper(moto, key_id, ring)
     lines = []
     for line in firehose_rows(response):
         row = json.loads(line)
         if "_key" in row:
-            if row["_key"] not in rewrapped:
-                blob = kms.encrypt(
-                    KeyId=key_id,
-                    Plaintext=keys._unwrap(row["_key"], cdcmask.Purpose.DATA),
-                    EncryptionContext={"cdc-mask:purpose": "data"},
-                )["CiphertextBlob"]
-                rewrapped[row["_key"]] = "kms:" + base64.b64encode(blob).decode()
-            row["_key"] = rewrapped[row["_key"]]
+            row["_key"] = rewrap(row["_key"], cdcmask.Purpose.DATA)
         lines.append((json.dumps(row, ensure_ascii=False) + "\n").encode())
     return lines
 
@@ -267,20 +280,12 @@ def test_quarantine_through_kms(cdcmask_bin: Bin, moto: Moto, tmp_path: Path) ->
         ring,
         event,
     ).stdout
-    local = cdcmask.LocalKeyring(ring)
-    rewrapped: Dict[str, str] = {}
+    rewrap = Rewrapper(moto, key_id, ring)
     lines = []
     for line in firehose_rows(response):
         record = json.loads(line)
         body = record["_quarantine"]
-        if body["key"] not in rewrapped:
-            blob = moto.client("kms").encrypt(
-                KeyId=key_id,
-                Plaintext=local._unwrap(body["key"], cdcmask.Purpose.QUARANTINE),
-                EncryptionContext={"cdc-mask:purpose": "quarantine"},
-            )["CiphertextBlob"]
-            rewrapped[body["key"]] = "kms:" + base64.b64encode(blob).decode()
-        body["key"] = rewrapped[body["key"]]
+        body["key"] = rewrap(body["key"], cdcmask.Purpose.QUARANTINE)
         lines.append((json.dumps(record) + "\n").encode())
     sealed = tmp_path / "quarantine.jsonl"
     sealed.write_bytes(b"".join(lines))
@@ -371,10 +376,8 @@ def test_demo_rows_rewrapped_under_kms_cost_one_decrypt(
     data key re-wrapped by KMS (`Encrypt` with the data purpose, as
     `GenerateDataKey` would have wrapped it): one `Decrypt` for all of them,
     and the same rows as `cdc-mask decrypt --kms`."""
-    kms = moto.client("kms")
-    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    ring = cdcmask.LocalKeyring(demo_lake / "keyring")
-    rewrapped: Dict[str, str] = {}
+    key_id = moto.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    rewrap = Rewrapper(moto, key_id, demo_lake / "keyring")
     files = []
     for source in sorted((demo_lake / "encrypted").rglob("*.jsonl")):
         target = tmp_path / f"{source.parent.parent.name}.jsonl"
@@ -382,17 +385,10 @@ def test_demo_rows_rewrapped_under_kms_cost_one_decrypt(
             for line in src:
                 row = json.loads(line)
                 if "_key" in row:
-                    if row["_key"] not in rewrapped:
-                        blob = kms.encrypt(
-                            KeyId=key_id,
-                            Plaintext=ring._unwrap(row["_key"], cdcmask.Purpose.DATA),
-                            EncryptionContext={"cdc-mask:purpose": "data"},
-                        )["CiphertextBlob"]
-                        rewrapped[row["_key"]] = "kms:" + base64.b64encode(blob).decode()
-                    row["_key"] = rewrapped[row["_key"]]
+                    row["_key"] = rewrap(row["_key"], cdcmask.Purpose.DATA)
                 dst.write(json.dumps(row, ensure_ascii=False) + "\n")
         files.append(target)
-    assert len(rewrapped) == 1 and len(files) == 3
+    assert len(rewrap.done) == 1 and len(files) == 3
     counted = Counted(moto)
     keys = cdcmask.KmsKeys(key_id, client=counted.client)
     for file in files:
