@@ -68,10 +68,11 @@ class Rewrapper:
 def legacy_kms_rows(
     cdcmask_bin: Bin, moto: Moto, key_id: str, event: Path, ring: Path
 ) -> List[bytes]:
-    """The encrypted rows `cdc-mask transform-event` writes for `event` with
-    the keyring `ring`, each data key re-wrapped under the KMS key `key_id`
-    (`Encrypt` with the data purpose, as `GenerateDataKey` wrapped it): the
-    legacy `kms:` rows a lake may still hold."""
+    """The encrypted rows and quarantine records `cdc-mask transform-event`
+    writes for `event` with the keyring `ring`, each data key re-wrapped
+    under the KMS key `key_id` (`Encrypt` with its purpose, as
+    `GenerateDataKey` wrapped it): the legacy `kms:` lines a lake may still
+    hold."""
     response = cdcmask_bin.run(
         "transform-event",
         "--view",
@@ -86,7 +87,10 @@ def legacy_kms_rows(
     lines = []
     for line in firehose_rows(response):
         row = json.loads(line)
-        if "_key" in row:
+        if "_quarantine" in row:
+            body = row["_quarantine"]
+            body["key"] = rewrap(body["key"], cdcmask.Purpose.QUARANTINE)
+        elif "_key" in row:
             row["_key"] = rewrap(row["_key"], cdcmask.Purpose.DATA)
         lines.append((json.dumps(row, ensure_ascii=False) + "\n").encode())
     return lines
@@ -267,26 +271,8 @@ def test_quarantine_through_kms(cdcmask_bin: Bin, moto: Moto, tmp_path: Path) ->
         )
     )
     # Sealed by the binary with a keyring, the quarantine data key then
-    # re-wrapped by KMS `Encrypt` with the quarantine purpose (a legacy
-    # `kms:` key).
-    ring = tmp_path / "keyring"
-    response = cdcmask_bin.run(
-        "transform-event",
-        "--view",
-        "encrypted",
-        "--policy",
-        FIXTURES / "no-token-policy.json",
-        "--keyring",
-        ring,
-        event,
-    ).stdout
-    rewrap = Rewrapper(moto, key_id, ring)
-    lines = []
-    for line in firehose_rows(response):
-        record = json.loads(line)
-        body = record["_quarantine"]
-        body["key"] = rewrap(body["key"], cdcmask.Purpose.QUARANTINE)
-        lines.append((json.dumps(record) + "\n").encode())
+    # re-wrapped by KMS (a legacy `kms:` key).
+    lines = legacy_kms_rows(cdcmask_bin, moto, key_id, event, tmp_path / "keyring")
     sealed = tmp_path / "quarantine.jsonl"
     sealed.write_bytes(b"".join(lines))
     counted = Counted(moto)
