@@ -1,12 +1,17 @@
-//! The `cdc-mask` binary as a user runs it.
-
-mod support;
+//! `cdc-mask demo`, `transform-event`, `decrypt` and `--help` as a user
+//! runs them, and bad input.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
-use support::{run_cdc_mask, workspace_root};
+
+use crate::support::workspace_root;
+
+fn run_cdc_mask(args: &[&str]) -> Output {
+    crate::output_of(args, &[])
+}
 
 fn ok(args: &[&str]) -> String {
     let out = run_cdc_mask(args);
