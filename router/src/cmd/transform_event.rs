@@ -11,7 +11,11 @@ use crate::cli::TransformEventArgs;
 
 pub(super) async fn run(args: TransformEventArgs) -> anyhow::Result<()> {
     let settings = shared::settings(&args.view, &args.policy, &args.shape, &args.keys)?;
-    let processor = Processor::new(crate::settings::load(&settings).await?, settings.view);
+    let processor = Processor::new(
+        crate::settings::load(&settings).await?,
+        settings.view,
+        settings.destination.clone(),
+    );
     let event = shared::read_input(args.event.as_deref())?;
     let started = Instant::now();
     let result = processor.process(&event).await?;
