@@ -326,6 +326,19 @@ pub struct DecryptArgs {
     /// needs the quarantine key: admins only).
     #[arg(long)]
     pub quarantine: bool,
+    /// The 64-byte AES-SIV key of `det<N>_` values (encrypt-deterministic):
+    /// a file of the 64 bytes or 128 hex digits, as the deployed secret
+    /// holds it. Default: `deterministic.key` of --keyring, if it has one.
+    #[arg(long, value_name = "FILE")]
+    pub deterministic_key: Option<PathBuf>,
+    /// Version of that key, as in `det<N>_`.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub deterministic_key_version: u32,
+    /// Join domain of a deterministic column: COLUMN, TABLE.COLUMN or
+    /// SCHEMA.TABLE.COLUMN (original names), `=` and the policy's `domain`.
+    /// Columns not named use the default domain (empty). Repeatable.
+    #[arg(long = "domain", value_name = "COLUMN=DOMAIN")]
+    pub domains: Vec<String>,
     /// Encrypted-view JSON lines; `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
