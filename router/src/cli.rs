@@ -274,8 +274,9 @@ mod tests {
 /// Arguments of `transform-event`.
 #[derive(Debug, Args)]
 pub struct TransformEventArgs {
-    /// Which view to write: masked, encrypted, or auto (from the event's
-    /// deliveryStreamArn, as the Lambda does).
+    /// Which view to write: masked, encrypted, auto (from the event's
+    /// deliveryStreamArn, as the Lambda does), or quarantine (the third
+    /// stream of an iceberg deployment).
     #[arg(long, value_name = "VIEW")]
     pub view: String,
     /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
@@ -291,6 +292,16 @@ pub struct TransformEventArgs {
     pub shape: String,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Where the answers go: s3 (partitionKeys) or iceberg (each row with
+    /// otfMetadata naming its table; sealed and control records Dropped).
+    #[arg(long, env = "CDCMASK_DESTINATION", value_name = "s3|iceberg")]
+    pub destination: Option<String>,
+    /// Iceberg database of the masked view (default `<schema>_masked`).
+    #[arg(long, env = "CDCMASK_ICEBERG_DATABASE_MASKED", value_name = "NAME")]
+    pub iceberg_database_masked: Option<String>,
+    /// Iceberg database of the encrypted view (default `<schema>_encrypted`).
+    #[arg(long, env = "CDCMASK_ICEBERG_DATABASE_ENCRYPTED", value_name = "NAME")]
+    pub iceberg_database_encrypted: Option<String>,
     /// Print `records=N seconds=S records_per_s=R kms_calls=K` on stderr.
     #[arg(long)]
     pub stats: bool,
