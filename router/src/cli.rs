@@ -285,8 +285,9 @@ mod tests {
 /// Arguments of `transform-event`.
 #[derive(Debug, Args)]
 pub struct TransformEventArgs {
-    /// Which view to write: masked, encrypted, or auto (from the event's
-    /// deliveryStreamArn, as the Lambda does).
+    /// Which view to write: masked, encrypted, auto (from the event's
+    /// deliveryStreamArn, as the Lambda does), or quarantine (the third
+    /// stream of an iceberg deployment).
     #[arg(long, value_name = "VIEW")]
     pub view: String,
     /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
@@ -302,6 +303,16 @@ pub struct TransformEventArgs {
     pub shape: String,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Where the answers go: s3 (partitionKeys) or iceberg (each row with
+    /// otfMetadata naming its table; sealed and control records Dropped).
+    #[arg(long, env = "CDCMASK_DESTINATION", value_name = "s3|iceberg")]
+    pub destination: Option<String>,
+    /// Iceberg database of the masked view (default `<schema>_masked`).
+    #[arg(long, env = "CDCMASK_ICEBERG_DATABASE_MASKED", value_name = "NAME")]
+    pub iceberg_database_masked: Option<String>,
+    /// Iceberg database of the encrypted view (default `<schema>_encrypted`).
+    #[arg(long, env = "CDCMASK_ICEBERG_DATABASE_ENCRYPTED", value_name = "NAME")]
+    pub iceberg_database_encrypted: Option<String>,
     /// Print `records=N seconds=S records_per_s=R kms_calls=K` on stderr.
     #[arg(long)]
     pub stats: bool,
@@ -337,6 +348,19 @@ pub struct DecryptArgs {
     /// needs the quarantine key: admins only).
     #[arg(long)]
     pub quarantine: bool,
+    /// The 64-byte AES-SIV key of `det<N>_` values (encrypt-deterministic):
+    /// a file of the 64 bytes or 128 hex digits, as the deployed secret
+    /// holds it. Default: `deterministic.key` of --keyring, if it has one.
+    #[arg(long, value_name = "FILE")]
+    pub deterministic_key: Option<PathBuf>,
+    /// Version of that key, as in `det<N>_`.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub deterministic_key_version: u32,
+    /// Join domain of a deterministic column: COLUMN, TABLE.COLUMN or
+    /// SCHEMA.TABLE.COLUMN (original names), `=` and the policy's `domain`.
+    /// Columns not named use the default domain (empty). Repeatable.
+    #[arg(long = "domain", value_name = "COLUMN=DOMAIN")]
+    pub domains: Vec<String>,
     /// Encrypted-view JSON lines; `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,

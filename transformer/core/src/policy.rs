@@ -43,6 +43,11 @@ pub struct TablePolicy {
     pub schema: String,
     /// Table name as DMS reports it in `table-name`.
     pub table: String,
+    /// The primary key's columns, in order (`"key": ["id"]`): what the
+    /// `<table>_current` views and Iceberg upserts go by. Protected key
+    /// columns must be deterministic in each view.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key: Vec<String>,
     /// Column name → how to protect it.
     pub columns: BTreeMap<String, ColumnPolicy>,
 }
@@ -118,7 +123,9 @@ pub enum Action {
     },
     /// AES-256-GCM with a random nonce (encrypted view).
     Encrypt,
-    /// Deterministic encryption (reserved; not supported yet).
+    /// AES-SIV (RFC 5297) under the deterministic key, bound to the
+    /// column's join domain: `det<version>_…` (encrypted view). Equal values
+    /// in one domain give equal ciphertexts.
     EncryptDeterministic,
 }
 
@@ -205,6 +212,14 @@ pub struct ColumnRule {
     pub domain: String,
 }
 
+impl Action {
+    /// Whether equal values give equal outputs that still tell values apart
+    /// (`token`, `encrypt-deterministic`), so joins and upserts work on them.
+    pub fn is_deterministic(&self) -> bool {
+        matches!(self, Action::Token | Action::EncryptDeterministic)
+    }
+}
+
 impl ColumnRule {
     /// The action for `view`.
     pub fn action(&self, view: View) -> &Action {
@@ -271,6 +286,8 @@ pub struct Policy {
     tables: HashMap<String, TableRules, NameHash>,
     redact_with: String,
     uses_token: [bool; 2],
+    uses_deterministic: bool,
+    warnings: Vec<String>,
 }
 
 impl Policy {
@@ -302,8 +319,11 @@ impl Policy {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_REDACTION.to_owned()),
             uses_token: [false; 2],
+            uses_deterministic: false,
+            warnings: low_entropy_warnings(file),
         };
         for table in &file.tables {
+            check_key(table)?;
             let key = table_key(&table.schema, &table.table);
             if policy.tables.contains_key(&key) {
                 return Err(invalid(format!(
@@ -324,6 +344,7 @@ impl Policy {
                         &column.encrypted
                     };
                     policy.uses_token[view as usize] |= *action == Action::Token;
+                    policy.uses_deterministic |= *action == Action::EncryptDeterministic;
                     if column.rename && *action != Action::Keep {
                         rules.generated[view as usize].insert(format!("{lower}{}", view.suffix()));
                     }
@@ -372,6 +393,103 @@ impl Policy {
     pub fn uses_token(&self, view: View) -> bool {
         self.uses_token[view as usize]
     }
+
+    /// Whether any column is encrypted deterministically (then the
+    /// encrypted view needs the deterministic key).
+    pub fn uses_deterministic(&self) -> bool {
+        self.uses_deterministic
+    }
+
+    /// Warnings about the policy (one line each, naming the column), for
+    /// whoever loads it to log: low-entropy columns protected
+    /// deterministically.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+/// Column names (lower-cased, as words of the name) of values with few
+/// distinct values: gender, birthdates, flags, small enums.
+const LOW_ENTROPY_WORDS: [&str; 9] = [
+    "gender",
+    "sex",
+    "birthdate",
+    "dob",
+    "birthday",
+    "flag",
+    "status",
+    "active",
+    "enabled",
+];
+
+/// Whether a column probably holds few distinct values (by its name or its
+/// types): frequency analysis reverses such values when they are
+/// protected deterministically.
+pub fn is_low_entropy(name: &str, types: &[String]) -> bool {
+    let lower = lowercase(name);
+    let by_name = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| LOW_ENTROPY_WORDS.contains(&word))
+        || lower.starts_with("is_")
+        || lower.starts_with("has_")
+        || lower.contains("birth");
+    by_name
+        || types
+            .iter()
+            .any(|t| t == "DATE_OF_BIRTH" || t == "GENDER" || t == "SEX")
+}
+
+/// One warning per low-entropy column that a view tokenises or encrypts
+/// deterministically.
+pub fn low_entropy_warnings(file: &PolicyFile) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for table in &file.tables {
+        for (name, column) in &table.columns {
+            let deterministic = [&column.masked, &column.encrypted]
+                .into_iter()
+                .filter(|a| a.is_deterministic())
+                .count();
+            if deterministic > 0 && is_low_entropy(name, &column.types) {
+                warnings.push(format!(
+                    "{}.{}.{name}: low-entropy column protected deterministically (token or encrypt-deterministic): frequency analysis can reverse its values",
+                    table.schema, table.table
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// A table's key: distinct columns, and each protected one deterministic
+/// (or kept) in both views, so upserts and `<table>_current` go by it.
+fn check_key(table: &TablePolicy) -> Result<(), PolicyError> {
+    let mut seen = HashSet::new();
+    for name in &table.key {
+        let at = format!("{}.{}.{name}", table.schema, table.table);
+        if !seen.insert(lowercase(name)) {
+            return Err(PolicyError::Invalid(format!(
+                "{at}: listed twice in the key"
+            )));
+        }
+        let column = table
+            .columns
+            .iter()
+            .find(|(c, _)| lowercase(c) == lowercase(name))
+            .map(|(_, c)| c);
+        let Some(column) = column else { continue };
+        for (view, action) in [
+            (View::Masked, &column.masked),
+            (View::Encrypted, &column.encrypted),
+        ] {
+            if !(action.is_deterministic() || *action == Action::Keep) {
+                return Err(PolicyError::Invalid(format!(
+                    "{at}: a key column must be token, encrypt-deterministic or keep in the {} view (upserts and joins go by it)",
+                    view.as_str()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_action(action: &Action, view: View, at: &str) -> Result<(), PolicyError> {
@@ -381,9 +499,6 @@ fn check_action(action: &Action, view: View, at: &str) -> Result<(), PolicyError
                 "{at}: encryption is not allowed in the masked view"
             )))
         }
-        (Action::EncryptDeterministic, View::Encrypted) => Err(PolicyError::Invalid(format!(
-            "{at}: encrypt-deterministic is not supported yet; use encrypt"
-        ))),
         (Action::Partial { keep_last: 0 }, _) => Err(PolicyError::Invalid(format!(
             "{at}: partial needs keep_last >= 1 (use redact to keep nothing)"
         ))),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::cipher::{self, Place};
 use crate::envelope::{self, DataRecord, DmsRecord};
 use crate::json::{self, Kind, Member};
-use crate::keys::{det, DataKey, TokenKey};
+use crate::keys::{det, DataKey, DeterministicKey, TokenKey};
 use crate::mask;
 use crate::policy::{
     lowercase, Action, Policy, TableRules, View, COLLISION_SUFFIX, RESERVED_NAMES,
@@ -42,6 +42,12 @@ pub enum SetupError {
     /// The policy tokenises a column of this view but no token key was given.
     #[error("the policy tokenises columns in the {0} view but no token key is configured")]
     NoTokenKey(&'static str),
+    /// The policy encrypts a column deterministically but no deterministic
+    /// key was given.
+    #[error(
+        "the policy encrypts columns deterministically but no deterministic key is configured"
+    )]
+    NoDeterministicKey,
 }
 
 /// Where a transformed or control record belongs.
@@ -53,6 +59,9 @@ pub struct Route<'a> {
     pub table: Cow<'a, str>,
     /// The change's date (`YYYY-MM-DD` from `metadata.timestamp`), if valid.
     pub date: Option<&'a str>,
+    /// The change's `metadata.operation` (`load`, `insert`, `update`,
+    /// `delete`), if it is a plain string.
+    pub operation: Option<&'a str>,
 }
 
 /// What became of one input record.
@@ -82,28 +91,50 @@ pub struct Transformer {
     view: View,
     shape: Shape,
     token_key: Option<TokenKey>,
+    deterministic_key: Option<Arc<DeterministicKey>>,
 }
 
 impl Transformer {
-    /// A transformer for `view`.
+    /// A transformer for `view`, without a deterministic key.
     ///
     /// # Errors
-    /// [`SetupError::NoTokenKey`] if the policy tokenises a column in this
-    /// view and `token_key` is `None`.
+    /// As [`Transformer::with_keys`].
     pub fn new(
         policy: Arc<Policy>,
         view: View,
         shape: Shape,
         token_key: Option<TokenKey>,
     ) -> Result<Self, SetupError> {
+        Self::with_keys(policy, view, shape, token_key, None)
+    }
+
+    /// A transformer for `view` with the token key and the deterministic
+    /// key (`encrypt-deterministic`, the same in every instance).
+    ///
+    /// # Errors
+    /// [`SetupError::NoTokenKey`] if the policy tokenises a column in this
+    /// view and `token_key` is `None`; [`SetupError::NoDeterministicKey`]
+    /// if this is the encrypted view, the policy encrypts a column
+    /// deterministically and `deterministic_key` is `None`.
+    pub fn with_keys(
+        policy: Arc<Policy>,
+        view: View,
+        shape: Shape,
+        token_key: Option<TokenKey>,
+        deterministic_key: Option<Arc<DeterministicKey>>,
+    ) -> Result<Self, SetupError> {
         if policy.uses_token(view) && token_key.is_none() {
             return Err(SetupError::NoTokenKey(view.as_str()));
+        }
+        if view == View::Encrypted && policy.uses_deterministic() && deterministic_key.is_none() {
+            return Err(SetupError::NoDeterministicKey);
         }
         Ok(Transformer {
             policy,
             view,
             shape,
             token_key,
+            deterministic_key,
         })
     }
 
@@ -133,6 +164,7 @@ impl Transformer {
                     schema: schema.unwrap_or_default(),
                     table: table.unwrap_or_default(),
                     date: timestamp.and_then(date_of),
+                    operation: None,
                 })
             }
             Err(reason) => return Outcome::Rejected(reason),
@@ -157,10 +189,12 @@ impl Transformer {
             return Outcome::Rejected(reason);
         }
         let date = record.meta("timestamp").and_then(|m| date_of(m.raw));
+        let operation = record.meta("operation").and_then(|m| plain_string(m.raw));
         Outcome::Row(Route {
             schema: record.schema,
             table: record.table,
             date,
+            operation,
         })
     }
 }
@@ -176,6 +210,14 @@ fn date_of(raw: &[u8]) -> Option<&str> {
         std::str::from_utf8(date).ok()
     } else {
         None
+    }
+}
+
+/// The body of a raw JSON string without escapes.
+fn plain_string(raw: &[u8]) -> Option<&str> {
+    match raw {
+        [b'"', body @ .., b'"'] if !body.contains(&b'\\') => std::str::from_utf8(body).ok(),
+        _ => None,
     }
 }
 
@@ -361,8 +403,22 @@ impl RowWriter<'_, '_, '_> {
             },
             Action::Null => out.extend_from_slice(b"null"),
             Action::Generalize { to } => mask::generalize(member, *to, redaction, out),
-            Action::Encrypt | Action::EncryptDeterministic => {
-                return self.encrypt(member, place, out)
+            Action::Encrypt => return self.encrypt(member, place, out),
+            Action::EncryptDeterministic => {
+                // Checked in `with_keys`; fail closed all the same.
+                let key = self
+                    .transformer
+                    .deterministic_key
+                    .as_deref()
+                    .ok_or(Reason::NoDataKey)?;
+                let domain = rule.map_or("", |r| &r.domain);
+                let value = key
+                    .encrypt_json(domain, member.raw)
+                    .map_err(|_| Reason::UnsupportedValue)?
+                    .ok_or(Reason::UnsupportedValue)?;
+                out.push(b'"');
+                out.extend_from_slice(value.as_bytes());
+                out.push(b'"');
             }
             Action::Keep => out.extend_from_slice(member.raw),
         }

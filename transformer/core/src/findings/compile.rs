@@ -272,6 +272,7 @@ impl Accumulator {
                 key,
                 OutTable {
                     name: table.name,
+                    key: Vec::new(),
                     columns,
                 },
             );
@@ -301,6 +302,7 @@ impl Accumulator {
                 TablePolicy {
                     schema: table.name.schema,
                     table: table.name.table,
+                    key: table.key,
                     columns,
                 }
             })
@@ -318,9 +320,11 @@ impl Accumulator {
     }
 }
 
-/// A table being written: lower-cased column name → (name, column, origin).
+/// A table being written: its key, and lower-cased column name → (name,
+/// column, origin).
 struct OutTable {
     name: TableName,
+    key: Vec<String>,
     columns: BTreeMap<String, (String, ColumnPolicy, Origin)>,
 }
 
@@ -333,9 +337,14 @@ fn apply(tables: &mut BTreeMap<(String, String), OutTable>, overrides: &Override
         let key = (lowercase(&name.schema), lowercase(&name.table));
         let out = tables.entry(key).or_insert_with(|| OutTable {
             name: name.clone(),
+            key: Vec::new(),
             columns: BTreeMap::new(),
         });
         out.name = name;
+        // Findings never name a key: the override's is the table's.
+        if !table.key.is_empty() {
+            out.key.clone_from(&table.key);
+        }
         for (column_name, column) in &table.columns {
             let given = given.get(column_name).copied().unwrap_or_default();
             let lower = lowercase(column_name);
