@@ -17,12 +17,14 @@
 //! - `partition`: partition values (`view`, `schema`, `table`, `dt`).
 //! - `reason`: why a record is quarantined.
 //! - `findings`: a policy compiled from Amazon Macie findings.
+//! - `guard`: validated PII detectors for the columns the policy does not list.
 
 pub mod cipher;
 pub mod decrypt;
 pub mod envelope;
 pub mod findings;
 pub mod firehose;
+pub mod guard;
 pub mod json;
 pub mod keys;
 mod mask;
