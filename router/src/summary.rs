@@ -115,6 +115,14 @@ pub fn summary(
             reasons.join(", ")
         )?;
     }
+    if !stats.guard.is_empty() {
+        writeln!(
+            s,
+            "  guard:       {:>10}  values caught in {} unlisted columns (findings/suggested/)",
+            stats.guard.total(),
+            stats.guard.findings().len()
+        )?;
+    }
     writeln!(s, "  objects:     {:>10}  → {sink}", outcome.objects)?;
     for (name, value) in &outcome.extra {
         writeln!(s, "  {name}: {value}")?;

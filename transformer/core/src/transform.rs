@@ -2,15 +2,18 @@
 //! no async, no allocation per field on the common path.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cipher::{self, Place};
 use crate::envelope::{self, DataRecord, DmsRecord};
+use crate::guard::{Context, Detector, Guard, Tally};
 use crate::json::{self, Kind, Member};
 use crate::keys::{det, DataKey, TokenKey};
 use crate::mask;
 use crate::policy::{
-    lowercase, Action, Policy, TableRules, View, COLLISION_SUFFIX, RESERVED_NAMES,
+    lowercase, Action, GuardMode, Policy, TableRules, View, COLLISION_SUFFIX, GUARDED_FIELD,
+    RESERVED_NAMES,
 };
 use crate::reason::Reason;
 
@@ -66,13 +69,52 @@ pub enum Outcome<'a> {
     Rejected(Reason),
 }
 
-/// Reusable buffers, so that transforming a batch allocates nothing per field.
+/// Reusable buffers, so that transforming a batch allocates nothing per field,
+/// and what the guard found so far.
 #[derive(Default)]
 pub struct Scratch {
     name: String,
     table_key: String,
     aad: Vec<u8>,
     sealed: Vec<u8>,
+    /// Guard context per lower-cased column name (all detectors' hints; the
+    /// guard masks them with its own).
+    contexts: HashMap<String, Context>,
+    /// Columns of the current row the guard protected.
+    guarded: Vec<String>,
+    /// What the guard found, until the caller takes it.
+    tally: Tally,
+}
+
+/// Column names kept in the guard's context cache before it starts over
+/// (input cannot grow it without bound).
+const MAX_CACHED_CONTEXTS: usize = 4096;
+
+impl Scratch {
+    /// What the guard found since the last [`Scratch::take_guard_tally`]:
+    /// every value of an unlisted column a detector fired on, in `report` and
+    /// `protect` mode.
+    pub fn guard_tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    /// Takes what the guard found, leaving an empty tally.
+    pub fn take_guard_tally(&mut self) -> Tally {
+        std::mem::take(&mut self.tally)
+    }
+}
+
+/// The guard context of a lower-cased column name, computed once.
+fn cached_context(contexts: &mut HashMap<String, Context>, lowercase_column: &str) -> Context {
+    if let Some(context) = contexts.get(lowercase_column) {
+        return *context;
+    }
+    if contexts.len() >= MAX_CACHED_CONTEXTS {
+        contexts.clear();
+    }
+    let context = Guard::default().context(lowercase_column);
+    contexts.insert(lowercase_column.to_owned(), context);
+    context
 }
 
 /// Masks or encrypts DMS records for one view under one policy.
@@ -138,6 +180,7 @@ impl Transformer {
             Err(reason) => return Outcome::Rejected(reason),
         };
         let start = out.len();
+        scratch.guarded.clear();
         let mut writer = RowWriter {
             transformer: self,
             record: &record,
@@ -211,6 +254,7 @@ impl RowWriter<'_, '_, '_> {
         json::write_string(out, &self.record.schema);
         field_name("_table", &mut first, out);
         json::write_string(out, &self.record.table);
+        self.guarded_field(&mut first, out);
         self.key_field(&mut first, out);
         out.extend_from_slice(b"}\n");
         Ok(())
@@ -240,6 +284,7 @@ impl RowWriter<'_, '_, '_> {
                 _ => {}
             }
         }
+        self.guarded_field(&mut first, out);
         self.key_field(&mut first, out);
         out.extend_from_slice(b"}\n");
         Ok(())
@@ -256,6 +301,56 @@ impl RowWriter<'_, '_, '_> {
                 .iter()
                 .filter(|m| !(protected && m.name == "partition-key-value")),
         );
+    }
+
+    /// `"_guarded":[names]`: the columns the guard protected in this row.
+    fn guarded_field(&self, first: &mut bool, out: &mut Vec<u8>) {
+        if self.scratch.guarded.is_empty() {
+            return;
+        }
+        field_name(GUARDED_FIELD, first, out);
+        out.push(b'[');
+        for (i, name) in self.scratch.guarded.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::write_string(out, name);
+        }
+        out.push(b']');
+    }
+
+    /// The detector that fires on an unlisted column's value, if the guard
+    /// runs; counted in the tally.
+    fn guard(&mut self, member: &Member<'_>) -> Option<Detector> {
+        let guard = self.transformer.policy.guard()?;
+        let (bytes, is_number): (Cow<'_, [u8]>, bool) = match member.kind {
+            Kind::Null | Kind::Bool => return None,
+            Kind::Number => (Cow::Borrowed(member.raw), true),
+            Kind::String => {
+                let body = &member.raw[1..member.raw.len() - 1];
+                if memchr::memchr(b'\\', body).is_none() {
+                    (Cow::Borrowed(body), false)
+                } else {
+                    (Cow::Owned(member.text().into_owned().into_bytes()), false)
+                }
+            }
+            // Nested JSON is scanned as its text.
+            Kind::Object | Kind::Array => (Cow::Borrowed(member.raw), false),
+        };
+        if !guard.may_match(&bytes, is_number) {
+            return None;
+        }
+        let scratch = &mut *self.scratch;
+        let context = cached_context(&mut scratch.contexts, &scratch.name);
+        let detector = guard.detect_bytes(&context, &bytes, is_number)?;
+        self.scratch.tally.add(
+            &self.record.schema,
+            &self.record.table,
+            &member.name,
+            detector,
+            1,
+        );
+        Some(detector)
     }
 
     fn key_field(&self, first: &mut bool, out: &mut Vec<u8>) {
@@ -320,12 +415,21 @@ impl RowWriter<'_, '_, '_> {
         let action = match rule.map(|r| r.action(view)) {
             Some(Action::Keep) | None => {
                 let collides = reserved || self.rules.is_some_and(|r| r.collides(view, lower));
+                let detected = if rule.is_none() {
+                    self.guard(member)
+                } else {
+                    None
+                };
                 if collides {
                     write_name(member, COLLISION_SUFFIX, out);
                 } else {
                     out.extend_from_slice(member.raw_name);
                 }
                 out.push(b':');
+                if detected.is_some() && self.transformer.policy.guard_mode() == GuardMode::Protect
+                {
+                    return self.protect(member, place, out);
+                }
                 if view == View::Encrypted && looks_encrypted(member) {
                     // Readers must refuse a whole ciphertext that does not
                     // open, so one never passes in clear: it is encrypted.
@@ -367,6 +471,27 @@ impl RowWriter<'_, '_, '_> {
             Action::Keep => out.extend_from_slice(member.raw),
         }
         Ok(())
+    }
+
+    /// Writes a value the guard caught as the view's default action does:
+    /// redacted in the masked view, encrypted in the encrypted view; the row
+    /// lists the column in `_guarded`.
+    fn protect(
+        &mut self,
+        member: &Member<'_>,
+        place: Place,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
+        if !self.scratch.guarded.iter().any(|n| *n == member.name) {
+            self.scratch.guarded.push(member.name.clone().into_owned());
+        }
+        match self.transformer.view {
+            View::Masked => {
+                mask::redact(self.transformer.policy.redact_with(), out);
+                Ok(())
+            }
+            View::Encrypted => self.encrypt(member, place, out),
+        }
     }
 
     /// Writes the value encrypted under the row's data key, bound to its

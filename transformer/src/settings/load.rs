@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use cdc_mask_core::keys::{DataKeyCache, Purpose, RecipientKey, TokenKey};
+use cdc_mask_core::policy::GuardMode;
 use cdc_mask_core::{Policy, SetupError, Transformer, View};
 use tokio::sync::OnceCell;
 
@@ -155,7 +156,7 @@ impl Settings {
         };
         let policies = PolicyCache::start(
             source,
-            build_views(self.shape, token_key),
+            build_views(self.shape, token_key, self.guard),
             self.policy_limits,
         )
         .await;
@@ -171,9 +172,22 @@ impl Settings {
     }
 }
 
-/// How each policy version becomes the two transformers.
-fn build_views(shape: cdc_mask_core::Shape, token_key: Option<TokenKey>) -> Box<BuildViews> {
+/// How each policy version becomes the two transformers; `guard` overrides
+/// the policy's guard mode.
+fn build_views(
+    shape: cdc_mask_core::Shape,
+    token_key: Option<TokenKey>,
+    guard: Option<GuardMode>,
+) -> Box<BuildViews> {
     Box::new(move |policy: Arc<Policy>| {
+        let policy = match guard {
+            Some(mode) if mode != policy.guard_mode() => {
+                let mut policy = Policy::clone(&policy);
+                policy.set_guard_mode(mode);
+                Arc::new(policy)
+            }
+            _ => policy,
+        };
         let make = |view: View| {
             Transformer::new(Arc::clone(&policy), view, shape, token_key.clone()).map_err(|e| {
                 match e {

@@ -16,6 +16,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use cdc_mask_core::keys::CacheLimits;
+use cdc_mask_core::policy::GuardMode;
 use cdc_mask_core::{Shape, View, ViewMode};
 
 pub use load::Components;
@@ -58,11 +59,14 @@ pub enum Setting {
     DataKeyMaxAge,
     /// Most records one data key may encrypt.
     DataKeyMaxRecords,
+    /// The guard's mode (`off`, `report`, `protect`), overriding the
+    /// policy's `guard.mode`.
+    Guard,
 }
 
 impl Setting {
     /// Every setting of the Lambda's environment.
-    pub const ALL: [Setting; 15] = [
+    pub const ALL: [Setting; 16] = [
         Setting::View,
         Setting::Policy,
         Setting::PolicyTtl,
@@ -78,6 +82,7 @@ impl Setting {
         Setting::TokenKeyVersion,
         Setting::DataKeyMaxAge,
         Setting::DataKeyMaxRecords,
+        Setting::Guard,
     ];
 
     /// The environment variable (the Lambda's configuration).
@@ -98,6 +103,7 @@ impl Setting {
             Setting::TokenKeyVersion => "CDCMASK_TOKEN_KEY_VERSION",
             Setting::DataKeyMaxAge => "CDCMASK_DATA_KEY_MAX_AGE_SECONDS",
             Setting::DataKeyMaxRecords => "CDCMASK_DATA_KEY_MAX_RECORDS",
+            Setting::Guard => "CDCMASK_GUARD",
         }
     }
 
@@ -119,6 +125,7 @@ impl Setting {
             Setting::TokenKeyVersion => "--token-key-version",
             Setting::DataKeyMaxAge => "--data-key-max-age",
             Setting::DataKeyMaxRecords => "--data-key-max-records",
+            Setting::Guard => "--guard",
         }
     }
 }
@@ -128,8 +135,8 @@ pub mod env {
     use super::Setting;
 
     /// Every variable, for documentation and tests.
-    pub const ALL: [&str; 15] = {
-        let mut names = [""; 15];
+    pub const ALL: [&str; Setting::ALL.len()] = {
+        let mut names = [""; Setting::ALL.len()];
         let mut i = 0;
         while i < names.len() {
             names[i] = Setting::ALL[i].env();
@@ -235,6 +242,8 @@ pub struct Settings {
     pub token_key_version: u32,
     /// Data-key cache limits.
     pub cache: CacheLimits,
+    /// The guard's mode, when it overrides the policy's.
+    pub guard: Option<GuardMode>,
     /// Endpoint for every AWS call (`--endpoint-url`); `AWS_ENDPOINT_URL`
     /// works too.
     pub endpoint_url: Option<String>,
@@ -363,6 +372,10 @@ impl SettingsBuilder {
             None => Shape::Flat,
         };
         let keys = self.key_source()?;
+        let guard = self
+            .get(Setting::Guard)
+            .map(|mode| mode.parse().map_err(|e| self.invalid(Setting::Guard, e)))
+            .transpose()?;
         let policy_defaults = PolicyLimits::default();
         let cache_defaults = CacheLimits::default();
         Ok(Settings {
@@ -387,6 +400,7 @@ impl SettingsBuilder {
                 ),
                 max_records: self.number(Setting::DataKeyMaxRecords, cache_defaults.max_records)?,
             },
+            guard,
             endpoint_url: self.endpoint_url.clone(),
             aws: None,
         })
@@ -473,6 +487,14 @@ mod tests {
         assert_eq!(s.view, ViewMode::Fixed(View::Encrypted));
         assert_eq!(s.keys, KeySource::Local("/k".into()));
         assert_eq!(s.cache, CacheLimits::default());
+        assert_eq!(s.guard, None);
+        let s = from(&[
+            (POLICY, "/p.json"),
+            ("CDCMASK_KEYRING", "/k"),
+            ("CDCMASK_GUARD", "report"),
+        ])
+        .unwrap();
+        assert_eq!(s.guard, Some(GuardMode::Report));
         let s = from(&[
             (POLICY, "/p.json"),
             ("CDCMASK_KMS_KEY_ID", "alias/data"),
@@ -531,6 +553,14 @@ mod tests {
                     ("CDCMASK_DATA_KEY_MAX_RECORDS", "0"),
                 ],
                 "CDCMASK_DATA_KEY_MAX_RECORDS: must be a positive integer",
+            ),
+            (
+                vec![
+                    (POLICY, "/p"),
+                    ("CDCMASK_KEYRING", "/k"),
+                    ("CDCMASK_GUARD", "loud"),
+                ],
+                "CDCMASK_GUARD: unknown guard mode",
             ),
             (
                 vec![
