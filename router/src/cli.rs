@@ -406,8 +406,10 @@ pub struct CompileArgs {
     /// Files or folders (read recursively), or s3://bucket/prefix (every
     /// object under it), of findings: EventBridge `Macie Finding` events
     /// (one per line or concatenated, as Firehose writes them), findings
-    /// alone, or `aws macie2 get-findings` output; gzip-compressed or not;
-    /// `-` reads stdin.
+    /// alone, or `aws macie2 get-findings` output; or the guard's suggested
+    /// findings (`findings/suggested/` of the lake, `transform-event
+    /// --guard-report`; schemas/suggested-findings.md); gzip-compressed or
+    /// not; `-` reads stdin.
     #[arg(value_name = "SOURCE", required = true)]
     pub sources: Vec<String>,
 }

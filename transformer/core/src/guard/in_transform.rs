@@ -236,3 +236,65 @@ fn guard_section_parses_and_rejects_unknown_detectors() {
     assert!(err.contains("unknown detector"), "{err}");
     assert!(with(r#"{"mode":"loud"}"#).is_err());
 }
+
+#[test]
+fn suggested_findings_compile_into_a_policy_that_protects_those_columns() {
+    use crate::findings::{checked_policy_json, Compiler, Defaults, Layout};
+    let input = record(
+        "hr",
+        "employee",
+        &[
+            ("ssn".into(), r#""123-45-6789""#.into()),
+            ("contact".into(), r#""write to jo@corp.example""#.into()),
+            ("grade".into(), r#""B2""#.into()),
+        ],
+    );
+    // Report mode: what the guard saw, as the router and Lambda write it.
+    let transformer =
+        Transformer::new(policy(GuardMode::Report), View::Masked, Shape::Flat, None).unwrap();
+    let mut scratch = Scratch::default();
+    transformer.transform(&input, None, &mut Vec::new(), &mut scratch);
+    let mut lines = Vec::new();
+    scratch.take_guard_tally().write_json_lines(&mut lines);
+    let text = String::from_utf8(lines.clone()).unwrap();
+    assert!(
+        !text.contains("123-45-6789") && !text.contains("jo@corp"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 2, "{text}");
+
+    let mut compiler = Compiler::new(Layout::Dms, Defaults::ByType);
+    compiler.add_source("findings/suggested/b1.jsonl", &lines);
+    let compiled = compiler.finish(None);
+    assert!(compiled.errors.is_empty(), "{:?}", compiled.errors);
+    let json = checked_policy_json(&compiled.policy).unwrap();
+    let policy = Arc::new(Policy::from_slice(&json).unwrap());
+    assert_eq!(policy.guard_mode(), GuardMode::Protect);
+    let token_key = crate::keys::TokenKey::new(&[3; 32], 1).unwrap();
+    let transformer = Transformer::new(policy, View::Masked, Shape::Flat, Some(token_key)).unwrap();
+    let mut out = Vec::new();
+    transformer.transform(&input, None, &mut out, &mut Scratch::default());
+    let row: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    // Listed now, with the actions of the matching Macie types (redact for
+    // an SSN, token for an e-mail), no longer the guard's.
+    assert_eq!(row["ssn_masked"], "##################", "{row}");
+    assert!(
+        row["contact_masked"].as_str().unwrap().starts_with("tok1_"),
+        "{row}"
+    );
+    assert!(row.get("_guarded").is_none(), "{row}");
+    assert_eq!(row["grade"], "B2");
+}
+
+#[test]
+fn malformed_suggested_findings_are_errors() {
+    use crate::findings::{Compiler, Defaults, Layout};
+    let mut compiler = Compiler::new(Layout::Dms, Defaults::ByType);
+    compiler.add_source(
+        "s.jsonl",
+        br#"{"schema":"a","table":"b","column":"c","detector":"ssn","count":1}"#,
+    );
+    let compiled = compiler.finish(None);
+    assert_eq!(compiled.errors.len(), 1);
+    assert!(compiled.errors[0].to_string().contains("unknown detector"));
+}
