@@ -115,7 +115,14 @@ pub fn summary(
             reasons.join(", ")
         )?;
     }
-    if !stats.guard.is_empty() {
+    if stats.guard.unlisted_column_added() > 0 {
+        writeln!(
+            s,
+            "  unlisted_column_added: {:>4}  (DDL announced columns the policy does not list; see the log)",
+            stats.guard.unlisted_column_added()
+        )?;
+    }
+    if stats.guard.total() > 0 {
         writeln!(
             s,
             "  guard:       {:>10}  values caught in {} unlisted columns (findings/suggested/)",

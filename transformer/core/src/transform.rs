@@ -171,11 +171,12 @@ impl Transformer {
                 table,
                 timestamp,
             }) => {
+                self.note_unlisted_columns(input, schema.as_deref(), table.as_deref(), scratch);
                 return Outcome::Control(Route {
                     schema: schema.unwrap_or_default(),
                     table: table.unwrap_or_default(),
                     date: timestamp.and_then(date_of),
-                })
+                });
             }
             Err(reason) => return Outcome::Rejected(reason),
         };
@@ -205,6 +206,33 @@ impl Transformer {
             table: record.table,
             date,
         })
+    }
+}
+
+impl Transformer {
+    /// Logs (names only) and counts the columns a DDL control record
+    /// announces that the policy does not list.
+    fn note_unlisted_columns(
+        &self,
+        input: &[u8],
+        schema: Option<&str>,
+        table: Option<&str>,
+        scratch: &mut Scratch,
+    ) {
+        let (schema, table) = (schema.unwrap_or_default(), table.unwrap_or_default());
+        let unlisted = crate::ddl::unlisted_columns(&self.policy, input, schema, table);
+        if !unlisted.is_empty() {
+            tracing::warn!(
+                schema,
+                table,
+                columns = ?unlisted,
+                guard = self.policy.guard_mode().as_str(),
+                "unlisted_column_added: a DDL record announces columns the policy does not list"
+            );
+            scratch
+                .tally
+                .add_unlisted_columns(u64::try_from(unlisted.len()).unwrap_or(u64::MAX));
+        }
     }
 }
 

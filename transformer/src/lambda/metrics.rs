@@ -4,7 +4,9 @@
 //! what the detection guard found in unlisted columns (`GuardDetected`, one
 //! `Guard_<detector>` count each, and the property `GuardFindings`: one
 //! `{schema, table, column, detector, count}` per column, the suggested
-//! findings of `schemas/suggested-findings.md`). Counts and names only,
+//! findings of `schemas/suggested-findings.md`), and `UnlistedColumnAdded`
+//! (columns DDL records announced that the policy does not list). Counts
+//! and names only,
 //! never values. The specification:
 //! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
 
@@ -33,6 +35,10 @@ pub fn emf_line(result: &BatchResult, policy_age: Option<Duration>, now_ms: u64)
     ];
     let findings = stats.guard.findings();
     counts.push(("GuardDetected".into(), stats.guard.total()));
+    counts.push((
+        "UnlistedColumnAdded".into(),
+        stats.guard.unlisted_column_added(),
+    ));
     let mut per_detector: std::collections::BTreeMap<&str, u64> = Default::default();
     for finding in &findings {
         *per_detector.entry(&finding.detector).or_default() += finding.count;
@@ -92,6 +98,7 @@ mod tests {
         let mut guard = cdc_mask_core::guard::Tally::default();
         guard.add("hr", "employee", "ssn", Detector::UsSsn, 2);
         guard.add("hr", "employee", "notes", Detector::Email, 1);
+        guard.add_unlisted_columns(4);
         let result = BatchResult {
             response: b"{\"records\":[]}".to_vec(),
             view: Some(View::Encrypted),
@@ -128,6 +135,7 @@ mod tests {
         assert!(declared.contains(&"Quarantined_policy_unavailable"));
         assert_eq!(v["GuardDetected"], 3);
         assert_eq!(v["Guard_us_ssn"], 2);
+        assert_eq!(v["UnlistedColumnAdded"], 4);
         assert_eq!(
             v["GuardFindings"][1],
             json!({"schema": "hr", "table": "employee", "column": "ssn", "detector": "us_ssn", "count": 2})

@@ -298,3 +298,15 @@ fn malformed_suggested_findings_are_errors() {
     assert_eq!(compiled.errors.len(), 1);
     assert!(compiled.errors[0].to_string().contains("unknown detector"));
 }
+
+#[test]
+fn ddl_announcing_unlisted_columns_is_counted() {
+    let transformer =
+        Transformer::new(policy(GuardMode::Protect), View::Masked, Shape::Flat, None).unwrap();
+    let mut scratch = Scratch::default();
+    let add_column = br#"{"control":{"table-def":{"columns":{"id":{"type":"INT32"},"email":{"type":"STRING"},"loyalty_iban":{"type":"STRING"}}}},"metadata":{"timestamp":"2026-12-01T10:00:00Z","record-type":"control","operation":"add-column","partition-key-type":"task-id","schema-name":"dataset","table-name":"customer"}}"#;
+    let outcome = transformer.transform(add_column, None, &mut Vec::new(), &mut scratch);
+    assert!(matches!(outcome, Outcome::Control(_)), "{outcome:?}");
+    // `email` is listed; `id` and `loyalty_iban` are not.
+    assert_eq!(scratch.guard_tally().unlisted_column_added(), 2);
+}

@@ -32,6 +32,7 @@ pub struct SuggestedFinding {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
     counts: Vec<(Key, u64)>,
+    unlisted_column_added: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,8 +73,21 @@ impl Tally {
         }
     }
 
+    /// Counts `n` columns that a DDL control record announced and the policy
+    /// does not list.
+    pub fn add_unlisted_columns(&mut self, n: u64) {
+        self.unlisted_column_added += n;
+    }
+
+    /// Columns announced by DDL records that the policy does not list
+    /// (`unlisted_column_added`).
+    pub fn unlisted_column_added(&self) -> u64 {
+        self.unlisted_column_added
+    }
+
     /// Adds every count of `other`.
     pub fn merge(&mut self, other: &Tally) {
+        self.unlisted_column_added += other.unlisted_column_added;
         for (key, n) in &other.counts {
             self.add(&key.schema, &key.table, &key.column, key.detector, *n);
         }
@@ -81,12 +95,7 @@ impl Tally {
 
     /// Whether nothing was counted.
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
-    }
-
-    /// Forgets every count (keeps the capacity).
-    pub fn clear(&mut self) {
-        self.counts.clear();
+        self.counts.is_empty() && self.unlisted_column_added == 0
     }
 
     /// Values counted, all keys.
@@ -143,7 +152,11 @@ mod tests {
             "{\"schema\":\"dataset\",\"table\":\"customer\",\"column\":\"notes\",\"detector\":\"email\",\"count\":2}\n\
              {\"schema\":\"hr\",\"table\":\"employee\",\"column\":\"ssn\",\"detector\":\"us_ssn\",\"count\":5}\n"
         );
-        tally.clear();
-        assert!(tally.is_empty());
+        assert!(Tally::default().is_empty());
+        let mut ddl = Tally::default();
+        ddl.add_unlisted_columns(2);
+        assert!(!ddl.is_empty());
+        tally.merge(&ddl);
+        assert_eq!(tally.unlisted_column_added(), 2);
     }
 }
