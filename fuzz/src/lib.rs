@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use cdc_mask_core::firehose::{BatchError, Event, Plan};
+use cdc_mask_core::firehose::{BatchError, Event, Plan, Routing};
 use cdc_mask_core::keys::{
     CacheLimits, DataKey, DataKeyCache, Purpose, RecipientPrivateKey, TokenKey,
 };
@@ -105,7 +105,7 @@ impl Setup {
             transformer: self.flat(view),
             data_key: (view == View::Encrypted).then_some(&self.data_key),
         };
-        event.answer(plan, &self.quarantine_keys)
+        event.answer(plan, Routing::S3, &self.quarantine_keys)
     }
 }
 

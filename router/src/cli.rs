@@ -235,6 +235,11 @@ pub struct KeyArgs {
     /// Version written into tokens (`tok<N>_…`).
     #[arg(long, env = "CDCMASK_TOKEN_KEY_VERSION", value_name = "N")]
     pub token_key_version: Option<String>,
+    /// The detection guard over columns the policy does not list: off,
+    /// report (count only) or protect. Overrides the policy's `guard.mode`
+    /// (a policy without a guard section protects).
+    #[arg(long, env = "CDCMASK_GUARD", value_name = "MODE")]
+    pub guard: Option<String>,
     /// Send every AWS call to this endpoint (a compatible local service).
     /// `AWS_ENDPOINT_URL` works too.
     #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
@@ -316,6 +321,12 @@ pub struct TransformEventArgs {
     /// Print `records=N seconds=S records_per_s=R kms_calls=K` on stderr.
     #[arg(long)]
     pub stats: bool,
+    /// Write what the guard found in unlisted columns to FILE: suggested
+    /// findings, one `{schema, table, column, detector, count}` JSON line
+    /// each (schemas/suggested-findings.md), never values. `findings
+    /// compile` takes the file as a source.
+    #[arg(long, value_name = "FILE")]
+    pub guard_report: Option<PathBuf>,
     /// Firehose event JSON; `-` or nothing reads stdin.
     #[arg(value_name = "EVENT_FILE")]
     pub event: Option<PathBuf>,
@@ -430,8 +441,10 @@ pub struct CompileArgs {
     /// Files or folders (read recursively), or s3://bucket/prefix (every
     /// object under it), of findings: EventBridge `Macie Finding` events
     /// (one per line or concatenated, as Firehose writes them), findings
-    /// alone, or `aws macie2 get-findings` output; gzip-compressed or not;
-    /// `-` reads stdin.
+    /// alone, or `aws macie2 get-findings` output; or the guard's suggested
+    /// findings (`findings/suggested/` of the lake, `transform-event
+    /// --guard-report`; schemas/suggested-findings.md); gzip-compressed or
+    /// not; `-` reads stdin.
     #[arg(value_name = "SOURCE", required = true)]
     pub sources: Vec<String>,
 }

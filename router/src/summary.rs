@@ -115,6 +115,21 @@ pub fn summary(
             reasons.join(", ")
         )?;
     }
+    if stats.guard.unlisted_column_added() > 0 {
+        writeln!(
+            s,
+            "  unlisted_column_added: {:>4}  (DDL announced columns the policy does not list; see the log)",
+            stats.guard.unlisted_column_added()
+        )?;
+    }
+    if stats.guard.total() > 0 {
+        writeln!(
+            s,
+            "  guard:       {:>10}  values caught in {} unlisted columns (findings/suggested/)",
+            stats.guard.total(),
+            stats.guard.findings().len()
+        )?;
+    }
     writeln!(s, "  objects:     {:>10}  → {sink}", outcome.objects)?;
     for (name, value) in &outcome.extra {
         writeln!(s, "  {name}: {value}")?;

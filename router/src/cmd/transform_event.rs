@@ -43,6 +43,11 @@ pub(super) async fn run(args: TransformEventArgs) -> anyhow::Result<()> {
         .context("writing the response")?;
     stdout.write_all(b"\n").context("writing the response")?;
     stdout.flush().context("writing the response")?;
+    if let Some(path) = &args.guard_report {
+        let mut lines = Vec::new();
+        result.stats.guard.write_json_lines(&mut lines);
+        std::fs::write(path, lines).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if args.stats {
         let records = result.stats.records;
         // Precision loss is irrelevant for a rate.

@@ -8,13 +8,26 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::guard::{Detector, Guard};
+
 /// The seed's redaction string (the AWS sample's Glue job writes 18 `#`).
 pub const DEFAULT_REDACTION: &str = "##################";
 
 /// Names the flat output shape adds to every row; a source column with one of
 /// these names is written as `<name>_src` instead.
-pub const RESERVED_NAMES: [&str; 7] =
-    ["_op", "_ts", "_txn", "_before", "_schema", "_table", "_key"];
+pub const RESERVED_NAMES: [&str; 8] = [
+    "_op",
+    "_ts",
+    "_txn",
+    "_before",
+    "_schema",
+    "_table",
+    "_key",
+    GUARDED_FIELD,
+];
+
+/// The row field listing the columns the guard protected (names only).
+pub const GUARDED_FIELD: &str = "_guarded";
 
 /// Suffix of a renamed source column that collides with a generated name.
 pub const COLLISION_SUFFIX: &str = "_src";
@@ -31,8 +44,72 @@ pub struct PolicyFile {
     /// What `redact` writes, unless a column says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redact_with: Option<String>,
-    /// The protected tables. Tables not listed pass unchanged.
+    /// The protected tables. Columns not listed (in listed and unlisted
+    /// tables) are left to the guard.
     pub tables: Vec<TablePolicy>,
+    /// The detection guard over unlisted columns; absent means `protect`
+    /// with every detector (fail safe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardSection>,
+}
+
+/// The policy's `guard` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardSection {
+    /// What the guard does with a detected value (default `protect`).
+    #[serde(default)]
+    pub mode: GuardMode,
+    /// The detectors that run (names of [`Detector::as_str`]); absent means
+    /// every detector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detectors: Option<Vec<String>>,
+}
+
+/// What the guard does with a value of an unlisted column in which a
+/// detector fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuardMode {
+    /// Nothing: the guard does not run.
+    Off,
+    /// Counts what it finds; changes no byte.
+    Report,
+    /// Replaces the value with the view's default action (`redact` in the
+    /// masked view, `encrypt` in the encrypted view) and counts it.
+    #[default]
+    Protect,
+}
+
+impl GuardMode {
+    /// `off`, `report` or `protect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardMode::Off => "off",
+            GuardMode::Report => "report",
+            GuardMode::Protect => "protect",
+        }
+    }
+}
+
+impl std::str::FromStr for GuardMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(GuardMode::Off),
+            "report" => Ok(GuardMode::Report),
+            "protect" => Ok(GuardMode::Protect),
+            _ => Err(format!(
+                "unknown guard mode {s:?} (expected off, report or protect)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for GuardMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The protected columns of one table.
@@ -231,7 +308,7 @@ impl ColumnRule {
 }
 
 /// The compiled rules of one table.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TableRules {
     /// Lower-cased column name → rule.
     columns: HashMap<String, ColumnRule, NameHash>,
@@ -281,13 +358,15 @@ impl TableRules {
 }
 
 /// A checked, compiled policy ready for lookups.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Policy {
     tables: HashMap<String, TableRules, NameHash>,
     redact_with: String,
     uses_token: [bool; 2],
     uses_deterministic: bool,
     warnings: Vec<String>,
+    guard: Guard,
+    guard_mode: GuardMode,
 }
 
 impl Policy {
@@ -321,7 +400,20 @@ impl Policy {
             uses_token: [false; 2],
             uses_deterministic: false,
             warnings: low_entropy_warnings(file),
+            guard: Guard::default(),
+            guard_mode: GuardMode::Protect,
         };
+        if let Some(section) = &file.guard {
+            policy.guard_mode = section.mode;
+            if let Some(names) = &section.detectors {
+                let detectors = names
+                    .iter()
+                    .map(|name| name.parse::<Detector>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| invalid(format!("guard: {e}")))?;
+                policy.guard = Guard::new(&detectors);
+            }
+        }
         for table in &file.tables {
             check_key(table)?;
             let key = table_key(&table.schema, &table.table);
@@ -381,6 +473,21 @@ impl Policy {
         buf.push('\0');
         push_lowercase(buf, table);
         self.tables.get(buf.as_str())
+    }
+
+    /// The guard's detectors, if it runs (mode `report` or `protect`).
+    pub fn guard(&self) -> Option<&Guard> {
+        (self.guard_mode != GuardMode::Off).then_some(&self.guard)
+    }
+
+    /// The guard's mode.
+    pub fn guard_mode(&self) -> GuardMode {
+        self.guard_mode
+    }
+
+    /// Overrides the guard's mode (`CDCMASK_GUARD`, `--guard`).
+    pub fn set_guard_mode(&mut self, mode: GuardMode) {
+        self.guard_mode = mode;
     }
 
     /// What `redact` writes by default.

@@ -2,15 +2,19 @@
 //! no async, no allocation per field on the common path.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+
+mod guard;
 use std::sync::Arc;
 
 use crate::cipher::{self, Place};
 use crate::envelope::{self, DataRecord, DmsRecord};
+use crate::guard::{Context, Tally};
 use crate::json::{self, Kind, Member};
 use crate::keys::{det, DataKey, DeterministicKey, TokenKey};
 use crate::mask;
 use crate::policy::{
-    lowercase, Action, Policy, TableRules, View, COLLISION_SUFFIX, RESERVED_NAMES,
+    lowercase, Action, GuardMode, Policy, TableRules, View, COLLISION_SUFFIX, RESERVED_NAMES,
 };
 use crate::reason::Reason;
 
@@ -75,13 +79,35 @@ pub enum Outcome<'a> {
     Rejected(Reason),
 }
 
-/// Reusable buffers, so that transforming a batch allocates nothing per field.
+/// Reusable buffers, so that transforming a batch allocates nothing per field,
+/// and what the guard found so far.
 #[derive(Default)]
 pub struct Scratch {
     name: String,
     table_key: String,
     aad: Vec<u8>,
     sealed: Vec<u8>,
+    /// Guard context per lower-cased column name (all detectors' hints; the
+    /// guard masks them with its own).
+    contexts: HashMap<String, Context>,
+    /// Columns of the current row the guard protected.
+    guarded: Vec<String>,
+    /// What the guard found, until the caller takes it.
+    tally: Tally,
+}
+
+impl Scratch {
+    /// What the guard found since the last [`Scratch::take_guard_tally`]:
+    /// every value of an unlisted column a detector fired on, in `report` and
+    /// `protect` mode.
+    pub fn guard_tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    /// Takes what the guard found, leaving an empty tally.
+    pub fn take_guard_tally(&mut self) -> Tally {
+        std::mem::take(&mut self.tally)
+    }
 }
 
 /// Masks or encrypts DMS records for one view under one policy.
@@ -160,16 +186,18 @@ impl Transformer {
                 table,
                 timestamp,
             }) => {
+                self.note_unlisted_columns(input, schema.as_deref(), table.as_deref(), scratch);
                 return Outcome::Control(Route {
                     schema: schema.unwrap_or_default(),
                     table: table.unwrap_or_default(),
                     date: timestamp.and_then(date_of),
                     operation: None,
-                })
+                });
             }
             Err(reason) => return Outcome::Rejected(reason),
         };
         let start = out.len();
+        scratch.guarded.clear();
         let mut writer = RowWriter {
             transformer: self,
             record: &record,
@@ -253,6 +281,7 @@ impl RowWriter<'_, '_, '_> {
         json::write_string(out, &self.record.schema);
         field_name("_table", &mut first, out);
         json::write_string(out, &self.record.table);
+        self.guarded_field(&mut first, out);
         self.key_field(&mut first, out);
         out.extend_from_slice(b"}\n");
         Ok(())
@@ -282,6 +311,7 @@ impl RowWriter<'_, '_, '_> {
                 _ => {}
             }
         }
+        self.guarded_field(&mut first, out);
         self.key_field(&mut first, out);
         out.extend_from_slice(b"}\n");
         Ok(())
@@ -362,12 +392,21 @@ impl RowWriter<'_, '_, '_> {
         let action = match rule.map(|r| r.action(view)) {
             Some(Action::Keep) | None => {
                 let collides = reserved || self.rules.is_some_and(|r| r.collides(view, lower));
+                let detected = if rule.is_none() {
+                    self.guard(member)
+                } else {
+                    None
+                };
                 if collides {
                     write_name(member, COLLISION_SUFFIX, out);
                 } else {
                     out.extend_from_slice(member.raw_name);
                 }
                 out.push(b':');
+                if detected.is_some() && self.transformer.policy.guard_mode() == GuardMode::Protect
+                {
+                    return self.protect(member, place, out);
+                }
                 if view == View::Encrypted && looks_encrypted(member) {
                     // Readers must refuse a whole ciphertext that does not
                     // open, so one never passes in clear: it is encrypted.

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use cdc_mask_core::keys::{DataKeyCache, DeterministicKey, Purpose, RecipientKey, TokenKey};
+use cdc_mask_core::policy::GuardMode;
 use cdc_mask_core::{Policy, SetupError, Transformer, View};
 use tokio::sync::OnceCell;
 
@@ -185,7 +186,7 @@ impl Settings {
         };
         let policies = PolicyCache::start(
             source,
-            build_views(self.shape, token_key, deterministic_key),
+            build_views(self.shape, token_key, deterministic_key, self.guard),
             self.policy_limits,
         )
         .await;
@@ -201,16 +202,26 @@ impl Settings {
     }
 }
 
-/// How each policy version becomes the two transformers.
+/// How each policy version becomes the two transformers; `guard` overrides
+/// the policy's guard mode.
 fn build_views(
     shape: cdc_mask_core::Shape,
     token_key: Option<TokenKey>,
     deterministic_key: Option<Arc<DeterministicKey>>,
+    guard: Option<GuardMode>,
 ) -> Box<BuildViews> {
     Box::new(move |policy: Arc<Policy>| {
         for warning in policy.warnings() {
             tracing::warn!("{warning}");
         }
+        let policy = match guard {
+            Some(mode) if mode != policy.guard_mode() => {
+                let mut policy = Policy::clone(&policy);
+                policy.set_guard_mode(mode);
+                Arc::new(policy)
+            }
+            _ => policy,
+        };
         let make = |view: View| {
             Transformer::with_keys(
                 Arc::clone(&policy),

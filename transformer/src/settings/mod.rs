@@ -17,6 +17,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use cdc_mask_core::firehose::{Destination, IcebergDatabases};
 use cdc_mask_core::keys::CacheLimits;
+use cdc_mask_core::policy::GuardMode;
 use cdc_mask_core::{Shape, View, ViewMode};
 
 pub use load::Components;
@@ -70,11 +71,14 @@ pub enum Setting {
     /// Iceberg database of the encrypted view (default
     /// `<schema>_encrypted`).
     IcebergDatabaseEncrypted,
+    /// The guard's mode (`off`, `report`, `protect`), overriding the
+    /// policy's `guard.mode`.
+    Guard,
 }
 
 impl Setting {
     /// Every setting of the Lambda's environment.
-    pub const ALL: [Setting; 19] = [
+    pub const ALL: [Setting; 20] = [
         Setting::View,
         Setting::Policy,
         Setting::PolicyTtl,
@@ -94,6 +98,7 @@ impl Setting {
         Setting::Destination,
         Setting::IcebergDatabaseMasked,
         Setting::IcebergDatabaseEncrypted,
+        Setting::Guard,
     ];
 
     /// The environment variable (the Lambda's configuration).
@@ -118,6 +123,7 @@ impl Setting {
             Setting::Destination => "CDCMASK_DESTINATION",
             Setting::IcebergDatabaseMasked => "CDCMASK_ICEBERG_DATABASE_MASKED",
             Setting::IcebergDatabaseEncrypted => "CDCMASK_ICEBERG_DATABASE_ENCRYPTED",
+            Setting::Guard => "CDCMASK_GUARD",
         }
     }
 
@@ -143,6 +149,7 @@ impl Setting {
             Setting::Destination => "--destination",
             Setting::IcebergDatabaseMasked => "--iceberg-database-masked",
             Setting::IcebergDatabaseEncrypted => "--iceberg-database-encrypted",
+            Setting::Guard => "--guard",
         }
     }
 }
@@ -266,6 +273,8 @@ pub struct Settings {
     pub destination: Destination,
     /// Data-key cache limits.
     pub cache: CacheLimits,
+    /// The guard's mode, when it overrides the policy's.
+    pub guard: Option<GuardMode>,
     /// Endpoint for every AWS call (`--endpoint-url`); `AWS_ENDPOINT_URL`
     /// works too.
     pub endpoint_url: Option<String>,
@@ -396,6 +405,10 @@ impl SettingsBuilder {
         };
         let keys = self.key_source()?;
         let destination = self.destination(view, shape)?;
+        let guard = self
+            .get(Setting::Guard)
+            .map(|mode| mode.parse().map_err(|e| self.invalid(Setting::Guard, e)))
+            .transpose()?;
         let policy_defaults = PolicyLimits::default();
         let cache_defaults = CacheLimits::default();
         Ok(Settings {
@@ -421,6 +434,7 @@ impl SettingsBuilder {
                 ),
                 max_records: self.number(Setting::DataKeyMaxRecords, cache_defaults.max_records)?,
             },
+            guard,
             endpoint_url: self.endpoint_url.clone(),
             aws: None,
         })
@@ -554,6 +568,14 @@ mod tests {
         assert_eq!(s.view, ViewMode::Fixed(View::Encrypted));
         assert_eq!(s.keys, KeySource::Local("/k".into()));
         assert_eq!(s.cache, CacheLimits::default());
+        assert_eq!(s.guard, None);
+        let s = from(&[
+            (POLICY, "/p.json"),
+            ("CDCMASK_KEYRING", "/k"),
+            ("CDCMASK_GUARD", "report"),
+        ])
+        .unwrap();
+        assert_eq!(s.guard, Some(GuardMode::Report));
         let s = from(&[
             (POLICY, "/p.json"),
             ("CDCMASK_KMS_KEY_ID", "alias/data"),
@@ -641,6 +663,14 @@ mod tests {
                     ("CDCMASK_DATA_KEY_MAX_RECORDS", "0"),
                 ],
                 "CDCMASK_DATA_KEY_MAX_RECORDS: must be a positive integer",
+            ),
+            (
+                vec![
+                    (POLICY, "/p"),
+                    ("CDCMASK_KEYRING", "/k"),
+                    ("CDCMASK_GUARD", "loud"),
+                ],
+                "CDCMASK_GUARD: unknown guard mode",
             ),
             (
                 vec![

@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::layout::TableName;
 use super::parse::{DataType, Problem};
 use crate::policy::{
-    lowercase, Action, ColumnPolicy, Policy, PolicyError, PolicyFile, TablePolicy,
+    lowercase, Action, ColumnPolicy, GuardMode, GuardSection, Policy, PolicyError, PolicyFile,
+    TablePolicy,
 };
 
 /// At most this many finding ids are kept per column; more are summed up as
@@ -307,14 +308,24 @@ impl Accumulator {
                 }
             })
             .collect();
-        let (description, redact_with) = overrides.map_or((None, None), |o| {
-            (o.file.description.clone(), o.file.redact_with.clone())
+        let (description, redact_with, guard) = overrides.map_or((None, None, None), |o| {
+            (
+                o.file.description.clone(),
+                o.file.redact_with.clone(),
+                o.file.guard.clone(),
+            )
         });
         let policy = PolicyFile {
             version: 1,
             description: Some(description.unwrap_or_else(|| DESCRIPTION.to_owned())),
             redact_with,
             tables,
+            // Written out, so that whoever reads the policy sees the guard
+            // (absent means the same: protect).
+            guard: Some(guard.unwrap_or(GuardSection {
+                mode: GuardMode::Protect,
+                detectors: None,
+            })),
         };
         (policy, reports)
     }

@@ -111,6 +111,7 @@ impl Batch {
             batch.stats.records += 1;
             batch.add(plan, record);
         }
+        batch.stats.guard = batch.scratch.take_guard_tally();
         batch
     }
 

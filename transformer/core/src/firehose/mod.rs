@@ -30,6 +30,7 @@ mod batch;
 mod event;
 mod response;
 
+use crate::guard::Tally;
 use crate::keys::{DataKey, DataKeyCache, WrapError};
 use crate::policy::View;
 use crate::reason::Reason;
@@ -195,6 +196,8 @@ pub struct BatchStats {
     pub bytes_in: u64,
     /// Bytes of the response.
     pub bytes_out: u64,
+    /// What the guard found in unlisted columns (names and counts).
+    pub guard: Tally,
 }
 
 impl BatchStats {
