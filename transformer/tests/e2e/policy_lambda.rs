@@ -111,7 +111,8 @@ async fn the_policy_lambda_writes_only_changes_and_fails_closed() {
     );
     assert_eq!(puts(&moto, POLICY_KEY), 1);
 
-    // The transformer reads that policy: `phone` is not protected yet.
+    // The transformer reads that policy: `phone` is not listed yet, so the
+    // guard protects it in place (fail safe) and says so in `_guarded`.
     let keyring = tempfile::tempdir().unwrap();
     let mut transformer_env = moto.aws_env();
     transformer_env.extend([
@@ -123,7 +124,8 @@ async fn the_policy_lambda_writes_only_changes_and_fails_closed() {
     let transformer = Lambda::start(TRANSFORMER_LAMBDA, &transformer_env);
     let row = masked_row(&transformer);
     assert_eq!(row["name_masked"], "##################");
-    assert_eq!(row["phone"], "+1 206 555 0100");
+    assert_eq!(row["phone"], "##################", "{row}");
+    assert_eq!(row["_guarded"], json!(["phone"]), "{row}");
 
     // Unchanged findings: compiled again, not written.
     let second = response(policy_lambda.invoke(scheduled_event().to_string()));
