@@ -76,7 +76,9 @@ fn main() {
             .any(|a| a == "--list" || a.starts_with("--profile-time"));
 
     let keyring = tempfile::tempdir().expect("temporary keyring directory");
+    // The policy cache bounds its first load with a timer.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .expect("tokio runtime");
     let masked = processor(&runtime, View::Masked, keyring.path());
