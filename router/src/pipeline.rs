@@ -70,6 +70,32 @@ impl PipelineStats {
     pub fn total_quarantined(&self) -> u64 {
         self.quarantined.values().sum()
     }
+
+    /// Records that ended somewhere: a row, the control log or the
+    /// quarantine (equal to `records` when nothing is unaccounted for).
+    pub fn accounted(&self) -> u64 {
+        self.total_rows() + self.control + self.total_quarantined()
+    }
+
+    /// `schema.table n, …`: rows per table, for summaries.
+    pub fn rows_by_table(&self) -> String {
+        let tables: Vec<String> = self
+            .rows
+            .iter()
+            .map(|((schema, table), n)| format!("{schema}.{table} {n}"))
+            .collect();
+        tables.join(", ")
+    }
+
+    /// `reason n, …`: quarantined records per reason, for summaries.
+    pub fn quarantined_by_reason(&self) -> String {
+        let reasons: Vec<String> = self
+            .quarantined
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        reasons.join(", ")
+    }
 }
 
 /// A failure that stops the pipeline (a record's own problems, and a

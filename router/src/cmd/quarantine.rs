@@ -148,29 +148,19 @@ fn reprocess_text(
         done.objects_read,
         Rates::of(stats, started.elapsed())
     )?;
-    let tables: Vec<String> = stats
-        .rows
-        .iter()
-        .map(|((schema, table), n)| format!("{schema}.{table} {n}"))
-        .collect();
     writeln!(s, "  taken back:        {:>10}", stats.records)?;
     writeln!(
         s,
         "    both views:      {:>10}  ({})",
         stats.total_rows(),
-        tables.join(", ")
+        stats.rows_by_table()
     )?;
     writeln!(s, "    control log:     {:>10}", stats.control)?;
-    let again: Vec<String> = stats
-        .quarantined
-        .iter()
-        .map(|(r, n)| format!("{r} {n}"))
-        .collect();
     writeln!(
         s,
         "    sealed again:    {:>10}  ({})",
         stats.total_quarantined(),
-        again.join(", ")
+        stats.quarantined_by_reason()
     )?;
     let left: Vec<String> = done.left.iter().map(|(r, n)| format!("{r} {n}")).collect();
     writeln!(
@@ -200,7 +190,7 @@ fn reprocess_text(
             done.unreadable[0]
         )?;
     }
-    let accounted = stats.total_rows() + stats.control + stats.total_quarantined();
+    let accounted = stats.accounted();
     if accounted != stats.records {
         bail!(
             "accounting mismatch: {} records taken back, {accounted} accounted for",
