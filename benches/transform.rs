@@ -82,8 +82,8 @@ fn main() {
             .any(|a| a == "--list" || a.starts_with("--profile-time"));
 
     let keyring = tempfile::tempdir().expect("temporary keyring directory");
+    // The policy cache bounds its first load with a timer.
     let runtime = tokio::runtime::Builder::new_current_thread()
-        // The policy cache re-checks its source on a timer.
         .enable_time()
         .build()
         .expect("tokio runtime");

@@ -1,115 +1,34 @@
-//! Tests of the shared test support (`tests/support`): the Lambda Runtime API
-//! stand-in, driven by a plain std TCP client, and the moto server with KMS.
+//! Tests of the shared test harness (`tests/support`): the Lambda Runtime
+//! API, driven by a plain HTTP/1.1 client, the moto server with KMS call
+//! counting, and the fault proxy in front of moto.
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use support::{Invocation, MotoServer, RuntimeApi, FUNCTION_ARN};
+use hyper::header::{HeaderMap, HeaderValue};
+use hyper::Method;
+use support::http::{Connection, Frames, Outgoing};
+use support::{FaultProxy, Invocation, MotoServer, RuntimeApi, FUNCTION_ARN};
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A keep-alive HTTP/1.1 client connection.
-struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+async fn connect(api: &RuntimeApi) -> Connection {
+    Connection::open(&api.endpoint())
+        .await
+        .expect("connect to the RuntimeApi")
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-impl Conn {
-    fn open(api: &RuntimeApi) -> Conn {
-        let stream = TcpStream::connect(api.endpoint()).expect("connect to RuntimeApi");
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        Conn {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
-        }
-    }
-
-    fn send(&mut self, raw: &[u8]) -> Reply {
-        self.writer.write_all(raw).unwrap();
-        self.read_reply()
-    }
-
-    fn get(&mut self, path: &str) -> Reply {
-        self.send(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
-    }
-
-    fn post(&mut self, path: &str, body: &[u8]) -> Reply {
-        let mut raw = format!(
-            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        raw.extend_from_slice(body);
-        self.send(&raw)
-    }
-
-    fn read_line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("read reply line");
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    }
-
-    fn read_reply(&mut self) -> Reply {
-        let status_line = self.read_line();
-        let status = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-        let mut headers = Vec::new();
-        loop {
-            let line = self.read_line();
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').expect("header line");
-            headers.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-        let mut reply = Reply {
-            status,
-            headers,
-            body: Vec::new(),
-        };
-        let len: usize = reply
-            .header("content-length")
-            .expect("replies carry Content-Length")
-            .parse()
-            .unwrap();
-        reply.body.resize(len, 0);
-        self.reader.read_exact(&mut reply.body).unwrap();
-        reply
-    }
-}
-
-#[test]
-fn next_then_chunked_response_on_one_keep_alive_connection() {
+#[tokio::test]
+async fn next_then_chunked_response_on_one_keep_alive_connection() {
     let api = RuntimeApi::start();
     let event = br#"{"records":[{"recordId":"1","data":"e30="}]}"#.to_vec();
     let id = api.invoke(event.clone());
     assert_eq!(api.pending(), 1);
 
-    let mut conn = Conn::open(&api);
-    let next = conn.get(NEXT);
+    let mut conn = connect(&api).await;
+    let next = conn.get(NEXT).await;
     assert_eq!(next.status, 200);
     assert_eq!(next.body, event);
     assert_eq!(
@@ -136,16 +55,32 @@ fn next_then_chunked_response_on_one_keep_alive_connection() {
     assert!(deadline > now + 250_000 && deadline <= now + 300_000);
     assert_eq!(api.pending(), 0);
 
-    // Same connection, chunked body with a chunk extension and a trailer, as
-    // lambda_runtime's streaming responses send them.
-    let raw = format!(
-        "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nHost: localhost\r\n\
-         Transfer-Encoding: chunked\r\nLambda-Runtime-Function-Response-Mode: streaming\r\n\
-         Trailer: Lambda-Runtime-Function-Error-Type\r\n\r\n\
-         6\r\n{{\"ok\":\r\na;ext=1\r\n true, \"n\"\r\n3\r\n:1}}\r\n0\r\n\
-         Lambda-Runtime-Function-Error-Type: none\r\n\r\n"
+    // Same connection, a chunked body with a trailer, as lambda_runtime's
+    // streaming responses send them.
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "lambda-runtime-function-response-mode",
+        HeaderValue::from_static("streaming"),
     );
-    let reply = conn.send(raw.as_bytes());
+    headers.insert(
+        "trailer",
+        HeaderValue::from_static("Lambda-Runtime-Function-Error-Type"),
+    );
+    let mut trailers = HeaderMap::new();
+    trailers.insert(
+        "lambda-runtime-function-error-type",
+        HeaderValue::from_static("none"),
+    );
+    let chunks: [&[u8]; 3] = [b"{\"ok\":", b" true, \"n\"", b":1}"];
+    let reply = conn
+        .send(
+            Method::POST,
+            &format!("/2018-06-01/runtime/invocation/{id}/response"),
+            headers,
+            Outgoing::Chunked(Frames::new(&chunks, Some(trailers))),
+        )
+        .await
+        .unwrap();
     assert_eq!(reply.status, 202);
     assert_eq!(
         api.wait(&id, TIMEOUT),
@@ -154,13 +89,14 @@ fn next_then_chunked_response_on_one_keep_alive_connection() {
 
     let recorded = api.recorded();
     let post = recorded.last().unwrap();
-    assert_eq!(post.method, "POST");
+    assert_eq!(post.method, Method::POST);
+    assert_eq!(post.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(post.trailers.len(), 1, "{:?}", post.trailers);
     assert_eq!(
-        post.trailers,
-        vec![(
-            "lambda-runtime-function-error-type".to_owned(),
-            "none".to_owned()
-        )]
+        post.trailers
+            .get("lambda-runtime-function-error-type")
+            .map(HeaderValue::as_bytes),
+        Some(&b"none"[..])
     );
     assert_eq!(
         post.header("Lambda-Runtime-Function-Response-Mode"),
@@ -170,16 +106,18 @@ fn next_then_chunked_response_on_one_keep_alive_connection() {
     // Still the same connection: a second event, answered with Content-Length.
     let id2 = api.invoke("[2]");
     assert_ne!(id, id2);
-    let next = conn.get(NEXT);
-    assert_eq!(next.body, b"[2]");
+    let next = conn.get(NEXT).await;
+    assert_eq!(next.body, &b"[2]"[..]);
     assert_eq!(
         next.header("Lambda-Runtime-Aws-Request-Id"),
         Some(id2.as_str())
     );
-    let reply = conn.post(
-        &format!("/2018-06-01/runtime/invocation/{id2}/response"),
-        b"\"two\"",
-    );
+    let reply = conn
+        .post(
+            &format!("/2018-06-01/runtime/invocation/{id2}/response"),
+            b"\"two\"",
+        )
+        .await;
     assert_eq!(reply.status, 202);
     assert_eq!(api.wait(&id2, TIMEOUT).expect_response(), b"\"two\"");
 
@@ -194,43 +132,49 @@ fn next_then_chunked_response_on_one_keep_alive_connection() {
     );
 }
 
-#[test]
-fn error_post_and_init_error_are_recorded() {
+#[tokio::test]
+async fn error_post_and_init_error_are_recorded() {
     let api = RuntimeApi::start();
     assert_eq!(api.init_error(Duration::from_millis(50)), None);
 
     let id = api.invoke(b"{}".to_vec());
-    let mut conn = Conn::open(&api);
-    assert_eq!(conn.get(NEXT).status, 200);
+    let mut conn = connect(&api).await;
+    assert_eq!(conn.get(NEXT).await.status, 200);
     let diagnostic = br#"{"errorType":"cdc_mask::Error","errorMessage":"boom"}"#;
-    let reply = conn.post(
-        &format!("/2018-06-01/runtime/invocation/{id}/error"),
-        diagnostic,
-    );
+    let reply = conn
+        .post(
+            &format!("/2018-06-01/runtime/invocation/{id}/error"),
+            diagnostic,
+        )
+        .await;
     assert_eq!(reply.status, 202);
     assert_eq!(api.wait(&id, TIMEOUT).expect_error(), diagnostic);
 
     let init = br#"{"errorType":"Runtime.InitError","errorMessage":"no key"}"#;
-    let reply = conn.post("/2018-06-01/runtime/init/error", init);
+    let reply = conn.post("/2018-06-01/runtime/init/error", init).await;
     assert_eq!(reply.status, 202);
     assert_eq!(api.init_error(TIMEOUT).as_deref(), Some(&init[..]));
 }
 
-#[test]
-fn unknown_requests_get_404_and_keep_the_connection() {
+#[tokio::test]
+async fn unknown_requests_get_404_and_keep_the_connection() {
     let api = RuntimeApi::start();
-    let mut conn = Conn::open(&api);
-    assert_eq!(conn.get("/nope").status, 404);
-    assert_eq!(conn.get("/2018-06-01/runtime/restore/next").status, 404);
-    assert_eq!(conn.post(NEXT, b"").status, 404);
+    let mut conn = connect(&api).await;
+    assert_eq!(conn.get("/nope").await.status, 404);
+    assert_eq!(
+        conn.get("/2018-06-01/runtime/restore/next").await.status,
+        404
+    );
+    assert_eq!(conn.post(NEXT, b"").await.status, 404);
     assert_eq!(
         conn.post("/2018-06-01/runtime/invocation//response", b"x")
+            .await
             .status,
         404
     );
     // The connection is still usable.
     let id = api.invoke("1");
-    let next = conn.get(NEXT);
+    let next = conn.get(NEXT).await;
     assert_eq!(next.status, 200);
     assert_eq!(
         next.header("Lambda-Runtime-Aws-Request-Id"),
@@ -238,18 +182,13 @@ fn unknown_requests_get_404_and_keep_the_connection() {
     );
 }
 
-#[test]
-fn next_blocks_until_an_event_is_queued_while_other_connections_work() {
+#[tokio::test]
+async fn next_waits_until_an_event_is_queued_while_other_connections_work() {
     let api = RuntimeApi::start();
     let endpoint = api.endpoint();
-    let poller = thread::spawn(move || {
-        let stream = TcpStream::connect(endpoint).unwrap();
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        let mut conn = Conn {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
-        };
-        let next = conn.get(NEXT);
+    let poller = tokio::spawn(async move {
+        let mut conn = Connection::open(&endpoint).await.unwrap();
+        let next = conn.get(NEXT).await;
         (
             next.header("Lambda-Runtime-Aws-Request-Id")
                 .unwrap()
@@ -257,26 +196,31 @@ fn next_blocks_until_an_event_is_queued_while_other_connections_work() {
             next.body,
         )
     });
-    // Wait until the poller's request is in and blocked.
+    // Wait until the poller's request is in and waiting.
     let t0 = std::time::Instant::now();
     while api.requests().is_empty() {
         assert!(t0.elapsed() < TIMEOUT, "the poller never reached the API");
-        thread::sleep(Duration::from_millis(10));
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // Another connection is served while the first one blocks.
-    let mut other = Conn::open(&api);
-    assert_eq!(other.get("/elsewhere").status, 404);
+    // Another connection is served while the first one waits.
+    let mut other = connect(&api).await;
+    assert_eq!(other.get("/elsewhere").await.status, 404);
     assert!(!poller.is_finished());
 
     let id = api.invoke("late");
-    let (got_id, body) = poller.join().unwrap();
+    let (got_id, body) = tokio::time::timeout(TIMEOUT, poller)
+        .await
+        .expect("the poller got the event")
+        .unwrap();
     assert_eq!(got_id, id);
-    assert_eq!(body, b"late");
+    assert_eq!(body, &b"late"[..]);
 
-    let reply = other.post(
-        &format!("/2018-06-01/runtime/invocation/{id}/response"),
-        b"1",
-    );
+    let reply = other
+        .post(
+            &format!("/2018-06-01/runtime/invocation/{id}/response"),
+            b"1",
+        )
+        .await;
     assert_eq!(reply.status, 202);
     assert_eq!(api.wait(&id, TIMEOUT), Invocation::Response(b"1".to_vec()));
 }
@@ -356,19 +300,53 @@ async fn moto_serves_kms_and_counts_calls() {
     assert_eq!(moto.count_kms_calls("GenerateDataKey"), 2);
 }
 
-#[test]
-fn cargo_bin_builds_the_workspace_binaries() {
-    for name in ["cdc-mask", "cdc-mask-lambda"] {
-        let path = support::cargo_bin(name);
-        assert!(path.is_file(), "{} missing", path.display());
-        // Once per process: the second call does not rebuild.
-        assert_eq!(support::cargo_bin(name), path);
-    }
-    // Same profile directory as this test binary.
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    assert_eq!(
-        support::cargo_bin("cdc-mask").parent().unwrap(),
-        profile_dir
+/// The fault proxy passes S3 calls through to moto unchanged (path-style
+/// addressing survives) and answers the first attempt of a PUT `500`
+/// itself, which the SDK retries.
+#[tokio::test]
+async fn the_fault_proxy_passes_through_and_fails_first_attempts() {
+    let moto = MotoServer::start();
+    let proxy = FaultProxy::start(&moto, 0);
+    proxy.state().failing_first_attempts = 1;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "selftest",
+        ))
+        .endpoint_url(&proxy.endpoint)
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
     );
+    s3.create_bucket().bucket("proxied").send().await.unwrap();
+    assert_eq!(proxy.state().answered_500, 1, "CreateBucket is a PUT");
+    s3.put_object()
+        .bucket("proxied")
+        .key("k")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"through the proxy",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        proxy.state().answered_500,
+        1,
+        "only the first attempt fails"
+    );
+    // Read back from moto directly.
+    let object = moto
+        .s3()
+        .await
+        .get_object()
+        .bucket("proxied")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    let body = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&body[..], b"through the proxy");
 }

@@ -21,12 +21,15 @@ const LAMBDAS: &[(&str, &[&str], &[&str])] = &[
     (
         "cdc-mask-lambda",
         &lambda_env::ALL,
-        // A keyring is for local runs; the token key comes from the secret.
+        // A keyring is for local runs; the token key comes from the secret;
+        // public keys come from KMS.
         &[
             Setting::Keyring.env(),
             Setting::TokenKeyCiphertext.env(),
             Setting::DataPublicKey.env(),
             Setting::QuarantinePublicKey.env(),
+            // The guard's mode comes from the policy (missing: protect).
+            Setting::Guard.env(),
         ],
     ),
     (

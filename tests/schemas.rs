@@ -43,6 +43,18 @@ fn policy_schema_and_loader_agree() {
         ),
         (
             r#"{"version":1,"tables":[{"schema":"s","table":"t","columns":{"c":{"encrypted":"encrypt-deterministic"}}}]}"#,
+            true,
+        ),
+        (
+            r#"{"version":1,"tables":[{"schema":"s","table":"t","key":["id"],"columns":{"c":{"masked":"token","encrypted":{"action":"encrypt-deterministic"},"domain":"customer_email"}}}]}"#,
+            true,
+        ),
+        (
+            r#"{"version":1,"tables":[{"schema":"s","table":"t","columns":{"c":{"masked":"token","domain":"Customer-Email"}}}]}"#,
+            false,
+        ),
+        (
+            r#"{"version":1,"tables":[{"schema":"s","table":"t","columns":{"c":{"masked":"encrypt-deterministic"}}}]}"#,
             false,
         ),
         (

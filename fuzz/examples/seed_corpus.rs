@@ -1,6 +1,6 @@
 //! Writes the seed inputs of each fuzz target into `fuzz/corpus/<target>/`
 //! (git-ignored), for `cargo fuzz run` to start from:
-//! `cargo run --manifest-path fuzz/Cargo.toml --example seed_corpus`.
+//! `cargo run -p cdc-mask-fuzz --example seed_corpus`.
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Fuzz target `dms_record`: arbitrary bytes as one DMS record, through
 //! `Transformer::transform` of both views and both shapes (masked and
-//! encrypted × flat and envelope; the encrypted view with a data key of the
-//! local keyring).
+//! encrypted × flat and envelope; the encrypted view with a fixed data
+//! key).
 //!
 //! Asserts:
 //! - it never panics;

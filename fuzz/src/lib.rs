@@ -1,98 +1,111 @@
-//! Shared set-up of the cdc-mask fuzz targets: the processors and
-//! transformers (built once), seed inputs from the DMS record generator, a
-//! small deterministic mutator for the stable-Rust smoke runner, and the
-//! helpers the targets use to tell intentional differences from bugs.
+//! Shared set-up of the cdc-mask fuzz targets: the transformers and keys
+//! (built once, from the pure core only: no keyring, no runtime), seed
+//! inputs (the DMS fixture files and a small generator of the three sample
+//! tables), a small deterministic mutator for the stable-Rust smoke runner,
+//! and the helpers the targets use to tell intentional differences from
+//! bugs.
 //!
 //! The targets themselves are in `fuzz_targets/`; each exposes
 //! `pub fn check(data: &[u8])`, called by libFuzzer under `cargo fuzz run`
 //! and by `tests/smoke.rs` on stable.
+//!
+//! # Layout
+//! - this module: the set-up, file replay, and the intentional-difference
+//!   helpers.
+//! - `seeds`: the seed inputs.
+//! - `mutate`: the smoke runner's mutator.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use cdc_mask_router::source::generate::{Generator, GeneratorConfig};
-use cdc_mask_transformer::config::{KeySource, Settings};
-use cdc_mask_core::keys::DataKey;
-use cdc_mask_transformer::policy_source::PolicyLocation;
-use cdc_mask_core::{Shape, Transformer, View, ViewMode};
-use cdc_mask_transformer::Processor;
+use cdc_mask_core::firehose::{BatchError, Event, Plan, Routing};
+use cdc_mask_core::keys::{
+    CacheLimits, DataKey, DataKeyCache, Purpose, RecipientPrivateKey, TokenKey,
+};
+use cdc_mask_core::{BatchResult, Policy, Shape, Transformer, View};
+use zeroize::Zeroizing;
 
-/// The sample policy of the three generated tables.
+mod mutate;
+mod seeds;
+
+pub use mutate::{mutate, mutated, Rng};
+pub use seeds::{dms_records, event_of, events, generated, json_documents};
+
+/// The sample policy of the three sample tables.
 pub fn policy_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/examples/policy.json")
 }
 
+/// The DMS record fixtures (`transformer/tests/fixtures/example-dms-*.json`).
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../transformer/tests/fixtures")
+}
+
 /// Everything the targets need, built once per process.
 pub struct Setup {
-    runtime: tokio::runtime::Runtime,
-    /// Processor writing the masked view.
-    pub masked: Processor,
-    /// Processor writing the encrypted view.
-    pub encrypted: Processor,
     /// Transformers: (masked, encrypted) × (flat, envelope).
     pub transformers: Vec<Transformer>,
-    /// A data key of the encrypted view, from the local keyring.
-    pub data_key: Arc<DataKey>,
+    /// The data key of the encrypted view (fixed bytes).
+    pub data_key: DataKey,
+    /// Where keys for sealing rejected records come from: wrapped to a
+    /// fixed recipient, as the Lambda's are to the quarantine public key.
+    pub quarantine_keys: DataKeyCache,
 }
 
 static SETUP: OnceLock<Setup> = OnceLock::new();
 
-/// The shared set-up. The local keyring lives in `fuzz/target/fuzz-keyring`
-/// (git-ignored, reused across runs; concurrent first uses agree on one key).
+/// The shared set-up: the sample policy, fixed keys.
 pub fn setup() -> &'static Setup {
     SETUP.get_or_init(|| {
-        let keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-keyring");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("tokio runtime");
-        let settings = |view: ViewMode, shape: Shape| {
-            let mut settings = Settings::new(
-                view,
-                PolicyLocation::File(policy_path()),
-                KeySource::Local(keyring.clone()),
-            );
-            settings.shape = shape;
-            settings
-        };
-        let build = |view: View| {
-            runtime
-                .block_on(settings(ViewMode::Fixed(view), Shape::Flat).build())
-                .expect("building a processor")
-        };
-        let masked = build(View::Masked);
-        let encrypted = build(View::Encrypted);
+        let bytes = std::fs::read(policy_path()).expect("reading the sample policy");
+        let policy = Arc::new(Policy::from_slice(&bytes).expect("the sample policy loads"));
+        let token_key = TokenKey::new(&[3; 32], 1).expect("a 32-byte token key");
         let mut transformers = Vec::new();
-        let mut data_key = None;
         for shape in [Shape::Flat, Shape::Envelope] {
-            let views = runtime.block_on(async {
-                let parts = settings(ViewMode::Fixed(View::Masked), shape)
-                    .components()
-                    .await
-                    .expect("building transformers");
-                if data_key.is_none() {
-                    data_key = Some(parts.data_keys.key_for(1).await.expect("a local data key"));
-                }
-                parts.policies.current().expect("a fresh policy")
-            });
-            transformers.push(views.masked.clone());
-            transformers.push(views.encrypted.clone());
+            for view in [View::Masked, View::Encrypted] {
+                transformers.push(
+                    Transformer::new(Arc::clone(&policy), view, shape, Some(token_key.clone()))
+                        .expect("building a transformer"),
+                );
+            }
         }
         Setup {
-            runtime,
-            masked,
-            encrypted,
             transformers,
-            data_key: data_key.expect("set above"),
+            data_key: DataKey::new(&Zeroizing::new([1; 32]), "fuzz:data".to_owned()),
+            quarantine_keys: DataKeyCache::new(
+                RecipientPrivateKey::from_scalar_bytes(&[2; 32])
+                    .expect("a valid P-256 scalar")
+                    .recipient()
+                    .clone(),
+                Purpose::Quarantine,
+                CacheLimits::default(),
+            ),
         }
     })
 }
 
 impl Setup {
-    /// Runs a future to completion on the set-up's current-thread runtime.
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        self.runtime.block_on(future)
+    /// The flat-shape transformer of `view` (the Lambda's default shape).
+    pub fn flat(&self, view: View) -> &Transformer {
+        match view {
+            View::Masked => &self.transformers[0],
+            View::Encrypted => &self.transformers[1],
+        }
+    }
+
+    /// Answers a Firehose transformation event for `view` as the Lambda
+    /// does, with the pure core: parse, transform every record (the
+    /// encrypted view with the data key), seal the rejected ones, respond.
+    ///
+    /// # Errors
+    /// [`BatchError`] when the bytes are not an event.
+    pub fn respond(&self, view: View, event: &[u8]) -> Result<BatchResult, BatchError> {
+        let event = Event::parse(event)?;
+        let plan = Plan::Transform {
+            transformer: self.flat(view),
+            data_key: (view == View::Encrypted).then_some(&self.data_key),
+        };
+        event.answer(plan, Routing::S3, &self.quarantine_keys)
     }
 }
 
@@ -126,278 +139,6 @@ pub fn files(path: &Path) -> Vec<PathBuf> {
     } else {
         vec![path.to_path_buf()]
     }
-}
-
-// ---------------------------------------------------------------------------
-// Seeds.
-
-/// Generated DMS records (control, full-load, insert, update, delete of the
-/// three sample tables) and hand-written edge cases.
-pub fn dms_records() -> Vec<Vec<u8>> {
-    let mut records: Vec<Vec<u8>> = Generator::new(GeneratorConfig {
-        seed: 7,
-        load_rows_per_table: 2,
-    })
-    .take(60)
-    .collect();
-    let meta = r#""metadata":{"timestamp":"2026-11-28T00:00:00.000000Z","record-type":"data","operation":"insert","partition-key-type":"schema-table","schema-name":"dataset","table-name":"customer","transaction-id":1}"#;
-    for extra in [
-        // Upper-case, escaped and reserved column names; nested values.
-        format!(r#"{{"data":{{"ID":1,"USERNAME":"a\"b","n\u0061me":"x","mail":null,"_op":"x","birthdate":"1990-02-03","extra":{{"k":[1,2.5e-3,true]}}}},{meta}}}"#),
-        // A lone surrogate and a non-BMP character in protected values.
-        format!(r#"{{"data":{{"id":2,"username":"\ud800","name":"\ud83d\ude00","mail":"é@x","birthdate":"\u0031990-01-01"}},{meta}}}"#),
-        // before-image null and numbers in protected columns.
-        format!(r#"{{"data":{{"id":3,"username":12345678901234567890,"name":1e999,"mail":-0.0,"birthdate":19900101}},"before-image":null,{meta}}}"#),
-        // Pretty-printed, with whitespace everywhere.
-        format!("{{\n  \"data\" : {{ \"id\" : 4 ,\n \"name\" : [ 1 ,\r\n 2 ] }} ,\n {meta} \n}}\n"),
-        // Duplicate fields.
-        format!(r#"{{"data":{{"id":5}},"data":{{"id":6}},{meta}}}"#),
-        r#"{"data":{"id":7,"name":"x"},"metadata":{"record-type":"data","schema-name":"dataset","table-name":"customer","schema-name":"other"}}"#.to_owned(),
-        // Control and unknown record types; not DMS at all.
-        r#"{"control":{"table-def":{}},"metadata":{"timestamp":"2026-11-28T00:00:00Z","record-type":"control","operation":"drop-table","schema-name":"dataset","table-name":"card"}}"#.to_owned(),
-        r#"{"metadata":{"record-type":"heartbeat"}}"#.to_owned(),
-        r#"{"hello":"world"}"#.to_owned(),
-        // Bank and card rows with every protected column.
-        r#"{"data":{"id":8,"account_number":"XYZ-1","iban":"DE89370400440532013000","bban":"370400440532013000"},"metadata":{"timestamp":"bad","record-type":"data","operation":"update","schema-name":"dataset","table-name":"bank"},"before-image":{"id":8,"iban":"x"}}"#.to_owned(),
-        r#"{"data":{"id":9,"cred_card_provider":"VISA 16 digit","card_number":"4111111111111111","card_expiration":"12/30","card_security_code":123},"metadata":{"timestamp":"2026-11-28T00:00:00Z","record-type":"data","operation":"load","schema-name":"DATASET","table-name":"Card"}}"#.to_owned(),
-    ] {
-        records.push(extra.into_bytes());
-    }
-    records
-}
-
-/// A Firehose transformation event of `records` (raw DMS bytes, base64-encoded
-/// into `data`), with ids `id-0`, `id-1`, ….
-pub fn event_of(records: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = br#"{"invocationId":"fuzz","deliveryStreamArn":"arn:aws:firehose:us-east-1:123456789012:deliverystream/cdc-masked","region":"us-east-1","records":["#.to_vec();
-    for (i, record) in records.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(
-            format!(
-                r#"{{"recordId":"id-{i}","approximateArrivalTimestamp":1764288000000,"data":"{}"}}"#,
-                STANDARD.encode(record)
-            )
-            .as_bytes(),
-        );
-    }
-    out.extend_from_slice(b"]}");
-    out
-}
-
-/// Events of one, two and three generated records, and hand-written ones.
-pub fn events() -> Vec<Vec<u8>> {
-    let records = dms_records();
-    let mut events: Vec<Vec<u8>> = Vec::new();
-    for (i, record) in records.iter().enumerate() {
-        events.push(event_of(std::slice::from_ref(record)));
-        if i % 3 == 0 && i + 3 <= records.len() {
-            events.push(event_of(&records[i..i + 3]));
-        }
-    }
-    for extra in [
-        r#"{"records":[]}"#,
-        r#"{"records":[{"recordId":"a"}]}"#,
-        r#"{"records":[{"recordId":"a","data":null},{"recordId":"b","data":42},{"recordId":"c","data":"!!!"}]}"#,
-        // Unpadded base64 of `{}`, an escaped id, odd timestamps.
-        r#"{"records":[{"recordId":"q\"\u00e9\\","approximateArrivalTimestamp":1e300,"data":"e30"},{"recordId":"r","approximateArrivalTimestamp":-1,"data":"e30="}]}"#,
-        r#"{"deliveryStreamArn":"x","records":[{"recordId":"","approximateArrivalTimestamp":"soon","data":""}],"extra":[1,{"a":null}]}"#,
-        r#"{"records":[{"recordId":"a","data":"e30="},{"recordId":"a","data":"e30="}]}"#,
-    ] {
-        events.push(extra.as_bytes().to_vec());
-    }
-    events
-}
-
-/// Generated DMS records and JSON edge cases around the scanner's limits.
-pub fn json_documents() -> Vec<Vec<u8>> {
-    let mut docs = dms_records();
-    let deep = |open: &str, close: &str, n: usize| {
-        format!("{{\"a\":{}1{}}}", open.repeat(n), close.repeat(n)).into_bytes()
-    };
-    for n in [62, 63, 64, 65, 126, 127, 128, 129] {
-        docs.push(deep("[", "]", n));
-        docs.push(deep("{\"b\":", "}", n));
-    }
-    for extra in [
-        "{}",
-        " {\"a\":1} ",
-        "{\"\":\"\"}",
-        "{\"a\":\"\\ud800\"}",
-        "{\"a\":\"\\udc00\\ud800\"}",
-        "{\"a\":\"\\ud83d\\ude00\"}",
-        "{\"a\":1e999}",
-        "{\"a\":-1e-999}",
-        "{\"a\":1,\"a\":2}",
-        "{\"a\":\"\u{7f}\"}",
-        "{\"a\":[]}",
-        "[]",
-        "\"a\"",
-        "{\"a\":1}\u{feff}",
-    ] {
-        docs.push(extra.as_bytes().to_vec());
-    }
-    docs
-}
-
-// ---------------------------------------------------------------------------
-// A small deterministic mutator, for the stable-Rust smoke runner.
-
-/// xorshift64* pseudo-random numbers.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a non-zero seed (zero is replaced).
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-
-    /// The next number.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
-
-const SPECIAL_BYTES: &[u8] = b"\"\\{}[],:\n\r\t \x00\x1f\x7f\xff\xc3\xa9\xed";
-
-const TOKENS: &[&str] = &[
-    "\\u0000",
-    "\\ud800",
-    "\\udc00",
-    "\\ud83d\\ude00",
-    "\\\"",
-    "\\\\",
-    "\\u",
-    "1e999",
-    "-0",
-    "0.5e-400",
-    "01",
-    "null",
-    "true",
-    "\"\"",
-    "{}",
-    "[]",
-    "\"data\"",
-    "\"metadata\"",
-    "\"before-image\"",
-    "\"record-type\":\"control\"",
-    "\"record-type\":\"data\"",
-    "\"schema-name\":\"dataset\"",
-    "\"table-name\":\"bank\"",
-    "\"_op\":1",
-    "\"_key\":\"x\"",
-    "\"USERNAME\":\"u\"",
-    "\"Mail\":\"m@x\"",
-    "\"birthdate\":\"2000-13-45\"",
-    "\"iban\":\"DE\"",
-    "\"card_number\":7",
-    "\"recordId\":\"x\"",
-    "\"data\":\"e30=\"",
-    "😀",
-];
-
-/// Applies one to four random edits to `input`: byte and bit flips,
-/// truncation, insertion of structural bytes and JSON tokens, deep nesting,
-/// deletion and duplication of chunks.
-pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
-    let mut out = input.to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(out.len() + 1);
-        match rng.below(10) {
-            0 if !out.is_empty() => {
-                let i = at.min(out.len() - 1);
-                out[i] = rng.next_u64() as u8;
-            }
-            1 if !out.is_empty() => {
-                let i = at.min(out.len() - 1);
-                out[i] ^= 1 << rng.below(8);
-            }
-            2 => out.truncate(at),
-            3 => out.insert(at, SPECIAL_BYTES[rng.below(SPECIAL_BYTES.len())]),
-            4 => {
-                let token = TOKENS[rng.below(TOKENS.len())].as_bytes();
-                out.splice(at..at, token.iter().copied());
-            }
-            5 => {
-                // Nest the value after a colon `depth` levels deep.
-                let depth = [1, 2, 62, 63, 64, 65, 127, 128, 129, 300][rng.below(10)];
-                if let Some(colon) = out[at..].iter().position(|&b| b == b':') {
-                    let start = at + colon + 1;
-                    let end = out[start..]
-                        .iter()
-                        .position(|&b| b == b',' || b == b'}')
-                        .map_or(out.len(), |p| start + p);
-                    let (open, close): (&[u8], &[u8]) = if rng.below(2) == 0 {
-                        (b"[", b"]")
-                    } else {
-                        (b"{\"n\":", b"}")
-                    };
-                    out.splice(end..end, close.repeat(depth));
-                    out.splice(start..start, open.repeat(depth));
-                }
-            }
-            6 => {
-                let len = rng.below(16) + 1;
-                out.drain(at..(at + len).min(out.len()));
-            }
-            7 if !out.is_empty() => {
-                let start = rng.below(out.len());
-                let end = (start + rng.below(64) + 1).min(out.len());
-                let chunk = out[start..end].to_vec();
-                out.splice(at..at, chunk);
-            }
-            8 => {
-                if let Some(b) = out.get_mut(at) {
-                    if b.is_ascii_alphabetic() {
-                        *b ^= 0x20;
-                    }
-                }
-            }
-            _ => {
-                let digits = ["9".repeat(40), "1e308".to_owned(), "-1E+309".to_owned()];
-                let token = &digits[rng.below(digits.len())];
-                out.splice(at..at, token.bytes());
-            }
-        }
-    }
-    out
-}
-
-/// Mutated inputs of a target: `count` of them, each a mutation of one of
-/// `seeds`; for the event target, half are events built from mutated DMS
-/// records (so the mutation reaches the transformer, not only the envelope).
-pub fn mutated(target: &str, seeds: &[Vec<u8>], count: usize, seed: u64) -> Vec<Vec<u8>> {
-    let mut rng = Rng::new(seed);
-    let records = dms_records();
-    (0..count)
-        .map(|i| {
-            if target == "firehose_event" && i % 2 == 1 {
-                let n = rng.below(3) + 1;
-                let picked: Vec<Vec<u8>> = (0..n)
-                    .map(|_| {
-                        let record = &records[rng.below(records.len())];
-                        if rng.below(4) == 0 {
-                            record.clone()
-                        } else {
-                            mutate(record, &mut rng)
-                        }
-                    })
-                    .collect();
-                event_of(&picked)
-            } else {
-                mutate(&seeds[rng.below(seeds.len())], &mut rng)
-            }
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -524,6 +265,36 @@ pub fn has_serde_raw_value_token(doc: &[u8]) -> bool {
 /// output, keep all three byte for byte: they are valid JSON per RFC 8259.)
 pub fn serde_refuses_on_purpose(doc: &[u8]) -> bool {
     has_lone_surrogate_escape(doc) || has_overflowing_number(doc) || has_serde_raw_value_token(doc)
+}
+
+/// Nesting depth of a (well-formed) JSON document as written: the most
+/// arrays and objects open at once outside strings (a scalar is 0, `[]` and
+/// `{}` are 1). Unlike [`depth`] of the value serde_json builds, it counts
+/// members that serde_json drops (of duplicate names, it keeps the last).
+pub fn nesting_depth(doc: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in doc {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Nesting depth of a value (a scalar is 0, `[]` and `{}` are 1).

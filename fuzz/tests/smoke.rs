@@ -2,7 +2,7 @@
 //! on the files in `fuzz/corpus/<target>/` (if any; e.g. left by `cargo fuzz
 //! run`), on the seed inputs, and on deterministic mutations of them.
 //!
-//! `cargo test --manifest-path fuzz/Cargo.toml` (add `--release` for speed).
+//! `cargo test -p cdc-mask-fuzz` (add `--release` for speed).
 //! `CDCMASK_FUZZ_SMOKE_ITERATIONS` sets the number of mutated inputs per
 //! target (default 3000), `CDCMASK_FUZZ_SMOKE_SEED` the mutator's seed.
 
@@ -109,6 +109,21 @@ fn intentional_differences_hold() {
         JsonError::TooDeep
     );
     assert!(serde_json::from_str::<serde_json::Value>(&deep).is_ok());
+    // Too deep in a member serde_json drops (it keeps the last of duplicate
+    // names): the document's depth counts, not that of serde_json's value.
+    let deep_duplicate = format!(
+        "{{\"a\":{}1{},\"a\":{{}}}}",
+        "[".repeat(MAX_DEPTH),
+        "]".repeat(MAX_DEPTH)
+    );
+    assert_eq!(
+        parse_object(deep_duplicate.as_bytes()).unwrap_err(),
+        JsonError::TooDeep
+    );
+    let value: serde_json::Value = serde_json::from_str(&deep_duplicate).unwrap();
+    assert_eq!(cdc_mask_fuzz::depth(&value), 2);
+    assert!(cdc_mask_fuzz::nesting_depth(deep_duplicate.as_bytes()) > MAX_DEPTH);
+    json_scanner::check(deep_duplicate.as_bytes());
     for doc in [
         r#"{"a":"\ud800"}"#,
         r#"{"a":"\udc00"}"#,

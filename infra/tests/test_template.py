@@ -21,7 +21,7 @@ REASONS = [
 ]
 METRICS = {
     "Records", "Rows", "ControlDropped", "Quarantined", "QuarantinedTransient", "Overflowed",
-    "PolicyAgeSeconds", "GuardDetections", "GuardProtected", "UnlistedColumnAdded",
+    "PolicyAgeSeconds", "GuardDetected", "UnlistedColumnAdded",
 } | {f"Quarantined_{r}" for r in REASONS}
 VIEWS = {"masked", "encrypted", "quarantine"}
 

@@ -47,6 +47,17 @@ pub enum Command {
     /// and timeouts are retried with backoff and jitter and counted in the
     /// summary; SIGINT/SIGTERM deliver and checkpoint before it.
     Replay(ReplayArgs),
+    /// Count the quarantine, or bring back what a transient cause sealed.
+    ///
+    /// `list` counts sealed records by reason and by object from the fields
+    /// kept in clear (no key needed). `reprocess` unseals the records sealed
+    /// because the policy, a key or the view was missing, or a response was
+    /// full, and runs them through both views into the normal prefixes;
+    /// a second pass overwrites the same objects. Records sealed for their
+    /// own bytes (invalid JSON and the like) stay sealed, and leave in clear
+    /// only with --export-unsealed FILE, a local file.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
 }
 
 /// Where output goes and how it is made: shared by `run` and `replay`.
@@ -224,6 +235,11 @@ pub struct KeyArgs {
     /// Version written into tokens (`tok<N>_…`).
     #[arg(long, env = "CDCMASK_TOKEN_KEY_VERSION", value_name = "N")]
     pub token_key_version: Option<String>,
+    /// The detection guard over columns the policy does not list: off,
+    /// report (count only) or protect. Overrides the policy's `guard.mode`
+    /// (a policy without a guard section protects).
+    #[arg(long, env = "CDCMASK_GUARD", value_name = "MODE")]
+    pub guard: Option<String>,
     /// Send every AWS call to this endpoint (a compatible local service).
     /// `AWS_ENDPOINT_URL` works too.
     #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
@@ -274,8 +290,9 @@ mod tests {
 /// Arguments of `transform-event`.
 #[derive(Debug, Args)]
 pub struct TransformEventArgs {
-    /// Which view to write: masked, encrypted, or auto (from the event's
-    /// deliveryStreamArn, as the Lambda does).
+    /// Which view to write: masked, encrypted, auto (from the event's
+    /// deliveryStreamArn, as the Lambda does), or quarantine (the third
+    /// stream of an iceberg deployment).
     #[arg(long, value_name = "VIEW")]
     pub view: String,
     /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
@@ -291,9 +308,25 @@ pub struct TransformEventArgs {
     pub shape: String,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Where the answers go: s3 (partitionKeys) or iceberg (each row with
+    /// otfMetadata naming its table; sealed and control records Dropped).
+    #[arg(long, env = "CDCMASK_DESTINATION", value_name = "s3|iceberg")]
+    pub destination: Option<String>,
+    /// Iceberg database of the masked view (default `<schema>_masked`).
+    #[arg(long, env = "CDCMASK_ICEBERG_DATABASE_MASKED", value_name = "NAME")]
+    pub iceberg_database_masked: Option<String>,
+    /// Iceberg database of the encrypted view (default `<schema>_encrypted`).
+    #[arg(long, env = "CDCMASK_ICEBERG_DATABASE_ENCRYPTED", value_name = "NAME")]
+    pub iceberg_database_encrypted: Option<String>,
     /// Print `records=N seconds=S records_per_s=R kms_calls=K` on stderr.
     #[arg(long)]
     pub stats: bool,
+    /// Write what the guard found in unlisted columns to FILE: suggested
+    /// findings, one `{schema, table, column, detector, count}` JSON line
+    /// each (schemas/suggested-findings.md), never values. `findings
+    /// compile` takes the file as a source.
+    #[arg(long, value_name = "FILE")]
+    pub guard_report: Option<PathBuf>,
     /// Firehose event JSON; `-` or nothing reads stdin.
     #[arg(value_name = "EVENT_FILE")]
     pub event: Option<PathBuf>,
@@ -326,6 +359,19 @@ pub struct DecryptArgs {
     /// needs the quarantine key: admins only).
     #[arg(long)]
     pub quarantine: bool,
+    /// The 64-byte AES-SIV key of `det<N>_` values (encrypt-deterministic):
+    /// a file of the 64 bytes or 128 hex digits, as the deployed secret
+    /// holds it. Default: `deterministic.key` of --keyring, if it has one.
+    #[arg(long, value_name = "FILE")]
+    pub deterministic_key: Option<PathBuf>,
+    /// Version of that key, as in `det<N>_`.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub deterministic_key_version: u32,
+    /// Join domain of a deterministic column: COLUMN, TABLE.COLUMN or
+    /// SCHEMA.TABLE.COLUMN (original names), `=` and the policy's `domain`.
+    /// Columns not named use the default domain (empty). Repeatable.
+    #[arg(long = "domain", value_name = "COLUMN=DOMAIN")]
+    pub domains: Vec<String>,
     /// Encrypted-view JSON lines; `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
@@ -395,8 +441,66 @@ pub struct CompileArgs {
     /// Files or folders (read recursively), or s3://bucket/prefix (every
     /// object under it), of findings: EventBridge `Macie Finding` events
     /// (one per line or concatenated, as Firehose writes them), findings
-    /// alone, or `aws macie2 get-findings` output; gzip-compressed or not;
-    /// `-` reads stdin.
+    /// alone, or `aws macie2 get-findings` output; or the guard's suggested
+    /// findings (`findings/suggested/` of the lake, `transform-event
+    /// --guard-report`; schemas/suggested-findings.md); gzip-compressed or
+    /// not; `-` reads stdin.
     #[arg(value_name = "SOURCE", required = true)]
     pub sources: Vec<String>,
+}
+
+/// `cdc-mask quarantine` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// Count sealed records by reason and by object (no key needed).
+    List(QuarantineListArgs),
+    /// Unseal what a transient cause sealed and run it through both views.
+    Reprocess(Box<QuarantineReprocessArgs>),
+}
+
+/// Arguments of `cdc-mask quarantine list`.
+#[derive(Debug, Args)]
+pub struct QuarantineListArgs {
+    /// The lake whose quarantine/ prefix is read: `dir:PATH` or
+    /// `s3://bucket/prefix` (the prefix that holds quarantine/).
+    #[arg(value_name = "LAKE")]
+    pub lake: String,
+    /// Also print one line per object: its name, counts and the record ids
+    /// (source positions) of its first and last sealed record.
+    #[arg(long)]
+    pub objects: bool,
+    /// AWS endpoint (moto, LocalStack) for an s3:// lake.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Arguments of `cdc-mask quarantine reprocess`.
+#[derive(Debug, Args)]
+pub struct QuarantineReprocessArgs {
+    /// The lake whose quarantine/ prefix is read: `dir:PATH` or
+    /// `s3://bucket/prefix`.
+    #[arg(value_name = "LAKE")]
+    pub lake: String,
+    /// Where both views go (default: the same lake).
+    #[arg(long, value_name = "SINK")]
+    pub sink: Option<String>,
+    /// The policy the records go through now.
+    #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE|S3_URL")]
+    pub policy: String,
+    /// Row shape of the views: `flat` or `envelope`.
+    #[arg(
+        long,
+        env = "CDCMASK_SHAPE",
+        default_value = "flat",
+        value_name = "SHAPE"
+    )]
+    pub shape: String,
+    /// Write the records sealed for their own bytes, unsealed, one per line,
+    /// to this local file (created; never overwritten; mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub export_unsealed: Option<PathBuf>,
+    /// The keys: --keyring DIR, or --kms-key-id / --data-public-key to write
+    /// and --quarantine-kms-key-id to unseal.
+    #[command(flatten)]
+    pub keys: KeyArgs,
 }

@@ -12,6 +12,8 @@
 //!   Kinesis shards).
 //! - [`sink`]: where output goes (a local directory or S3, same layout, or
 //!   Firehose).
+//! - [`quarantine`]: the quarantine read back: counted, and reprocessed
+//!   through both views once a transient cause is gone.
 //! - `summary`: the accounting summary of `run` and `replay`.
 //! - `progress`: progress on a terminal or as plain lines.
 //! - `signal`: SIGINT/SIGTERM as a stop that delivers what was read first.
@@ -28,6 +30,7 @@ pub mod cmd;
 pub mod pipeline;
 mod plan;
 mod progress;
+pub mod quarantine;
 mod settings;
 mod signal;
 pub mod sink;

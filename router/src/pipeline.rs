@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use cdc_mask_core::cipher::{self, Sealing};
 use cdc_mask_core::envelope;
+use cdc_mask_core::guard::Tally;
 use cdc_mask_core::keys::{DataKeyCache, WrapError};
 use cdc_mask_core::partition::{self, UNKNOWN};
 use cdc_mask_core::{Outcome, Reason, Scratch};
@@ -40,6 +41,9 @@ pub struct PipelineStats {
     pub control: u64,
     /// Records sealed into the quarantine, by reason.
     pub quarantined: BTreeMap<Reason, u64>,
+    /// What the guard found in unlisted columns (counted once per row, in
+    /// the masked view's pass).
+    pub guard: Tally,
 }
 
 impl PipelineStats {
@@ -54,6 +58,7 @@ impl PipelineStats {
         for (reason, n) in &other.quarantined {
             *self.quarantined.entry(*reason).or_default() += n;
         }
+        self.guard.merge(&other.guard);
     }
 
     /// Rows written, all tables.
@@ -64,6 +69,32 @@ impl PipelineStats {
     /// Records quarantined, all reasons.
     pub fn total_quarantined(&self) -> u64 {
         self.quarantined.values().sum()
+    }
+
+    /// Records that ended somewhere: a row, the control log or the
+    /// quarantine (equal to `records` when nothing is unaccounted for).
+    pub fn accounted(&self) -> u64 {
+        self.total_rows() + self.control + self.total_quarantined()
+    }
+
+    /// `schema.table n, …`: rows per table, for summaries.
+    pub fn rows_by_table(&self) -> String {
+        let tables: Vec<String> = self
+            .rows
+            .iter()
+            .map(|((schema, table), n)| format!("{schema}.{table} {n}"))
+            .collect();
+        tables.join(", ")
+    }
+
+    /// `reason n, …`: quarantined records per reason, for summaries.
+    pub fn quarantined_by_reason(&self) -> String {
+        let reasons: Vec<String> = self
+            .quarantined
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        reasons.join(", ")
     }
 }
 
@@ -146,6 +177,7 @@ impl Pipeline {
         };
         let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
         let key = self.data_keys.key_for(count)?;
+        let mut found = Tally::default();
         for record in batch {
             self.stats.records += 1;
             self.stats.bytes += u64::try_from(record.bytes.len()).unwrap_or(u64::MAX);
@@ -156,6 +188,8 @@ impl Pipeline {
                 &mut self.masked_line,
                 &mut self.scratch,
             );
+            // Each row is scanned by both views: count the masked pass only.
+            found.merge(&self.scratch.take_guard_tally());
             match outcome {
                 Outcome::Row(route) => {
                     self.encrypted_line.clear();
@@ -165,6 +199,7 @@ impl Pipeline {
                         &mut self.encrypted_line,
                         &mut self.scratch,
                     );
+                    self.scratch.take_guard_tally();
                     if let Outcome::Rejected(reason) = encrypted {
                         rejected.push((record, reason));
                         continue;
@@ -207,6 +242,12 @@ impl Pipeline {
                 }
                 Outcome::Rejected(reason) => rejected.push((record, reason)),
             }
+        }
+        if !found.is_empty() {
+            let mut lines = Vec::new();
+            found.write_json_lines(&mut lines);
+            sink.suggested(&lines)?;
+            self.stats.guard.merge(&found);
         }
         self.seal(rejected, sink)
     }

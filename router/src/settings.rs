@@ -29,6 +29,7 @@ pub fn builder(keys: &KeyArgs) -> SettingsBuilder {
         )
         .set_opt(Setting::TokenKeySecret, keys.token_key_secret.clone())
         .set_opt(Setting::TokenKeyVersion, keys.token_key_version.clone())
+        .set_opt(Setting::Guard, keys.guard.clone())
         .endpoint_url(keys.endpoint_url.clone());
     builder
 }

@@ -88,38 +88,43 @@ pub fn summary(
             ""
         }
     )?;
-    let tables: Vec<String> = stats
-        .rows
-        .iter()
-        .map(|((schema, table), n)| format!("{schema}.{table} {n}"))
-        .collect();
     writeln!(
         s,
         "  both views:  {:>10}  ({})",
         stats.total_rows(),
-        tables.join(", ")
+        stats.rows_by_table()
     )?;
     writeln!(s, "  control log: {:>10}", stats.control)?;
-    let reasons: Vec<String> = stats
-        .quarantined
-        .iter()
-        .map(|(r, n)| format!("{r} {n}"))
-        .collect();
-    if reasons.is_empty() {
+    if stats.quarantined.is_empty() {
         writeln!(s, "  quarantine:  {:>10}", 0)?;
     } else {
         writeln!(
             s,
             "  quarantine:  {:>10}  ({}; reasons in quarantine/reasons/)",
             stats.total_quarantined(),
-            reasons.join(", ")
+            stats.quarantined_by_reason()
+        )?;
+    }
+    if stats.guard.unlisted_column_added() > 0 {
+        writeln!(
+            s,
+            "  unlisted_column_added: {:>4}  (DDL announced columns the policy does not list; see the log)",
+            stats.guard.unlisted_column_added()
+        )?;
+    }
+    if stats.guard.total() > 0 {
+        writeln!(
+            s,
+            "  guard:       {:>10}  values caught in {} unlisted columns (findings/suggested/)",
+            stats.guard.total(),
+            stats.guard.findings().len()
         )?;
     }
     writeln!(s, "  objects:     {:>10}  → {sink}", outcome.objects)?;
     for (name, value) in &outcome.extra {
         writeln!(s, "  {name}: {value}")?;
     }
-    let accounted = stats.total_rows() + stats.control + stats.total_quarantined();
+    let accounted = stats.accounted();
     if accounted != stats.records {
         bail!(
             "accounting mismatch: {} records read, {accounted} accounted for",

@@ -64,18 +64,7 @@ impl KmsEcdhProxy {
 
     /// An SDK config pointing at this proxy with static test credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_kms::config::Credentials::new(
-                "testing",
-                "testing",
-                None,
-                None,
-                "cdc-mask-tests",
-            ))
-            .endpoint_url(&self.endpoint)
-            .load()
-            .await
+        super::moto::sdk_config(&self.endpoint).await
     }
 }
 

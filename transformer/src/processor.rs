@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use cdc_mask_core::firehose::{BatchError, BatchResult, Event, Plan, ViewMode};
+use cdc_mask_core::firehose::{
+    BatchError, BatchResult, Destination, Event, Plan, Routing, ViewMode,
+};
 use cdc_mask_core::{Reason, View};
 
 use crate::settings::Components;
@@ -15,12 +17,18 @@ use crate::settings::Components;
 pub struct Processor {
     parts: Components,
     mode: ViewMode,
+    destination: Destination,
 }
 
 impl Processor {
-    /// A processor over loaded settings.
-    pub fn new(parts: Components, mode: ViewMode) -> Self {
-        Processor { parts, mode }
+    /// A processor over loaded settings, for a delivery stream in `mode`
+    /// delivering to `destination`.
+    pub fn new(parts: Components, mode: ViewMode, destination: Destination) -> Self {
+        Processor {
+            parts,
+            mode,
+            destination,
+        }
     }
 
     /// Time since the policy in use was last confirmed, if there is one.
@@ -48,6 +56,7 @@ impl Processor {
     /// [`BatchError::Seal`] when the system random generator fails.
     pub async fn process_event(&self, event: &Event) -> Result<BatchResult, BatchError> {
         let quarantine = &self.parts.quarantine_keys;
+        let routing = Routing::of(self.mode, &self.destination);
         let view = match event.view(self.mode) {
             Ok(view) => view,
             Err(e) => {
@@ -56,7 +65,7 @@ impl Processor {
                     reason: Reason::UnknownView,
                     view: None,
                 };
-                return event.answer(plan, quarantine);
+                return event.answer(plan, routing, quarantine);
             }
         };
         // One policy version for the whole batch, even if a newer one lands.
@@ -68,7 +77,7 @@ impl Processor {
                     reason: Reason::PolicyUnavailable,
                     view: Some(view),
                 };
-                return event.answer(plan, quarantine);
+                return event.answer(plan, routing, quarantine);
             }
         };
         let transformer = match view {
@@ -87,7 +96,7 @@ impl Processor {
                             reason: Reason::KeyUnavailable,
                             view: Some(view),
                         };
-                        return event.answer(plan, quarantine);
+                        return event.answer(plan, routing, quarantine);
                     }
                 }
             }
@@ -96,6 +105,6 @@ impl Processor {
             transformer,
             data_key: data_key.as_deref(),
         };
-        event.answer(plan, quarantine)
+        event.answer(plan, routing, quarantine)
     }
 }

@@ -19,16 +19,18 @@ const POLICY: &str = r#"{"version":1,"tables":[{"schema":"s","table":"t","column
   "p_null":{"masked":"null"},
   "p_year":{"masked":{"action":"generalize","to":"year"}},
   "p_plain":{"rename":false},
-  "p_number":{"masked":"token"}
+  "p_number":{"masked":"token"},
+  "p_det":{"masked":"token","encrypted":"encrypt-deterministic","domain":"leak_test"}
 }}]}"#;
 
-const COLUMNS: [&str; 6] = [
+const COLUMNS: [&str; 7] = [
     "p_redact",
     "p_partial",
     "p_token",
     "p_null",
     "p_year",
     "p_plain",
+    "p_det",
 ];
 
 struct Fixture {

@@ -310,3 +310,26 @@ def write_key(directory: Path, name: str, data: bytes) -> Path:
     path.write_bytes(data)
     path.chmod(0o600)
     return path
+
+
+def write_firehose_event(path: Path, originals: Sequence[bytes]) -> Path:
+    """A Firehose transformation event of the encrypted stream whose records
+    carry ``originals`` (record ids ``0``, ``1``…)."""
+    path.write_text(
+        json.dumps(
+            {
+                "invocationId": "x",
+                "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/cdc-encrypted",
+                "region": "us-east-1",
+                "records": [
+                    {
+                        "recordId": str(i),
+                        "approximateArrivalTimestamp": 1764321303000,
+                        "data": base64.b64encode(o).decode(),
+                    }
+                    for i, o in enumerate(originals)
+                ],
+            }
+        )
+    )
+    return path

@@ -1,9 +1,16 @@
 """The KMS key source against a moto server, for the legacy `kms:` wrapped
-keys (format version 1): rows encrypted by the Rust `cdc-mask transform-event
---kms-key-id`, decrypted in Python with one KMS `Decrypt` per distinct data
-key (always with the configured `KeyId`: a blob never chooses its key), and
-KMS refusals mapped to their errors. The version 2 `ecdh1:` keys through KMS
-`DeriveSharedSecret` are in test_kms_ecdh.py."""
+keys (format version 1): rows in version 1 decrypted in Python with one KMS
+`Decrypt` per distinct data key (always with the configured `KeyId`: a blob
+never chooses its key), like `cdc-mask decrypt`, and KMS refusals mapped to
+their errors. The version 2 `ecdh1:` keys through KMS `DeriveSharedSecret`
+are in test_kms_ecdh.py.
+
+The binary writes version 2 only, so the version 1 rows are made here: the
+binary's own rows of the example event (`transform-event` with a local
+keyring), rewritten in version 1 by the test writer `support/v1_writer.py`
+(checked against the spec's vectors in test_v1_writer.py) under data keys
+from moto's KMS `GenerateDataKey`, exactly as the version 1 writer made them.
+The plaintexts stay the binary's exact JSON texts."""
 
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ from conftest import (
     run_python_cli,
     test_env,
 )
+from support import v1_writer
 
 
 class Counted:
@@ -42,34 +50,45 @@ class Counted:
         self.decrypts += 1
 
 
-def encrypt_with_kms(cdcmask_bin: Bin, moto: Moto, key_id: str, event: Path) -> bytes:
-    return cdcmask_bin.run(
-        "transform-event",
-        "--view",
-        "encrypted",
-        "--policy",
-        FIXTURES / "no-token-policy.json",
-        "--kms-key-id",
-        key_id,
-        "--endpoint-url",
-        moto.endpoint,
-        event,
-    ).stdout
+def v1_rows_under_kms(
+    cdcmask_bin: Bin, moto: Moto, key_id: str, keyring: Path, event: Path
+) -> List[bytes]:
+    """One `transform-event` run (one process: one data key) over ``event``
+    with the local ``keyring``, its rows rewritten in version 1 under one
+    new data key from KMS `GenerateDataKey` under ``key_id``."""
+    lines = firehose_rows(
+        cdcmask_bin.run(
+            "transform-event",
+            "--view",
+            "encrypted",
+            "--policy",
+            FIXTURES / "no-token-policy.json",
+            "--keyring",
+            keyring,
+            event,
+        ).stdout
+    )
+    scalar = (keyring / "data-ecdh.key").read_bytes()
+    data_key, wrapped = v1_writer.kms_data_key(moto.client("kms"), key_id, "data")
+    return [v1_writer.downgrade_line(line, scalar, data_key, wrapped) for line in lines]
 
 
 @pytest.fixture(scope="module")
 def kms_rows(
     cdcmask_bin: Bin, moto: Moto, tmp_path_factory: pytest.TempPathFactory
 ) -> Tuple[str, Path, List[bytes]]:
-    """Two transform-event runs (two processes: two data keys) over the
-    example event, under one new KMS key."""
+    """Two runs (two data keys) over the example event, in version 1, under
+    one new KMS key."""
     key_id = moto.client("kms").create_key(Description="cdc-mask data")["KeyMetadata"]["KeyId"]
+    work = tmp_path_factory.mktemp("kms")
     lines: List[bytes] = []
     for _ in range(2):
-        lines += firehose_rows(
-            encrypt_with_kms(cdcmask_bin, moto, key_id, FIXTURES / "example-firehose-event.json")
+        lines += v1_rows_under_kms(
+            cdcmask_bin, moto, key_id, work / "keyring", FIXTURES / "example-firehose-event.json"
         )
-    out = tmp_path_factory.mktemp("kms") / "rows.jsonl"
+    assert all(b"enc2:" not in line and b"ecdh1:" not in line for line in lines)
+    assert sum(b'"_key":"kms:' in line for line in lines) >= 6
+    out = work / "rows.jsonl"
     out.write_bytes(b"".join(lines))
     return key_id, out, lines
 
@@ -208,41 +227,39 @@ def test_a_tampered_kms_blob(moto: Moto, kms_rows: Tuple[str, Path, List[bytes]]
 
 
 def test_quarantine_through_kms(cdcmask_bin: Bin, moto: Moto, tmp_path: Path) -> None:
+    """Version 1 quarantine records (one data key from `GenerateDataKey`
+    with the quarantine purpose, as the version 1 writer sealed a batch):
+    one `Decrypt`, and the same bytes as `cdc-mask decrypt --quarantine`."""
     key_id = moto.client("kms").create_key(Description="cdc-mask quarantine")["KeyMetadata"][
         "KeyId"
     ]
-    originals = [b'{"data":{"mail":"bob@example.com"', b"not json at all"]
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps(
-            {
-                "invocationId": "x",
-                "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/cdc-encrypted",
-                "region": "us-east-1",
-                "records": [
-                    {
-                        "recordId": str(i),
-                        "approximateArrivalTimestamp": 1764321303000,
-                        "data": base64.b64encode(o).decode(),
-                    }
-                    for i, o in enumerate(originals)
-                ],
-            }
+    originals = [b'{"data":{"mail":"bob@example.com"', b"not json at all", b"\xff\xfe not UTF-8"]
+    data_key, wrapped = v1_writer.kms_data_key(moto.client("kms"), key_id, "quarantine")
+    sealed = tmp_path / "quarantine.jsonl"
+    sealed.write_bytes(
+        b"".join(
+            v1_writer.quarantine_line(data_key, wrapped, "invalid_json", str(i), o)
+            for i, o in enumerate(originals)
         )
     )
-    sealed = tmp_path / "quarantine.jsonl"
-    sealed.write_bytes(b"".join(firehose_rows(encrypt_with_kms(cdcmask_bin, moto, key_id, event))))
     counted = Counted(moto)
     keys = cdcmask.KmsKeys(quarantine_key_id=key_id, client=counted.client)
     unsealed = [cdcmask.unseal_quarantine(line, keys) for line in sealed.read_bytes().splitlines()]
     assert unsealed == originals and counted.decrypts == 1
     rust = cdcmask_bin.run(
-        "decrypt", "--quarantine", "--kms-key-id", key_id, "--endpoint-url", moto.endpoint, sealed
+        "decrypt", "--quarantine", "--quarantine-kms-key-id", key_id,
+        "--endpoint-url", moto.endpoint, sealed,
     ).stdout
     python = run_python_cli(
         "decrypt", "--quarantine", "--kms-key-id", key_id, "--endpoint-url", moto.endpoint, sealed
     ).stdout
     assert python == rust == b"".join(o + b"\n" for o in originals)
+    # A quarantine key presented as a row's data key: the purpose is in the
+    # encryption context, so KMS refuses it.
+    row = {"mail_encrypted": v1_writer.enc1(data_key, "s", "t", "mail", b'"x"'), "_schema": "s",
+           "_table": "t", "_key": wrapped}
+    with pytest.raises(cdcmask.WrongKeyError, match="InvalidCiphertext"):
+        cdcmask.decrypt_record(row, cdcmask.KmsKeys(key_id, client=moto.client("kms")))
 
 
 @pytest.mark.parametrize(

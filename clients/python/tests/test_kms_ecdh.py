@@ -7,7 +7,10 @@ of `support/kms_ecdh_proxy.py`, which answers `GetPublicKey` and
 every other request to the moto server (so legacy `kms:` keys, made with
 moto's `Encrypt`, go through the same endpoint). The rows are written by the
 test writer `support/v2_writer.py` to the proxy's public keys, as the
-transformer will write them (the write side needs the public key only).
+transformer will write them (the write side needs the public key only), and
+by the binary itself (`cdc-mask transform-event --kms-key-id
+--quarantine-kms-key-id`, or the PEM public keys), read by both Python and
+`cdc-mask decrypt` through the proxy.
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ from botocore.stub import Stubber
 
 import cdcmask
 
-from conftest import KmsEcdh, json_lines, run_python_cli, test_env
+from conftest import (
+    FIXTURES,
+    Bin,
+    KmsEcdh,
+    assert_same_rows,
+    firehose_rows,
+    json_lines,
+    run_python_cli,
+    test_env,
+    write_firehose_event,
+)
 from support import v2_writer
 
 
@@ -217,3 +230,101 @@ def test_the_derive_request(kms_ecdh: KmsEcdh) -> None:
         )
         out = cdcmask.decrypt_record(row, cdcmask.KmsKeys("alias/x", client=client))
     assert out["mail"] == "user0@example.com"
+
+
+def transform_event(cdcmask_bin: Bin, kms_ecdh: KmsEcdh, event: Path, keys_by: str) -> bytes:
+    """`cdc-mask transform-event` of the encrypted view, its data keys
+    wrapped to the proxy's key 0 and its quarantine to key 1: named by KMS
+    key id (the binary reads them with GetPublicKey) or given as PEM (no
+    KMS call at all)."""
+    data, quarantine = kms_ecdh.keys[0], kms_ecdh.keys[1]
+    if keys_by == "kms":
+        keys = ["--kms-key-id", data["KeyId"], "--quarantine-kms-key-id", quarantine["Arn"],
+                "--endpoint-url", kms_ecdh.endpoint]
+    else:
+        # `--opt=VALUE`: a PEM starts with dashes.
+        keys = [f"--data-public-key={data['PublicKeyPem']}",
+                f"--quarantine-public-key={quarantine['PublicKeyPem']}"]
+    return cdcmask_bin.run(
+        "transform-event", "--view", "encrypted", "--policy", FIXTURES / "no-token-policy.json",
+        *keys, event,
+    ).stdout
+
+
+@pytest.mark.parametrize("keys_by", ["kms", "pem"])
+def test_binary_rows_through_kms(
+    cdcmask_bin: Bin, kms_ecdh: KmsEcdh, tmp_path: Path, keys_by: str
+) -> None:
+    """Two binary runs (two data keys) of the example event: version 2 rows
+    whose keys unwrap with one GetPublicKey and one DeriveSharedSecret per
+    data key, and Python gives exactly what `cdc-mask decrypt` gives."""
+    lines: List[bytes] = []
+    for _ in range(2):
+        lines += firehose_rows(
+            transform_event(cdcmask_bin, kms_ecdh, FIXTURES / "example-firehose-event.json", keys_by)
+        )
+    keyed = [json.loads(line)["_key"] for line in lines if b'"_key"' in line]
+    kid = v2_writer.kid(kms_ecdh.keys[0]["PublicKeyPem"])
+    assert len(set(keyed)) == 2 and all(k.startswith(f"ecdh1:{kid}:") for k in keyed)
+    assert b"enc1:" not in b"".join(lines) and b"enc2:" in b"".join(lines)
+    file = tmp_path / "rows.jsonl"
+    file.write_bytes(b"".join(lines))
+    counted = Counted(kms_ecdh)
+    keys = cdcmask.KmsKeys(kms_ecdh.keys[0]["KeyId"], client=counted.client)
+    python = list(cdcmask.iter_records(file, keys))
+    assert counted.calls == {"GetPublicKey": 1, "DeriveSharedSecret": 2}
+    assert any(r.get("mail") for r in python)
+    rust = json_lines(
+        cdcmask_bin.run(
+            "decrypt", "--kms-key-id", kms_ecdh.keys[0]["Arn"], "--endpoint-url", kms_ecdh.endpoint, file
+        ).stdout
+    )
+    assert_same_rows(python, rust, f"binary rows ({keys_by})")
+    cli = json_lines(
+        run_python_cli(
+            "decrypt", "--kms-key-id", kms_ecdh.keys[0]["KeyId"], "--endpoint-url", kms_ecdh.endpoint, file
+        ).stdout
+    )
+    assert_same_rows(cli, rust, f"python -m cdcmask, binary rows ({keys_by})")
+    # The quarantine key pair is not the data key pair: refused before any derive.
+    other = Counted(kms_ecdh)
+    with pytest.raises(cdcmask.WrongKeyError, match="recipient key"):
+        list(cdcmask.iter_records(file, cdcmask.KmsKeys(kms_ecdh.keys[1]["KeyId"], client=other.client)))
+    assert "DeriveSharedSecret" not in other.calls
+
+
+@pytest.mark.parametrize("keys_by", ["kms", "pem"])
+def test_binary_quarantine_through_kms(
+    cdcmask_bin: Bin, kms_ecdh: KmsEcdh, tmp_path: Path, keys_by: str
+) -> None:
+    """Records the binary cannot protect, sealed to the quarantine key pair
+    in version 2: Python (API and CLI) and `cdc-mask decrypt --quarantine`
+    give back the exact original bytes; the data key pair cannot open them."""
+    originals = [b'{"data":{"mail":"bob@example.com"', b"not json at all"]
+    event = write_firehose_event(tmp_path / "event.json", originals)
+    sealed = tmp_path / "quarantine.jsonl"
+    sealed.write_bytes(b"".join(firehose_rows(transform_event(cdcmask_bin, kms_ecdh, event, keys_by))))
+    records = [json.loads(line)["_quarantine"] for line in sealed.read_bytes().splitlines()]
+    kid = v2_writer.kid(kms_ecdh.keys[1]["PublicKeyPem"])
+    assert len(records) == 2 and all(r["v"] == 2 and r["key"].startswith(f"ecdh1:{kid}:") for r in records)
+    quarantine = kms_ecdh.keys[1]
+    counted = Counted(kms_ecdh)
+    keys = cdcmask.KmsKeys(quarantine_key_id=quarantine["KeyId"], client=counted.client)
+    unsealed = [cdcmask.unseal_quarantine(line, keys) for line in sealed.read_bytes().splitlines()]
+    assert unsealed == originals
+    assert counted.calls["GetPublicKey"] == 1 and counted.calls["DeriveSharedSecret"] == len(
+        {r["key"] for r in records}
+    )
+    expected = b"".join(o + b"\n" for o in originals)
+    rust = cdcmask_bin.run(
+        "decrypt", "--quarantine", "--quarantine-kms-key-id", quarantine["KeyId"],
+        "--endpoint-url", kms_ecdh.endpoint, sealed,
+    ).stdout
+    python = run_python_cli(
+        "decrypt", "--quarantine", "--kms-key-id", quarantine["KeyId"],
+        "--endpoint-url", kms_ecdh.endpoint, sealed,
+    ).stdout
+    assert python == rust == expected
+    data_only = cdcmask.KmsKeys(quarantine_key_id=kms_ecdh.keys[0]["KeyId"], client=kms_ecdh.client())
+    with pytest.raises(cdcmask.WrongKeyError, match="recipient key"):
+        cdcmask.unseal_quarantine(sealed.read_bytes().splitlines()[0], data_only)

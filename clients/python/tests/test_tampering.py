@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import cdcmask
 
-from conftest import Bin, encrypted_files, run_python_cli
+from conftest import Bin, encrypted_files, run_python_cli, write_key
+from support import v1_writer, v2_writer
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +45,37 @@ def row(rows: List[Dict[str, Any]], i: int = 0) -> Dict[str, Any]:
 
 
 def flip(value: str, at: int) -> str:
-    raw = bytearray(base64.b64decode(value[len("enc1:") :]))
+    """``value`` with one bit of its byte ``at`` flipped, prefix kept (so
+    only the flipped bit can make it fail)."""
+    prefix, sep, body = value.partition(":")
+    assert sep and prefix in ("enc1", "enc2")
+    raw = bytearray(base64.b64decode(body))
     raw[at] ^= 0x01
-    return "enc1:" + base64.b64encode(bytes(raw)).decode()
+    return f"{prefix}:{base64.b64encode(bytes(raw)).decode()}"
+
+
+@pytest.fixture(scope="module")
+def v1_ring(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A keyring of version 1: only ``master.key``."""
+    ring = tmp_path_factory.mktemp("v1") / "keyring"
+    ring.mkdir(mode=0o700)
+    write_key(ring, "master.key", os.urandom(32))
+    return ring
+
+
+@pytest.fixture(scope="module")
+def v1_rows(
+    rows: List[Dict[str, Any]], demo_lake: Path, v1_ring: Path
+) -> List[Dict[str, Any]]:
+    """The same demo rows in version 1 (``enc1:``, ``local:``), rewritten by
+    the test writer (the binary writes version 2 only)."""
+    scalar = (demo_lake / "keyring" / "data-ecdh.key").read_bytes()
+    data_key = os.urandom(32)
+    wrapped = v1_writer.local_wrap((v1_ring / "master.key").read_bytes(), "data", data_key)
+    return [
+        json.loads(v1_writer.downgrade_line(json.dumps(r).encode(), scalar, data_key, wrapped))
+        for r in rows
+    ]
 
 
 def test_the_untouched_row_decrypts(rows: List[Dict[str, Any]], keys: cdcmask.LocalKeyring) -> None:
@@ -84,23 +114,104 @@ def test_a_value_moved_to_another_table_or_schema(
         cdcmask.decrypt_record(r, keys)
 
 
-def test_a_tampered_wrapped_key(rows: List[Dict[str, Any]], keys: cdcmask.LocalKeyring) -> None:
+def test_version_1_values_are_bound_to_schema_table_and_column(
+    v1_rows: List[Dict[str, Any]], v1_ring: Path
+) -> None:
+    """The same refusals on version 1 rows (``enc1:``): a flipped bit, a
+    moved column, another table or schema."""
+    keys = cdcmask.LocalKeyring(v1_ring)
+    r = row(v1_rows)
+    assert r["mail_encrypted"].startswith("enc1:")
+    assert "@" in cdcmask.decrypt_record(row(v1_rows), keys)["mail"]
+    for at in (0, 12, -1):
+        r = row(v1_rows)
+        r["mail_encrypted"] = flip(r["mail_encrypted"], at)
+        with pytest.raises(cdcmask.TamperedError) as caught:
+            cdcmask.decrypt_record(r, keys)
+        assert caught.value.column == "mail"
+    r = row(v1_rows)
+    r["name_encrypted"] = r["mail_encrypted"]
+    with pytest.raises(cdcmask.TamperedError) as caught:
+        cdcmask.decrypt_record(r, keys)
+    assert caught.value.column == "name"
+    for field, value in (("_table", "bank"), ("_schema", "other"), ("_table", "Customer")):
+        r = row(v1_rows)
+        r[field] = value
+        with pytest.raises(cdcmask.TamperedError):
+            cdcmask.decrypt_record(r, keys)
+
+
+def test_only_version_2_binds_the_place(
+    rows: List[Dict[str, Any]], keys: cdcmask.LocalKeyring,
+    v1_rows: List[Dict[str, Any]], v1_ring: Path,
+) -> None:
+    """A value moved from the row into its before-image: version 2 refuses
+    it (the AAD names the place); version 1 cannot tell (its AAD has no
+    place, as schemas/ciphertext.md says: why version 2 exists)."""
+    r = row(rows)
+    r["_before"] = {"mail_encrypted": r["mail_encrypted"]}
+    with pytest.raises(cdcmask.TamperedError):
+        cdcmask.decrypt_record(r, keys)
+    r = row(v1_rows)
+    r["_before"] = {"mail_encrypted": r["mail_encrypted"]}
+    out = cdcmask.decrypt_record(r, cdcmask.LocalKeyring(v1_ring))
+    assert out["_before"]["mail"] == out["mail"]
+
+
+@pytest.mark.parametrize("at", [40, -1], ids=["wrapped-key", "tag"])
+def test_a_tampered_wrapped_key(
+    rows: List[Dict[str, Any]], keys: cdcmask.LocalKeyring, at: int
+) -> None:
+    r = row(rows)
+    prefix, kid, sealed = r["_key"].split(":")
+    assert prefix == "ecdh1"
+    raw = bytearray(base64.b64decode(sealed))
+    assert len(raw) == 81  # ephemeral key (33) ‖ wrapped data key (32) ‖ tag (16)
+    raw[at] ^= 0x80
+    r["_key"] = f"{prefix}:{kid}:{base64.b64encode(bytes(raw)).decode()}"
+    fresh = cdcmask.LocalKeyring(keys.path)  # not cached yet
+    with pytest.raises(cdcmask.TamperedError, match="wrapped data key does not authenticate"):
+        cdcmask.decrypt_record(r, fresh)
+
+
+def test_a_tampered_ephemeral_key(rows: List[Dict[str, Any]], keys: cdcmask.LocalKeyring) -> None:
+    """Another ephemeral point (its sign byte flipped): it is bound by the
+    key agreement and the KDF, so the wrapped key no longer opens."""
     r = row(rows)
     prefix, kid, sealed = r["_key"].split(":")
     raw = bytearray(base64.b64decode(sealed))
+    raw[0] ^= 0x01  # 02 <-> 03: the same x, the other point
+    r["_key"] = f"{prefix}:{kid}:{base64.b64encode(bytes(raw)).decode()}"
+    with pytest.raises(cdcmask.TamperedError, match="wrapped data key does not authenticate"):
+        cdcmask.decrypt_record(r, cdcmask.LocalKeyring(keys.path))
+
+
+def test_a_tampered_v1_wrapped_key(v1_rows: List[Dict[str, Any]], v1_ring: Path) -> None:
+    r = row(v1_rows)
+    assert cdcmask.decrypt_record(row(v1_rows), cdcmask.LocalKeyring(v1_ring))["mail"]
+    prefix, kid, sealed = r["_key"].split(":")
+    assert prefix == "local"
+    raw = bytearray(base64.b64decode(sealed))
     raw[20] ^= 0x80
     r["_key"] = f"{prefix}:{kid}:{base64.b64encode(bytes(raw)).decode()}"
-    fresh = cdcmask.LocalKeyring(keys.path)  # not cached yet
     with pytest.raises(cdcmask.TamperedError, match="_key"):
-        cdcmask.decrypt_record(r, fresh)
+        cdcmask.decrypt_record(r, cdcmask.LocalKeyring(v1_ring))
 
 
 def test_another_keyring(rows: List[Dict[str, Any]], tmp_path: Path) -> None:
     other = tmp_path / "other"
-    other.mkdir()
-    (other / "master.key").write_bytes(os.urandom(32))
-    with pytest.raises(cdcmask.WrongKeyError, match="keyring"):
+    other.mkdir(mode=0o700)
+    write_key(other, "data-ecdh.key", v2_writer.private_scalar(ec.generate_private_key(ec.SECP256R1())))
+    with pytest.raises(cdcmask.WrongKeyError, match="recipient key"):
         cdcmask.decrypt_record(row(rows), cdcmask.LocalKeyring(other))
+
+
+def test_another_v1_keyring(v1_rows: List[Dict[str, Any]], tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir(mode=0o700)
+    write_key(other, "master.key", os.urandom(32))
+    with pytest.raises(cdcmask.WrongKeyError, match="keyring"):
+        cdcmask.decrypt_record(row(v1_rows), cdcmask.LocalKeyring(other))
 
 
 def test_a_kms_key_with_a_keyring(rows: List[Dict[str, Any]], keys: cdcmask.LocalKeyring) -> None:

@@ -5,6 +5,7 @@
 mod decrypt;
 mod demo;
 mod findings;
+mod quarantine;
 mod replay;
 mod run;
 mod shared;
@@ -24,5 +25,6 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Findings(args) => findings::run(args).await,
         Command::Run(args) => run::run(args).await,
         Command::Replay(args) => replay::run(args).await,
+        Command::Quarantine(command) => quarantine::run(command).await,
     }
 }

@@ -46,6 +46,20 @@ pub(super) fn settings(
     shape: &str,
     keys: &KeyArgs,
 ) -> anyhow::Result<Settings> {
+    settings_with(view, policy, shape, keys, &[])
+}
+
+/// As [`settings`], with more settings (`(setting, value)`, `None` unset).
+///
+/// # Errors
+/// As [`settings`].
+pub(super) fn settings_with(
+    view: &str,
+    policy: &str,
+    shape: &str,
+    keys: &KeyArgs,
+    more: &[(Setting, Option<&str>)],
+) -> anyhow::Result<Settings> {
     if let Ok(PolicyLocation::File(path)) = PolicyLocation::parse(policy) {
         ensure_file(&path, "policy")?;
     }
@@ -54,6 +68,9 @@ pub(super) fn settings(
         .set(Setting::View, view)
         .set(Setting::Policy, policy)
         .set(Setting::Shape, shape);
+    for (setting, value) in more {
+        builder.set_opt(*setting, *value);
+    }
     Ok(builder.build()?)
 }
 

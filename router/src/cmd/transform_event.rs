@@ -4,14 +4,35 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use cdc_mask_transformer::settings::Setting;
 use cdc_mask_transformer::Processor;
 
 use super::shared;
 use crate::cli::TransformEventArgs;
 
 pub(super) async fn run(args: TransformEventArgs) -> anyhow::Result<()> {
-    let settings = shared::settings(&args.view, &args.policy, &args.shape, &args.keys)?;
-    let processor = Processor::new(crate::settings::load(&settings).await?, settings.view);
+    let settings = shared::settings_with(
+        &args.view,
+        &args.policy,
+        &args.shape,
+        &args.keys,
+        &[
+            (Setting::Destination, args.destination.as_deref()),
+            (
+                Setting::IcebergDatabaseMasked,
+                args.iceberg_database_masked.as_deref(),
+            ),
+            (
+                Setting::IcebergDatabaseEncrypted,
+                args.iceberg_database_encrypted.as_deref(),
+            ),
+        ],
+    )?;
+    let processor = Processor::new(
+        crate::settings::load(&settings).await?,
+        settings.view,
+        settings.destination.clone(),
+    );
     let event = shared::read_input(args.event.as_deref())?;
     let started = Instant::now();
     let result = processor.process(&event).await?;
@@ -22,6 +43,11 @@ pub(super) async fn run(args: TransformEventArgs) -> anyhow::Result<()> {
         .context("writing the response")?;
     stdout.write_all(b"\n").context("writing the response")?;
     stdout.flush().context("writing the response")?;
+    if let Some(path) = &args.guard_report {
+        let mut lines = Vec::new();
+        result.stats.guard.write_json_lines(&mut lines);
+        std::fs::write(path, lines).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if args.stats {
         let records = result.stats.records;
         // Precision loss is irrelevant for a rate.

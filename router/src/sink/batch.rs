@@ -12,13 +12,20 @@ use super::{write_prefix, OutputView, Partition, Sink};
 /// content.
 pub const REASONS_PREFIX: &str = "quarantine/reasons";
 
+/// Where suggested findings go, relative to the lake root: one JSON line
+/// `{schema, table, column, detector, count}` per column the guard caught
+/// values in (schemas/suggested-findings.md), never a value.
+pub const SUGGESTED_PREFIX: &str = "findings/suggested";
+
 /// The lines of one partition (or the reason side file) in a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
     /// The top-level prefix of `prefix` (the reason side file is
     /// [`OutputView::Quarantine`]).
     pub view: OutputView,
-    /// `<view>/<schema>/<table>/dt=<date>`, or [`REASONS_PREFIX`].
+    /// `<view>/<schema>/<table>/dt=<date>`, [`REASONS_PREFIX`] or
+    /// [`SUGGESTED_PREFIX`] (with view [`OutputView::Control`], so that it
+    /// goes where the control log goes).
     pub prefix: String,
     /// JSON lines, each ending in `\n`.
     pub lines: Vec<u8>,
@@ -30,6 +37,7 @@ pub struct Part {
 pub struct Batch {
     parts: HashMap<String, (OutputView, Vec<u8>)>,
     reasons: Vec<u8>,
+    suggested: Vec<u8>,
     /// The prefix being looked up, reused so that a line costs no allocation.
     key: String,
 }
@@ -59,6 +67,13 @@ impl Batch {
                 lines: std::mem::take(&mut self.reasons),
             });
         }
+        if !self.suggested.is_empty() {
+            out.push(Part {
+                view: OutputView::Control,
+                prefix: SUGGESTED_PREFIX.to_owned(),
+                lines: std::mem::take(&mut self.suggested),
+            });
+        }
         out.sort_by(|a, b| a.prefix.cmp(&b.prefix));
         out
     }
@@ -85,6 +100,11 @@ impl Sink for Batch {
         self.reasons.extend_from_slice(b"}\n");
         Ok(())
     }
+
+    fn suggested(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        self.suggested.extend_from_slice(lines);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +124,7 @@ mod tests {
         batch.write(p(OutputView::Encrypted), b"2\n").unwrap();
         batch.write(p(OutputView::Masked), b"3\n").unwrap();
         batch.quarantined("f:7", "not_json").unwrap();
+        batch.suggested(b"{\"count\":1}\n").unwrap();
         let part = |view, prefix: &str, lines: &[u8]| Part {
             view,
             prefix: prefix.to_owned(),
@@ -113,6 +134,7 @@ mod tests {
             batch.take(),
             vec![
                 part(OutputView::Encrypted, "encrypted/s/t/dt=2026-11-29", b"2\n"),
+                part(OutputView::Control, SUGGESTED_PREFIX, b"{\"count\":1}\n"),
                 part(OutputView::Masked, "masked/s/t/dt=2026-11-29", b"1\n3\n"),
                 part(
                     OutputView::Quarantine,

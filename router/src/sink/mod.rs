@@ -98,4 +98,14 @@ pub trait Sink {
     fn quarantined(&mut self, _position: &str, _reason: &str) -> std::io::Result<()> {
         Ok(())
     }
+
+    /// Takes suggested-findings JSON lines (what the guard found in
+    /// unlisted columns: names and counts). Sinks that keep them (under
+    /// `findings/suggested/`) override this; the default keeps nothing.
+    ///
+    /// # Errors
+    /// Any I/O error of the destination.
+    fn suggested(&mut self, _lines: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -4,12 +4,13 @@
 //! or a keyring), so that this stays pure.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use zeroize::Zeroizing;
 
 use crate::cipher::{self, Place};
 use crate::json::{self, Kind, Member};
-use crate::keys::{det, DataKey, OpenError};
+use crate::keys::{det, DataKey, DeterministicKey, OpenError};
 use crate::policy::{View, COLLISION_SUFFIX};
 
 /// Why a row could not be decrypted. Names columns, never values.
@@ -46,6 +47,53 @@ pub enum DecryptError {
         /// What failed.
         error: OpenError,
     },
+}
+
+/// What reads `det<version>_` values: the deterministic key and the join
+/// domain of each column (default `""`), by the column's original name as
+/// `column`, `table.column` or `schema.table.column` (the most specific
+/// wins), as the Python reader takes them.
+pub struct DetReader {
+    key: DeterministicKey,
+    domains: HashMap<String, String>,
+}
+
+impl DetReader {
+    /// A reader of `key`'s values with these `(column, domain)` pairs.
+    ///
+    /// # Errors
+    /// [`det::DetError::InvalidDomain`] for a domain that is not `""` or
+    /// `[a-z0-9_]{1,64}`.
+    pub fn new(
+        key: DeterministicKey,
+        domains: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, det::DetError> {
+        let domains = domains
+            .into_iter()
+            .map(|(column, domain)| det::check_domain(&domain).map(|()| (column, domain)))
+            .collect::<Result<_, _>>()?;
+        Ok(DetReader { key, domains })
+    }
+
+    fn domain(&self, schema: &str, table: &str, column: &str) -> Option<&str> {
+        [
+            format!("{schema}.{table}.{column}"),
+            format!("{table}.{column}"),
+            column.to_owned(),
+        ]
+        .iter()
+        .find_map(|name| self.domains.get(name))
+        .map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for DetReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DetReader")
+            .field("version", &self.key.version())
+            .field("domains", &self.domains.len())
+            .finish()
+    }
 }
 
 /// One encrypted-view row (flat or envelope shape), parsed.
@@ -115,10 +163,25 @@ impl<'a> EncryptedRow<'a> {
     /// [`DecryptError`] if a value does not authenticate or a protected value
     /// has no key.
     pub fn decrypt(&self, key: Option<&DataKey>, out: &mut Vec<u8>) -> Result<(), DecryptError> {
+        self.decrypt_with(key, None, out)
+    }
+
+    /// As [`EncryptedRow::decrypt`], reading `det` values with `det`.
+    ///
+    /// # Errors
+    /// As [`EncryptedRow::decrypt`]; a `det` value without `det` is
+    /// [`DecryptError::NoDeterministicKey`].
+    pub fn decrypt_with(
+        &self,
+        key: Option<&DataKey>,
+        det: Option<&DetReader>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DecryptError> {
         let context = Context {
             schema: &self.schema,
             table: &self.table,
             key,
+            det,
         };
         let mut scratch = Scratch::default();
         out.push(b'{');
@@ -162,6 +225,7 @@ struct Context<'p> {
     schema: &'p str,
     table: &'p str,
     key: Option<&'p DataKey>,
+    det: Option<&'p DetReader>,
 }
 
 /// The decoded text of the first string member called `name`.
@@ -235,9 +299,8 @@ fn decrypt_member(
             })
         }
         Shaped::Det => {
-            return Err(DecryptError::NoDeterministicKey {
-                column: renamed.unwrap_or(name).to_owned(),
-            })
+            let text = text.as_deref().unwrap_or_default();
+            return open_det(text, name, renamed, context, out);
         }
     };
     let key = context.key.ok_or(DecryptError::NoKey)?;
@@ -275,6 +338,53 @@ fn decrypt_member(
         column: renamed.unwrap_or(name).to_owned(),
         error: last_error,
     })
+}
+
+/// Writes `"name":<value>` of a `det` value, its domain that of the first
+/// name candidate configured with one (default `""`).
+fn open_det(
+    text: &str,
+    name: &str,
+    renamed: Option<&str>,
+    context: &Context<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), DecryptError> {
+    let column = renamed.unwrap_or(name).to_owned();
+    let Some(reader) = context.det else {
+        return Err(DecryptError::NoDeterministicKey { column });
+    };
+    let candidates = [renamed, name.strip_suffix(COLLISION_SUFFIX), Some(name)];
+    let (chosen, domain) = candidates
+        .into_iter()
+        .flatten()
+        .find_map(|c| {
+            reader
+                .domain(context.schema, context.table, c)
+                .map(|d| (c, d))
+        })
+        .unwrap_or((renamed.unwrap_or(name), ""));
+    let plain = reader.key.decrypt(domain, text).map_err(|e| match e {
+        det::DetError::WrongVersion { .. } => DecryptError::UnsupportedVersion {
+            column: column.clone(),
+        },
+        det::DetError::Unauthentic => DecryptError::Open {
+            column: column.clone(),
+            error: OpenError::Tampered,
+        },
+        _ => DecryptError::Open {
+            column: column.clone(),
+            error: OpenError::Malformed,
+        },
+    })?;
+    let output = if Some(chosen) == renamed {
+        chosen
+    } else {
+        name
+    };
+    json::write_string(out, output);
+    out.push(b':');
+    out.extend_from_slice(&plain.to_json());
+    Ok(())
 }
 
 /// Writes `"name":<plaintext>`, checking that the plaintext is one JSON

@@ -16,13 +16,17 @@
 //! - `decrypt`: the inverse of the encrypted view and of the quarantine.
 //! - `partition`: partition values (`view`, `schema`, `table`, `dt`).
 //! - `reason`: why a record is quarantined.
+//! - `ddl`: control records announcing columns the policy does not list.
 //! - `findings`: a policy compiled from Amazon Macie findings.
+//! - `guard`: validated PII detectors for the columns the policy does not list.
 
 pub mod cipher;
+pub mod ddl;
 pub mod decrypt;
 pub mod envelope;
 pub mod findings;
 pub mod firehose;
+pub mod guard;
 pub mod json;
 pub mod keys;
 mod mask;

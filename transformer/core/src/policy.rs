@@ -8,13 +8,26 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::guard::{Detector, Guard};
+
 /// The seed's redaction string (the AWS sample's Glue job writes 18 `#`).
 pub const DEFAULT_REDACTION: &str = "##################";
 
 /// Names the flat output shape adds to every row; a source column with one of
 /// these names is written as `<name>_src` instead.
-pub const RESERVED_NAMES: [&str; 7] =
-    ["_op", "_ts", "_txn", "_before", "_schema", "_table", "_key"];
+pub const RESERVED_NAMES: [&str; 8] = [
+    "_op",
+    "_ts",
+    "_txn",
+    "_before",
+    "_schema",
+    "_table",
+    "_key",
+    GUARDED_FIELD,
+];
+
+/// The row field listing the columns the guard protected (names only).
+pub const GUARDED_FIELD: &str = "_guarded";
 
 /// Suffix of a renamed source column that collides with a generated name.
 pub const COLLISION_SUFFIX: &str = "_src";
@@ -31,8 +44,72 @@ pub struct PolicyFile {
     /// What `redact` writes, unless a column says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redact_with: Option<String>,
-    /// The protected tables. Tables not listed pass unchanged.
+    /// The protected tables. Columns not listed (in listed and unlisted
+    /// tables) are left to the guard.
     pub tables: Vec<TablePolicy>,
+    /// The detection guard over unlisted columns; absent means `protect`
+    /// with every detector (fail safe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardSection>,
+}
+
+/// The policy's `guard` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardSection {
+    /// What the guard does with a detected value (default `protect`).
+    #[serde(default)]
+    pub mode: GuardMode,
+    /// The detectors that run (names of [`Detector::as_str`]); absent means
+    /// every detector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detectors: Option<Vec<String>>,
+}
+
+/// What the guard does with a value of an unlisted column in which a
+/// detector fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuardMode {
+    /// Nothing: the guard does not run.
+    Off,
+    /// Counts what it finds; changes no byte.
+    Report,
+    /// Replaces the value with the view's default action (`redact` in the
+    /// masked view, `encrypt` in the encrypted view) and counts it.
+    #[default]
+    Protect,
+}
+
+impl GuardMode {
+    /// `off`, `report` or `protect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardMode::Off => "off",
+            GuardMode::Report => "report",
+            GuardMode::Protect => "protect",
+        }
+    }
+}
+
+impl std::str::FromStr for GuardMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(GuardMode::Off),
+            "report" => Ok(GuardMode::Report),
+            "protect" => Ok(GuardMode::Protect),
+            _ => Err(format!(
+                "unknown guard mode {s:?} (expected off, report or protect)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for GuardMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The protected columns of one table.
@@ -43,6 +120,11 @@ pub struct TablePolicy {
     pub schema: String,
     /// Table name as DMS reports it in `table-name`.
     pub table: String,
+    /// The primary key's columns, in order (`"key": ["id"]`): what the
+    /// `<table>_current` views and Iceberg upserts go by. Protected key
+    /// columns must be deterministic in each view.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key: Vec<String>,
     /// Column name → how to protect it.
     pub columns: BTreeMap<String, ColumnPolicy>,
 }
@@ -118,7 +200,9 @@ pub enum Action {
     },
     /// AES-256-GCM with a random nonce (encrypted view).
     Encrypt,
-    /// Deterministic encryption (reserved; not supported yet).
+    /// AES-SIV (RFC 5297) under the deterministic key, bound to the
+    /// column's join domain: `det<version>_…` (encrypted view). Equal values
+    /// in one domain give equal ciphertexts.
     EncryptDeterministic,
 }
 
@@ -205,6 +289,14 @@ pub struct ColumnRule {
     pub domain: String,
 }
 
+impl Action {
+    /// Whether equal values give equal outputs that still tell values apart
+    /// (`token`, `encrypt-deterministic`), so joins and upserts work on them.
+    pub fn is_deterministic(&self) -> bool {
+        matches!(self, Action::Token | Action::EncryptDeterministic)
+    }
+}
+
 impl ColumnRule {
     /// The action for `view`.
     pub fn action(&self, view: View) -> &Action {
@@ -216,7 +308,7 @@ impl ColumnRule {
 }
 
 /// The compiled rules of one table.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TableRules {
     /// Lower-cased column name → rule.
     columns: HashMap<String, ColumnRule, NameHash>,
@@ -266,11 +358,15 @@ impl TableRules {
 }
 
 /// A checked, compiled policy ready for lookups.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Policy {
     tables: HashMap<String, TableRules, NameHash>,
     redact_with: String,
     uses_token: [bool; 2],
+    uses_deterministic: bool,
+    warnings: Vec<String>,
+    guard: Guard,
+    guard_mode: GuardMode,
 }
 
 impl Policy {
@@ -302,8 +398,24 @@ impl Policy {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_REDACTION.to_owned()),
             uses_token: [false; 2],
+            uses_deterministic: false,
+            warnings: low_entropy_warnings(file),
+            guard: Guard::default(),
+            guard_mode: GuardMode::Protect,
         };
+        if let Some(section) = &file.guard {
+            policy.guard_mode = section.mode;
+            if let Some(names) = &section.detectors {
+                let detectors = names
+                    .iter()
+                    .map(|name| name.parse::<Detector>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| invalid(format!("guard: {e}")))?;
+                policy.guard = Guard::new(&detectors);
+            }
+        }
         for table in &file.tables {
+            check_key(table)?;
             let key = table_key(&table.schema, &table.table);
             if policy.tables.contains_key(&key) {
                 return Err(invalid(format!(
@@ -324,6 +436,7 @@ impl Policy {
                         &column.encrypted
                     };
                     policy.uses_token[view as usize] |= *action == Action::Token;
+                    policy.uses_deterministic |= *action == Action::EncryptDeterministic;
                     if column.rename && *action != Action::Keep {
                         rules.generated[view as usize].insert(format!("{lower}{}", view.suffix()));
                     }
@@ -362,6 +475,21 @@ impl Policy {
         self.tables.get(buf.as_str())
     }
 
+    /// The guard's detectors, if it runs (mode `report` or `protect`).
+    pub fn guard(&self) -> Option<&Guard> {
+        (self.guard_mode != GuardMode::Off).then_some(&self.guard)
+    }
+
+    /// The guard's mode.
+    pub fn guard_mode(&self) -> GuardMode {
+        self.guard_mode
+    }
+
+    /// Overrides the guard's mode (`CDCMASK_GUARD`, `--guard`).
+    pub fn set_guard_mode(&mut self, mode: GuardMode) {
+        self.guard_mode = mode;
+    }
+
     /// What `redact` writes by default.
     pub fn redact_with(&self) -> &str {
         &self.redact_with
@@ -372,6 +500,103 @@ impl Policy {
     pub fn uses_token(&self, view: View) -> bool {
         self.uses_token[view as usize]
     }
+
+    /// Whether any column is encrypted deterministically (then the
+    /// encrypted view needs the deterministic key).
+    pub fn uses_deterministic(&self) -> bool {
+        self.uses_deterministic
+    }
+
+    /// Warnings about the policy (one line each, naming the column), for
+    /// whoever loads it to log: low-entropy columns protected
+    /// deterministically.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+/// Column names (lower-cased, as words of the name) of values with few
+/// distinct values: gender, birthdates, flags, small enums.
+const LOW_ENTROPY_WORDS: [&str; 9] = [
+    "gender",
+    "sex",
+    "birthdate",
+    "dob",
+    "birthday",
+    "flag",
+    "status",
+    "active",
+    "enabled",
+];
+
+/// Whether a column probably holds few distinct values (by its name or its
+/// types): frequency analysis reverses such values when they are
+/// protected deterministically.
+pub fn is_low_entropy(name: &str, types: &[String]) -> bool {
+    let lower = lowercase(name);
+    let by_name = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| LOW_ENTROPY_WORDS.contains(&word))
+        || lower.starts_with("is_")
+        || lower.starts_with("has_")
+        || lower.contains("birth");
+    by_name
+        || types
+            .iter()
+            .any(|t| t == "DATE_OF_BIRTH" || t == "GENDER" || t == "SEX")
+}
+
+/// One warning per low-entropy column that a view tokenises or encrypts
+/// deterministically.
+pub fn low_entropy_warnings(file: &PolicyFile) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for table in &file.tables {
+        for (name, column) in &table.columns {
+            let deterministic = [&column.masked, &column.encrypted]
+                .into_iter()
+                .filter(|a| a.is_deterministic())
+                .count();
+            if deterministic > 0 && is_low_entropy(name, &column.types) {
+                warnings.push(format!(
+                    "{}.{}.{name}: low-entropy column protected deterministically (token or encrypt-deterministic): frequency analysis can reverse its values",
+                    table.schema, table.table
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// A table's key: distinct columns, and each protected one deterministic
+/// (or kept) in both views, so upserts and `<table>_current` go by it.
+fn check_key(table: &TablePolicy) -> Result<(), PolicyError> {
+    let mut seen = HashSet::new();
+    for name in &table.key {
+        let at = format!("{}.{}.{name}", table.schema, table.table);
+        if !seen.insert(lowercase(name)) {
+            return Err(PolicyError::Invalid(format!(
+                "{at}: listed twice in the key"
+            )));
+        }
+        let column = table
+            .columns
+            .iter()
+            .find(|(c, _)| lowercase(c) == lowercase(name))
+            .map(|(_, c)| c);
+        let Some(column) = column else { continue };
+        for (view, action) in [
+            (View::Masked, &column.masked),
+            (View::Encrypted, &column.encrypted),
+        ] {
+            if !(action.is_deterministic() || *action == Action::Keep) {
+                return Err(PolicyError::Invalid(format!(
+                    "{at}: a key column must be token, encrypt-deterministic or keep in the {} view (upserts and joins go by it)",
+                    view.as_str()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_action(action: &Action, view: View, at: &str) -> Result<(), PolicyError> {
@@ -381,9 +606,6 @@ fn check_action(action: &Action, view: View, at: &str) -> Result<(), PolicyError
                 "{at}: encryption is not allowed in the masked view"
             )))
         }
-        (Action::EncryptDeterministic, View::Encrypted) => Err(PolicyError::Invalid(format!(
-            "{at}: encrypt-deterministic is not supported yet; use encrypt"
-        ))),
         (Action::Partial { keep_last: 0 }, _) => Err(PolicyError::Invalid(format!(
             "{at}: partial needs keep_last >= 1 (use redact to keep nothing)"
         ))),

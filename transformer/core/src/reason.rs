@@ -27,6 +27,9 @@ pub enum Reason {
     DuplicateField,
     /// A value must be encrypted but no data key was available.
     NoDataKey,
+    /// A value its column's action cannot protect: an object or array, or
+    /// a string with a lone surrogate escape, to encrypt deterministically.
+    UnsupportedValue,
     /// No usable policy: missing, unreadable, invalid, or not confirmed
     /// within its max age.
     PolicyUnavailable,
@@ -41,7 +44,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for counters and documentation.
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 14] = [
         Reason::InvalidBase64,
         Reason::InvalidUtf8,
         Reason::InvalidJson,
@@ -51,6 +54,7 @@ impl Reason {
         Reason::UnknownRecordType,
         Reason::DuplicateField,
         Reason::NoDataKey,
+        Reason::UnsupportedValue,
         Reason::PolicyUnavailable,
         Reason::UnknownView,
         Reason::KeyUnavailable,
@@ -69,6 +73,7 @@ impl Reason {
             Reason::UnknownRecordType => "unknown_record_type",
             Reason::DuplicateField => "duplicate_field",
             Reason::NoDataKey => "no_data_key",
+            Reason::UnsupportedValue => "unsupported_value",
             Reason::PolicyUnavailable => "policy_unavailable",
             Reason::UnknownView => "unknown_view",
             Reason::KeyUnavailable => "key_unavailable",

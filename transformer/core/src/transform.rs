@@ -2,15 +2,19 @@
 //! no async, no allocation per field on the common path.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+
+mod guard;
 use std::sync::Arc;
 
 use crate::cipher::{self, Place};
 use crate::envelope::{self, DataRecord, DmsRecord};
+use crate::guard::{Context, Tally};
 use crate::json::{self, Kind, Member};
-use crate::keys::{det, DataKey, TokenKey};
+use crate::keys::{det, DataKey, DeterministicKey, TokenKey};
 use crate::mask;
 use crate::policy::{
-    lowercase, Action, Policy, TableRules, View, COLLISION_SUFFIX, RESERVED_NAMES,
+    lowercase, Action, GuardMode, Policy, TableRules, View, COLLISION_SUFFIX, RESERVED_NAMES,
 };
 use crate::reason::Reason;
 
@@ -42,6 +46,12 @@ pub enum SetupError {
     /// The policy tokenises a column of this view but no token key was given.
     #[error("the policy tokenises columns in the {0} view but no token key is configured")]
     NoTokenKey(&'static str),
+    /// The policy encrypts a column deterministically but no deterministic
+    /// key was given.
+    #[error(
+        "the policy encrypts columns deterministically but no deterministic key is configured"
+    )]
+    NoDeterministicKey,
 }
 
 /// Where a transformed or control record belongs.
@@ -53,6 +63,9 @@ pub struct Route<'a> {
     pub table: Cow<'a, str>,
     /// The change's date (`YYYY-MM-DD` from `metadata.timestamp`), if valid.
     pub date: Option<&'a str>,
+    /// The change's `metadata.operation` (`load`, `insert`, `update`,
+    /// `delete`), if it is a plain string.
+    pub operation: Option<&'a str>,
 }
 
 /// What became of one input record.
@@ -66,13 +79,35 @@ pub enum Outcome<'a> {
     Rejected(Reason),
 }
 
-/// Reusable buffers, so that transforming a batch allocates nothing per field.
+/// Reusable buffers, so that transforming a batch allocates nothing per field,
+/// and what the guard found so far.
 #[derive(Default)]
 pub struct Scratch {
     name: String,
     table_key: String,
     aad: Vec<u8>,
     sealed: Vec<u8>,
+    /// Guard context per lower-cased column name (all detectors' hints; the
+    /// guard masks them with its own).
+    contexts: HashMap<String, Context>,
+    /// Columns of the current row the guard protected.
+    guarded: Vec<String>,
+    /// What the guard found, until the caller takes it.
+    tally: Tally,
+}
+
+impl Scratch {
+    /// What the guard found since the last [`Scratch::take_guard_tally`]:
+    /// every value of an unlisted column a detector fired on, in `report` and
+    /// `protect` mode.
+    pub fn guard_tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    /// Takes what the guard found, leaving an empty tally.
+    pub fn take_guard_tally(&mut self) -> Tally {
+        std::mem::take(&mut self.tally)
+    }
 }
 
 /// Masks or encrypts DMS records for one view under one policy.
@@ -82,28 +117,50 @@ pub struct Transformer {
     view: View,
     shape: Shape,
     token_key: Option<TokenKey>,
+    deterministic_key: Option<Arc<DeterministicKey>>,
 }
 
 impl Transformer {
-    /// A transformer for `view`.
+    /// A transformer for `view`, without a deterministic key.
     ///
     /// # Errors
-    /// [`SetupError::NoTokenKey`] if the policy tokenises a column in this
-    /// view and `token_key` is `None`.
+    /// As [`Transformer::with_keys`].
     pub fn new(
         policy: Arc<Policy>,
         view: View,
         shape: Shape,
         token_key: Option<TokenKey>,
     ) -> Result<Self, SetupError> {
+        Self::with_keys(policy, view, shape, token_key, None)
+    }
+
+    /// A transformer for `view` with the token key and the deterministic
+    /// key (`encrypt-deterministic`, the same in every instance).
+    ///
+    /// # Errors
+    /// [`SetupError::NoTokenKey`] if the policy tokenises a column in this
+    /// view and `token_key` is `None`; [`SetupError::NoDeterministicKey`]
+    /// if this is the encrypted view, the policy encrypts a column
+    /// deterministically and `deterministic_key` is `None`.
+    pub fn with_keys(
+        policy: Arc<Policy>,
+        view: View,
+        shape: Shape,
+        token_key: Option<TokenKey>,
+        deterministic_key: Option<Arc<DeterministicKey>>,
+    ) -> Result<Self, SetupError> {
         if policy.uses_token(view) && token_key.is_none() {
             return Err(SetupError::NoTokenKey(view.as_str()));
+        }
+        if view == View::Encrypted && policy.uses_deterministic() && deterministic_key.is_none() {
+            return Err(SetupError::NoDeterministicKey);
         }
         Ok(Transformer {
             policy,
             view,
             shape,
             token_key,
+            deterministic_key,
         })
     }
 
@@ -129,15 +186,18 @@ impl Transformer {
                 table,
                 timestamp,
             }) => {
+                self.note_unlisted_columns(input, schema.as_deref(), table.as_deref(), scratch);
                 return Outcome::Control(Route {
                     schema: schema.unwrap_or_default(),
                     table: table.unwrap_or_default(),
                     date: timestamp.and_then(date_of),
-                })
+                    operation: None,
+                });
             }
             Err(reason) => return Outcome::Rejected(reason),
         };
         let start = out.len();
+        scratch.guarded.clear();
         let mut writer = RowWriter {
             transformer: self,
             record: &record,
@@ -157,10 +217,12 @@ impl Transformer {
             return Outcome::Rejected(reason);
         }
         let date = record.meta("timestamp").and_then(|m| date_of(m.raw));
+        let operation = record.meta("operation").and_then(|m| plain_string(m.raw));
         Outcome::Row(Route {
             schema: record.schema,
             table: record.table,
             date,
+            operation,
         })
     }
 }
@@ -176,6 +238,14 @@ fn date_of(raw: &[u8]) -> Option<&str> {
         std::str::from_utf8(date).ok()
     } else {
         None
+    }
+}
+
+/// The body of a raw JSON string without escapes.
+fn plain_string(raw: &[u8]) -> Option<&str> {
+    match raw {
+        [b'"', body @ .., b'"'] if !body.contains(&b'\\') => std::str::from_utf8(body).ok(),
+        _ => None,
     }
 }
 
@@ -211,6 +281,7 @@ impl RowWriter<'_, '_, '_> {
         json::write_string(out, &self.record.schema);
         field_name("_table", &mut first, out);
         json::write_string(out, &self.record.table);
+        self.guarded_field(&mut first, out);
         self.key_field(&mut first, out);
         out.extend_from_slice(b"}\n");
         Ok(())
@@ -240,6 +311,7 @@ impl RowWriter<'_, '_, '_> {
                 _ => {}
             }
         }
+        self.guarded_field(&mut first, out);
         self.key_field(&mut first, out);
         out.extend_from_slice(b"}\n");
         Ok(())
@@ -320,12 +392,21 @@ impl RowWriter<'_, '_, '_> {
         let action = match rule.map(|r| r.action(view)) {
             Some(Action::Keep) | None => {
                 let collides = reserved || self.rules.is_some_and(|r| r.collides(view, lower));
+                let detected = if rule.is_none() {
+                    self.guard(member)
+                } else {
+                    None
+                };
                 if collides {
                     write_name(member, COLLISION_SUFFIX, out);
                 } else {
                     out.extend_from_slice(member.raw_name);
                 }
                 out.push(b':');
+                if detected.is_some() && self.transformer.policy.guard_mode() == GuardMode::Protect
+                {
+                    return self.protect(member, place, out);
+                }
                 if view == View::Encrypted && looks_encrypted(member) {
                     // Readers must refuse a whole ciphertext that does not
                     // open, so one never passes in clear: it is encrypted.
@@ -361,8 +442,22 @@ impl RowWriter<'_, '_, '_> {
             },
             Action::Null => out.extend_from_slice(b"null"),
             Action::Generalize { to } => mask::generalize(member, *to, redaction, out),
-            Action::Encrypt | Action::EncryptDeterministic => {
-                return self.encrypt(member, place, out)
+            Action::Encrypt => return self.encrypt(member, place, out),
+            Action::EncryptDeterministic => {
+                // Checked in `with_keys`; fail closed all the same.
+                let key = self
+                    .transformer
+                    .deterministic_key
+                    .as_deref()
+                    .ok_or(Reason::NoDataKey)?;
+                let domain = rule.map_or("", |r| &r.domain);
+                let value = key
+                    .encrypt_json(domain, member.raw)
+                    .map_err(|_| Reason::UnsupportedValue)?
+                    .ok_or(Reason::UnsupportedValue)?;
+                out.push(b'"');
+                out.extend_from_slice(value.as_bytes());
+                out.push(b'"');
             }
             Action::Keep => out.extend_from_slice(member.raw),
         }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cdc_mask_core::decrypt::{DecryptError, EncryptedRow, QuarantineRecord, Unsealed};
+use cdc_mask_core::decrypt::{DecryptError, DetReader, EncryptedRow, QuarantineRecord, Unsealed};
 use cdc_mask_core::keys::{DataKey, Purpose};
 
 use super::{KeyError, Unwrapper};
@@ -17,6 +17,7 @@ const MAX_UNWRAPPED: usize = 1024;
 pub struct UnwrapCache {
     unwrapper: Arc<dyn Unwrapper>,
     keys: HashMap<(Purpose, String), Arc<DataKey>>,
+    det: Option<DetReader>,
 }
 
 /// Why an encrypted row or a quarantine record could not be read.
@@ -36,7 +37,16 @@ impl UnwrapCache {
         UnwrapCache {
             unwrapper,
             keys: HashMap::new(),
+            det: None,
         }
+    }
+
+    /// Reads `det` values too, with `reader` (the deterministic key and the
+    /// columns' join domains).
+    #[must_use]
+    pub fn with_deterministic(mut self, reader: DetReader) -> Self {
+        self.det = Some(reader);
+        self
     }
 
     /// Remote key-service calls made so far.
@@ -73,7 +83,7 @@ impl UnwrapCache {
             Some(wrapped) => Some(self.get(Purpose::Data, &wrapped).await?),
             None => None,
         };
-        Ok(row.decrypt(key.as_deref(), out)?)
+        Ok(row.decrypt_with(key.as_deref(), self.det.as_ref(), out)?)
     }
 
     /// Opens one quarantine line (admins only: it needs the quarantine key):

@@ -130,6 +130,12 @@ impl LocalKeyring {
         read_key(&self.dir.join(TOKEN_FILE), TOKEN_KEY_LEN)
     }
 
+    /// Whether the keyring holds a deterministic key (a keyring made before
+    /// `encrypt-deterministic` has none).
+    pub fn has_deterministic_key(&self) -> bool {
+        self.dir.join(DETERMINISTIC_FILE).exists()
+    }
+
     /// The deterministic (AES-SIV) key.
     ///
     /// # Errors

@@ -1,7 +1,13 @@
 //! One CloudWatch Embedded Metric Format line per batch (namespace
 //! `cdc-mask`, dimension `View`): records by result, quarantined by reason,
-//! sealed because something was down, the policy's age and the wrap mode.
-//! Counts only, never values. The specification:
+//! sealed because something was down, the policy's age and the wrap mode;
+//! what the detection guard found in unlisted columns (`GuardDetected`, one
+//! `Guard_<detector>` count each, and the property `GuardFindings`: one
+//! `{schema, table, column, detector, count}` per column, the suggested
+//! findings of `schemas/suggested-findings.md`), and `UnlistedColumnAdded`
+//! (columns DDL records announced that the policy does not list). Counts
+//! and names only,
+//! never values. The specification:
 //! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
 
 use std::time::Duration;
@@ -27,6 +33,19 @@ pub fn emf_line(result: &BatchResult, policy_age: Option<Duration>, now_ms: u64)
         ("QuarantinedTransient".into(), stats.quarantined_transient()),
         ("Lost".into(), stats.lost),
     ];
+    let findings = stats.guard.findings();
+    counts.push(("GuardDetected".into(), stats.guard.total()));
+    counts.push((
+        "UnlistedColumnAdded".into(),
+        stats.guard.unlisted_column_added(),
+    ));
+    let mut per_detector: std::collections::BTreeMap<&str, u64> = Default::default();
+    for finding in &findings {
+        *per_detector.entry(&finding.detector).or_default() += finding.count;
+    }
+    for (detector, n) in per_detector {
+        counts.push((format!("Guard_{detector}"), n));
+    }
     for (reason, n) in &stats.quarantined {
         counts.push((format!("Quarantined_{}", reason.as_str()), *n));
         if *reason == cdc_mask_core::Reason::ResponseOverflow {
@@ -50,6 +69,9 @@ pub fn emf_line(result: &BatchResult, policy_age: Option<Duration>, now_ms: u64)
         json!(result.view.map_or("unknown", |v| v.as_str())),
     );
     root.insert("WrapMode".into(), json!(WRAP_MODE));
+    if !findings.is_empty() {
+        root.insert("GuardFindings".into(), json!(findings));
+    }
     root.insert(
         "_aws".into(),
         json!({
@@ -68,10 +90,15 @@ pub fn emf_line(result: &BatchResult, policy_age: Option<Duration>, now_ms: u64)
 mod tests {
     use super::*;
     use cdc_mask_core::firehose::BatchStats;
+    use cdc_mask_core::guard::Detector;
     use cdc_mask_core::{Reason, View};
 
     #[test]
     fn one_line_of_counts_per_batch() {
+        let mut guard = cdc_mask_core::guard::Tally::default();
+        guard.add("hr", "employee", "ssn", Detector::UsSsn, 2);
+        guard.add("hr", "employee", "notes", Detector::Email, 1);
+        guard.add_unlisted_columns(4);
         let result = BatchResult {
             response: b"{\"records\":[]}".to_vec(),
             view: Some(View::Encrypted),
@@ -80,6 +107,7 @@ mod tests {
                 rows: 2,
                 dropped_control: 1,
                 quarantined: vec![(Reason::InvalidJson, 1), (Reason::PolicyUnavailable, 1)],
+                guard,
                 ..BatchStats::default()
             },
         };
@@ -105,5 +133,12 @@ mod tests {
             assert!(v.get(*name).is_some(), "{name} declared but missing");
         }
         assert!(declared.contains(&"Quarantined_policy_unavailable"));
+        assert_eq!(v["GuardDetected"], 3);
+        assert_eq!(v["Guard_us_ssn"], 2);
+        assert_eq!(v["UnlistedColumnAdded"], 4);
+        assert_eq!(
+            v["GuardFindings"][1],
+            json!({"schema": "hr", "table": "employee", "column": "ssn", "detector": "us_ssn", "count": 2})
+        );
     }
 }

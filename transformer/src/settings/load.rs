@@ -6,16 +6,21 @@
 
 use std::sync::Arc;
 
-use cdc_mask_core::keys::{DataKeyCache, Purpose, RecipientKey, TokenKey};
+use cdc_mask_core::keys::{DataKeyCache, DeterministicKey, Purpose, RecipientKey, TokenKey};
+use cdc_mask_core::policy::GuardMode;
 use cdc_mask_core::{Policy, SetupError, Transformer, View};
 use tokio::sync::OnceCell;
 
 use super::{ConfigError, KeySource, PublicKeySource, SecretSource, Setting, Settings};
 use crate::aws::Aws;
-use crate::keys::{read_secret, KmsKeys, LocalKeyring};
+use crate::keys::{deterministic_key_bytes, read_secret, KmsKeys, LocalKeyring};
 use crate::policy_cache::{BuildViews, PolicyCache, PolicyUnavailable, Views};
 use crate::policy_source::{FilePolicy, PolicyLocation, PolicySource, S3Policy};
 use crate::processor::Processor;
+
+/// Version of the deterministic key (`det1_`): one key so far; rotating
+/// it means a new version and new ciphertexts everywhere.
+pub const DETERMINISTIC_KEY_VERSION: u32 = 1;
 
 /// The built parts of the settings.
 #[derive(Clone)]
@@ -46,7 +51,11 @@ impl Settings {
     /// # Errors
     /// As [`Settings::load`].
     pub async fn processor(&self) -> Result<Processor, ConfigError> {
-        Ok(Processor::new(self.load().await?, self.view))
+        Ok(Processor::new(
+            self.load().await?,
+            self.view,
+            self.destination.clone(),
+        ))
     }
 
     /// Loads the keys and starts the policy cache (which never fails: a
@@ -68,7 +77,7 @@ impl Settings {
                 }
             })
         };
-        let (data, quarantine, token) = match &self.keys {
+        let (data, quarantine, token, deterministic) = match &self.keys {
             KeySource::Local(dir) => {
                 let key_error = |source| ConfigError::Key {
                     name: Setting::Keyring.env(),
@@ -79,12 +88,14 @@ impl Settings {
                     ring.recipient(Purpose::Data).map_err(key_error)?,
                     ring.recipient(Purpose::Quarantine).map_err(key_error)?,
                     Some(ring.token_key().map_err(key_error)?),
+                    Some(ring.deterministic_key().map_err(key_error)?),
                 )
             }
             KeySource::Remote {
                 data,
                 quarantine,
                 token,
+                deterministic,
             } => {
                 let kms = OnceCell::new();
                 let kms =
@@ -137,9 +148,29 @@ impl Settings {
                             })?,
                     ),
                 };
-                (data, quarantine, token)
+                let deterministic = match deterministic {
+                    None => None,
+                    Some(id) => {
+                        let key_error = |source| ConfigError::Key {
+                            name: Setting::DeterministicKeySecret.env(),
+                            source,
+                        };
+                        let secret = read_secret(&aws().await.secrets(), id)
+                            .await
+                            .map_err(key_error)?;
+                        Some(deterministic_key_bytes(&secret).map_err(key_error)?)
+                    }
+                };
+                (data, quarantine, token, deterministic)
             }
         };
+        let deterministic_key = deterministic
+            .map(|bytes| DeterministicKey::new(&bytes, DETERMINISTIC_KEY_VERSION).map(Arc::new))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid {
+                name: Setting::DeterministicKeySecret.env(),
+                message: e.to_string(),
+            })?;
         let token_key = token
             .map(|bytes| TokenKey::new(&bytes, self.token_key_version))
             .transpose()
@@ -155,7 +186,7 @@ impl Settings {
         };
         let policies = PolicyCache::start(
             source,
-            build_views(self.shape, token_key),
+            build_views(self.shape, token_key, deterministic_key, self.guard),
             self.policy_limits,
         )
         .await;
@@ -171,18 +202,44 @@ impl Settings {
     }
 }
 
-/// How each policy version becomes the two transformers.
-fn build_views(shape: cdc_mask_core::Shape, token_key: Option<TokenKey>) -> Box<BuildViews> {
+/// How each policy version becomes the two transformers; `guard` overrides
+/// the policy's guard mode.
+fn build_views(
+    shape: cdc_mask_core::Shape,
+    token_key: Option<TokenKey>,
+    deterministic_key: Option<Arc<DeterministicKey>>,
+    guard: Option<GuardMode>,
+) -> Box<BuildViews> {
     Box::new(move |policy: Arc<Policy>| {
+        for warning in policy.warnings() {
+            tracing::warn!("{warning}");
+        }
+        let policy = match guard {
+            Some(mode) if mode != policy.guard_mode() => {
+                let mut policy = Policy::clone(&policy);
+                policy.set_guard_mode(mode);
+                Arc::new(policy)
+            }
+            _ => policy,
+        };
         let make = |view: View| {
-            Transformer::new(Arc::clone(&policy), view, shape, token_key.clone()).map_err(|e| {
-                match e {
-                    SetupError::NoTokenKey(_) => format!(
-                        "{e}: set {} (Secrets Manager) or {} (KMS ciphertext), or use a keyring",
-                        Setting::TokenKeySecret.env(),
-                        Setting::TokenKeyCiphertext.env()
-                    ),
-                }
+            Transformer::with_keys(
+                Arc::clone(&policy),
+                view,
+                shape,
+                token_key.clone(),
+                deterministic_key.clone(),
+            )
+            .map_err(|e| match e {
+                SetupError::NoTokenKey(_) => format!(
+                    "{e}: set {} (Secrets Manager) or {} (KMS ciphertext), or use a keyring",
+                    Setting::TokenKeySecret.env(),
+                    Setting::TokenKeyCiphertext.env()
+                ),
+                SetupError::NoDeterministicKey => format!(
+                    "{e}: set {} (Secrets Manager), or use a keyring",
+                    Setting::DeterministicKeySecret.env()
+                ),
             })
         };
         Ok(Views {

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use cdc_mask_core::firehose::{Destination, IcebergDatabases};
 use cdc_mask_core::keys::CacheLimits;
+use cdc_mask_core::policy::GuardMode;
 use cdc_mask_core::{Shape, View, ViewMode};
 
 pub use load::Components;
@@ -58,11 +60,25 @@ pub enum Setting {
     DataKeyMaxAge,
     /// Most records one data key may encrypt.
     DataKeyMaxRecords,
+    /// Secrets Manager secret holding the deterministic (AES-SIV) key of
+    /// `encrypt-deterministic`: 128 hex digits (or the 64 bytes).
+    DeterministicKeySecret,
+    /// `s3` (change logs under `masked/`, `encrypted/`) or `iceberg` (rows
+    /// routed to Iceberg tables with `otfMetadata`).
+    Destination,
+    /// Iceberg database of the masked view (default `<schema>_masked`).
+    IcebergDatabaseMasked,
+    /// Iceberg database of the encrypted view (default
+    /// `<schema>_encrypted`).
+    IcebergDatabaseEncrypted,
+    /// The guard's mode (`off`, `report`, `protect`), overriding the
+    /// policy's `guard.mode`.
+    Guard,
 }
 
 impl Setting {
     /// Every setting of the Lambda's environment.
-    pub const ALL: [Setting; 15] = [
+    pub const ALL: [Setting; 20] = [
         Setting::View,
         Setting::Policy,
         Setting::PolicyTtl,
@@ -78,6 +94,11 @@ impl Setting {
         Setting::TokenKeyVersion,
         Setting::DataKeyMaxAge,
         Setting::DataKeyMaxRecords,
+        Setting::DeterministicKeySecret,
+        Setting::Destination,
+        Setting::IcebergDatabaseMasked,
+        Setting::IcebergDatabaseEncrypted,
+        Setting::Guard,
     ];
 
     /// The environment variable (the Lambda's configuration).
@@ -98,6 +119,11 @@ impl Setting {
             Setting::TokenKeyVersion => "CDCMASK_TOKEN_KEY_VERSION",
             Setting::DataKeyMaxAge => "CDCMASK_DATA_KEY_MAX_AGE_SECONDS",
             Setting::DataKeyMaxRecords => "CDCMASK_DATA_KEY_MAX_RECORDS",
+            Setting::DeterministicKeySecret => "CDCMASK_DETERMINISTIC_KEY_SECRET",
+            Setting::Destination => "CDCMASK_DESTINATION",
+            Setting::IcebergDatabaseMasked => "CDCMASK_ICEBERG_DATABASE_MASKED",
+            Setting::IcebergDatabaseEncrypted => "CDCMASK_ICEBERG_DATABASE_ENCRYPTED",
+            Setting::Guard => "CDCMASK_GUARD",
         }
     }
 
@@ -119,6 +145,11 @@ impl Setting {
             Setting::TokenKeyVersion => "--token-key-version",
             Setting::DataKeyMaxAge => "--data-key-max-age",
             Setting::DataKeyMaxRecords => "--data-key-max-records",
+            Setting::DeterministicKeySecret => "--deterministic-key-secret",
+            Setting::Destination => "--destination",
+            Setting::IcebergDatabaseMasked => "--iceberg-database-masked",
+            Setting::IcebergDatabaseEncrypted => "--iceberg-database-encrypted",
+            Setting::Guard => "--guard",
         }
     }
 }
@@ -128,8 +159,8 @@ pub mod env {
     use super::Setting;
 
     /// Every variable, for documentation and tests.
-    pub const ALL: [&str; 15] = {
-        let mut names = [""; 15];
+    pub const ALL: [&str; Setting::ALL.len()] = {
+        let mut names = [""; Setting::ALL.len()];
         let mut i = 0;
         while i < names.len() {
             names[i] = Setting::ALL[i].env();
@@ -205,9 +236,11 @@ pub enum SecretSource {
 /// Where keys come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
-    /// A local keyring directory (both public keys and the token key).
+    /// A local keyring directory (both public keys, the token key and the
+    /// deterministic key).
     Local(PathBuf),
-    /// Public keys from KMS or PEM, and the token key from a secret.
+    /// Public keys from KMS or PEM, the token and deterministic keys from
+    /// secrets.
     Remote {
         /// Data keys of the encrypted view are wrapped to this key.
         data: PublicKeySource,
@@ -215,6 +248,9 @@ pub enum KeySource {
         quarantine: PublicKeySource,
         /// The token key, if the policy tokenises.
         token: Option<SecretSource>,
+        /// The Secrets Manager secret (id or ARN) holding the deterministic
+        /// key, if the policy encrypts deterministically.
+        deterministic: Option<String>,
     },
 }
 
@@ -233,8 +269,12 @@ pub struct Settings {
     pub keys: KeySource,
     /// Token key version.
     pub token_key_version: u32,
+    /// Where the delivery stream delivers (`s3` or `iceberg`).
+    pub destination: Destination,
     /// Data-key cache limits.
     pub cache: CacheLimits,
+    /// The guard's mode, when it overrides the policy's.
+    pub guard: Option<GuardMode>,
     /// Endpoint for every AWS call (`--endpoint-url`); `AWS_ENDPOINT_URL`
     /// works too.
     pub endpoint_url: Option<String>,
@@ -347,6 +387,7 @@ impl SettingsBuilder {
     pub fn build(&self) -> Result<Settings, ConfigError> {
         let view = match self.get(Setting::View).unwrap_or("auto") {
             "auto" => ViewMode::Auto,
+            "quarantine" => ViewMode::Quarantine,
             other => ViewMode::Fixed(
                 other
                     .parse::<View>()
@@ -363,6 +404,11 @@ impl SettingsBuilder {
             None => Shape::Flat,
         };
         let keys = self.key_source()?;
+        let destination = self.destination(view, shape)?;
+        let guard = self
+            .get(Setting::Guard)
+            .map(|mode| mode.parse().map_err(|e| self.invalid(Setting::Guard, e)))
+            .transpose()?;
         let policy_defaults = PolicyLimits::default();
         let cache_defaults = CacheLimits::default();
         Ok(Settings {
@@ -379,6 +425,7 @@ impl SettingsBuilder {
             },
             shape,
             keys,
+            destination,
             token_key_version: u32::try_from(self.number(Setting::TokenKeyVersion, 1)?)
                 .map_err(|_| self.invalid(Setting::TokenKeyVersion, "is too large"))?,
             cache: CacheLimits {
@@ -387,9 +434,54 @@ impl SettingsBuilder {
                 ),
                 max_records: self.number(Setting::DataKeyMaxRecords, cache_defaults.max_records)?,
             },
+            guard,
             endpoint_url: self.endpoint_url.clone(),
             aws: None,
         })
+    }
+
+    /// The destination, checked against the view mode and the shape.
+    fn destination(&self, view: ViewMode, shape: Shape) -> Result<Destination, ConfigError> {
+        let database = |setting: Setting| {
+            self.get(setting)
+                .map(|name| {
+                    let ok = !name.is_empty()
+                        && name.len() <= 255
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                    ok.then(|| name.to_owned()).ok_or_else(|| {
+                        self.invalid(setting, "a Glue database name: [a-z0-9_], 1 to 255")
+                    })
+                })
+                .transpose()
+        };
+        let destination = match self.get(Setting::Destination).unwrap_or("s3") {
+            "s3" => Destination::S3,
+            "iceberg" => Destination::Iceberg(IcebergDatabases {
+                masked: database(Setting::IcebergDatabaseMasked)?,
+                encrypted: database(Setting::IcebergDatabaseEncrypted)?,
+            }),
+            _ => return Err(self.invalid(Setting::Destination, "expected s3 or iceberg")),
+        };
+        match (&destination, view, shape) {
+            (Destination::S3, ViewMode::Quarantine, _) => Err(self.invalid(
+                Setting::View,
+                format!(
+                    "quarantine is the third stream of {}=iceberg",
+                    self.name(Setting::Destination)
+                ),
+            )),
+            // Iceberg columns are the row's first-level members.
+            (Destination::Iceberg(_), _, Shape::Envelope) => Err(self.invalid(
+                Setting::Shape,
+                format!(
+                    "{}=iceberg needs the flat shape",
+                    self.name(Setting::Destination)
+                ),
+            )),
+            _ => Ok(destination),
+        }
     }
 
     fn key_source(&self) -> Result<KeySource, ConfigError> {
@@ -411,6 +503,7 @@ impl SettingsBuilder {
                 ))
             }
         };
+        let deterministic = self.get(Setting::DeterministicKeySecret).map(str::to_owned);
         let data = self.public_key(Setting::KmsKeyId, Setting::DataPublicKey)?;
         let quarantine =
             self.public_key(Setting::QuarantineKmsKeyId, Setting::QuarantinePublicKey)?;
@@ -428,12 +521,14 @@ impl SettingsBuilder {
                 data,
                 quarantine,
                 token,
+                deterministic,
             });
         };
         let given = [
             (data.is_some(), Setting::KmsKeyId),
             (quarantine.is_some(), Setting::QuarantineKmsKeyId),
             (token.is_some(), Setting::TokenKeySecret),
+            (deterministic.is_some(), Setting::DeterministicKeySecret),
         ];
         if let Some((_, other)) = given.into_iter().find(|(set, _)| *set) {
             return Err(ConfigError::Conflict(
@@ -473,6 +568,14 @@ mod tests {
         assert_eq!(s.view, ViewMode::Fixed(View::Encrypted));
         assert_eq!(s.keys, KeySource::Local("/k".into()));
         assert_eq!(s.cache, CacheLimits::default());
+        assert_eq!(s.guard, None);
+        let s = from(&[
+            (POLICY, "/p.json"),
+            ("CDCMASK_KEYRING", "/k"),
+            ("CDCMASK_GUARD", "report"),
+        ])
+        .unwrap();
+        assert_eq!(s.guard, Some(GuardMode::Report));
         let s = from(&[
             (POLICY, "/p.json"),
             ("CDCMASK_KMS_KEY_ID", "alias/data"),
@@ -495,8 +598,37 @@ mod tests {
                 token: Some(SecretSource::SecretsManager(
                     "arn:aws:secretsmanager:eu-west-1:1:secret:t".into()
                 )),
+                deterministic: None,
             }
         );
+        assert_eq!(s.destination, Destination::S3);
+        let s = from(&[
+            (POLICY, "/p.json"),
+            ("CDCMASK_KEYRING", "/k"),
+            ("CDCMASK_VIEW", "quarantine"),
+            ("CDCMASK_DESTINATION", "iceberg"),
+            ("CDCMASK_ICEBERG_DATABASE_MASKED", "dataset_masked"),
+        ])
+        .unwrap();
+        assert_eq!(s.view, ViewMode::Quarantine);
+        assert_eq!(
+            s.destination,
+            Destination::Iceberg(IcebergDatabases {
+                masked: Some("dataset_masked".into()),
+                encrypted: None,
+            })
+        );
+        let s = from(&[
+            (POLICY, "/p.json"),
+            ("CDCMASK_KMS_KEY_ID", "k"),
+            ("CDCMASK_QUARANTINE_KMS_KEY_ID", "q"),
+            ("CDCMASK_DETERMINISTIC_KEY_SECRET", "det"),
+        ])
+        .unwrap();
+        let KeySource::Remote { deterministic, .. } = s.keys else {
+            panic!("remote keys")
+        };
+        assert_eq!(deterministic.as_deref(), Some("det"));
     }
 
     #[test]
@@ -535,6 +667,14 @@ mod tests {
             (
                 vec![
                     (POLICY, "/p"),
+                    ("CDCMASK_KEYRING", "/k"),
+                    ("CDCMASK_GUARD", "loud"),
+                ],
+                "CDCMASK_GUARD: unknown guard mode",
+            ),
+            (
+                vec![
+                    (POLICY, "/p"),
                     ("CDCMASK_KMS_KEY_ID", "k"),
                     ("CDCMASK_DATA_PUBLIC_KEY", "pem"),
                 ],
@@ -547,6 +687,48 @@ mod tests {
                     ("CDCMASK_TOKEN_KEY_SECRET", "t"),
                 ],
                 "set only one of CDCMASK_KEYRING and CDCMASK_TOKEN_KEY_SECRET",
+            ),
+            (
+                vec![
+                    (POLICY, "/p"),
+                    ("CDCMASK_KEYRING", "/k"),
+                    ("CDCMASK_DETERMINISTIC_KEY_SECRET", "d"),
+                ],
+                "set only one of CDCMASK_KEYRING and CDCMASK_DETERMINISTIC_KEY_SECRET",
+            ),
+            (
+                vec![
+                    (POLICY, "/p"),
+                    ("CDCMASK_KEYRING", "/k"),
+                    ("CDCMASK_DESTINATION", "delta"),
+                ],
+                "CDCMASK_DESTINATION: expected s3 or iceberg",
+            ),
+            (
+                vec![
+                    (POLICY, "/p"),
+                    ("CDCMASK_KEYRING", "/k"),
+                    ("CDCMASK_VIEW", "quarantine"),
+                ],
+                "CDCMASK_VIEW: quarantine is the third stream of CDCMASK_DESTINATION=iceberg",
+            ),
+            (
+                vec![
+                    (POLICY, "/p"),
+                    ("CDCMASK_KEYRING", "/k"),
+                    ("CDCMASK_DESTINATION", "iceberg"),
+                    ("CDCMASK_SHAPE", "envelope"),
+                ],
+                "CDCMASK_SHAPE: CDCMASK_DESTINATION=iceberg needs the flat shape",
+            ),
+            (
+                vec![
+                    (POLICY, "/p"),
+                    ("CDCMASK_KEYRING", "/k"),
+                    ("CDCMASK_DESTINATION", "iceberg"),
+                    ("CDCMASK_ICEBERG_DATABASE_ENCRYPTED", "Dataset-Encrypted"),
+                ],
+                "CDCMASK_ICEBERG_DATABASE_ENCRYPTED: a Glue database name",
             ),
         ] {
             let err = from(&vars).unwrap_err().to_string();

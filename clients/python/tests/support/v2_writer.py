@@ -145,3 +145,21 @@ def quarantine_line(
 
 def private_scalar(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_numbers().private_value.to_bytes(32, "big")
+
+
+def unwrap(private: bytes, purpose: str, wrapped: str) -> bytes:
+    """The data key of an ``ecdh1:`` descriptor, with the recipient's 32-byte
+    private scalar (what a local keyring holds): for tests that rewrite
+    binary-written data, not a reader."""
+    prefix, rid, body = wrapped.split(":")
+    assert prefix == "ecdh1"
+    recipient = ec.derive_private_key(int.from_bytes(private, "big"), ec.SECP256R1())
+    public = recipient.public_key()
+    assert rid == kid(public), "wrapped for another recipient"
+    blob = base64.b64decode(body, validate=True)
+    assert len(blob) == 81
+    eph = blob[:33]
+    z = recipient.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), eph))
+    info = b"cdc-mask/ecdh-wrap/v1" + lp(purpose.encode()) + lp(rid.encode()) + lp(eph) + lp(compressed(public))
+    kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=bytes(32), info=info).derive(z)
+    return AESGCM(kek).decrypt(bytes(12), blob[33:], info)

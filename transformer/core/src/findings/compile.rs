@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::layout::TableName;
 use super::parse::{DataType, Problem};
 use crate::policy::{
-    lowercase, Action, ColumnPolicy, Policy, PolicyError, PolicyFile, TablePolicy,
+    lowercase, Action, ColumnPolicy, GuardMode, GuardSection, Policy, PolicyError, PolicyFile,
+    TablePolicy,
 };
 
 /// At most this many finding ids are kept per column; more are summed up as
@@ -272,6 +273,7 @@ impl Accumulator {
                 key,
                 OutTable {
                     name: table.name,
+                    key: Vec::new(),
                     columns,
                 },
             );
@@ -301,26 +303,39 @@ impl Accumulator {
                 TablePolicy {
                     schema: table.name.schema,
                     table: table.name.table,
+                    key: table.key,
                     columns,
                 }
             })
             .collect();
-        let (description, redact_with) = overrides.map_or((None, None), |o| {
-            (o.file.description.clone(), o.file.redact_with.clone())
+        let (description, redact_with, guard) = overrides.map_or((None, None, None), |o| {
+            (
+                o.file.description.clone(),
+                o.file.redact_with.clone(),
+                o.file.guard.clone(),
+            )
         });
         let policy = PolicyFile {
             version: 1,
             description: Some(description.unwrap_or_else(|| DESCRIPTION.to_owned())),
             redact_with,
             tables,
+            // Written out, so that whoever reads the policy sees the guard
+            // (absent means the same: protect).
+            guard: Some(guard.unwrap_or(GuardSection {
+                mode: GuardMode::Protect,
+                detectors: None,
+            })),
         };
         (policy, reports)
     }
 }
 
-/// A table being written: lower-cased column name → (name, column, origin).
+/// A table being written: its key, and lower-cased column name → (name,
+/// column, origin).
 struct OutTable {
     name: TableName,
+    key: Vec<String>,
     columns: BTreeMap<String, (String, ColumnPolicy, Origin)>,
 }
 
@@ -333,9 +348,14 @@ fn apply(tables: &mut BTreeMap<(String, String), OutTable>, overrides: &Override
         let key = (lowercase(&name.schema), lowercase(&name.table));
         let out = tables.entry(key).or_insert_with(|| OutTable {
             name: name.clone(),
+            key: Vec::new(),
             columns: BTreeMap::new(),
         });
         out.name = name;
+        // Findings never name a key: the override's is the table's.
+        if !table.key.is_empty() {
+            out.key.clone_from(&table.key);
+        }
         for (column_name, column) in &table.columns {
             let given = given.get(column_name).copied().unwrap_or_default();
             let lower = lowercase(column_name);

@@ -50,6 +50,7 @@ pub use layout::{Layout, Pattern, TableName};
 pub use parse::{DataType, Location, Problem};
 pub use render::{checked_policy_json, policy_json};
 
+use crate::guard::{Detector, SuggestedFinding};
 use compile::Accumulator;
 use parse::{Parsed, Scanned};
 
@@ -92,7 +93,31 @@ impl Compiler {
                 self.findings += 1;
                 self.add_scanned(at, scanned);
             }
+            Ok(Parsed::Suggested(suggested)) => {
+                self.findings += 1;
+                self.add_suggested(source, &suggested);
+            }
         });
+    }
+
+    /// A column the guard caught values in: protected like a Macie finding
+    /// of the matching type, with `guard:<source>` as provenance.
+    fn add_suggested(&mut self, source: &str, suggested: &SuggestedFinding) {
+        let table = TableName {
+            schema: suggested.schema.clone(),
+            table: suggested.table.clone(),
+        };
+        // The parser let only known detector names through.
+        let Ok(detector) = suggested.detector.parse::<Detector>() else {
+            return;
+        };
+        let data_type = DataType::Managed(macie_type(detector).to_owned());
+        self.columns.add(
+            &table,
+            &suggested.column,
+            &data_type,
+            &format!("guard:{source}"),
+        );
     }
 
     fn add_scanned(&mut self, at: Location, scanned: Scanned) {
@@ -145,6 +170,20 @@ impl Compiler {
             errors: self.errors,
             warnings: self.warnings,
         }
+    }
+}
+
+/// The Macie managed identifier closest to a guard detector, so that a
+/// suggested column gets that type's default action (`partial` for cards,
+/// `token` for e-mail, `redact` otherwise).
+fn macie_type(detector: Detector) -> &'static str {
+    match detector {
+        Detector::CreditCard => "CREDIT_CARD_NUMBER",
+        Detector::Email => "EMAIL_ADDRESS",
+        Detector::Phone => "PHONE_NUMBER",
+        Detector::UsSsn => "USA_SOCIAL_SECURITY_NUMBER",
+        Detector::Iban => "BANK_ACCOUNT_NUMBER",
+        Detector::AbaRouting => "USA_ABA_ROUTING_NUMBER",
     }
 }
 

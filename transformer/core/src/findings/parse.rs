@@ -16,6 +16,8 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::guard::{Detector, SuggestedFinding};
+
 /// Macie cuts a `jsonPath` to at most this many characters, dropping leading
 /// elements, so a path this long may have lost the top-level column.
 /// (<https://docs.aws.amazon.com/macie/latest/APIReference/findings-describe.html>,
@@ -115,6 +117,8 @@ pub(crate) struct Scanned {
 pub(crate) enum Parsed {
     /// A sensitive-data finding.
     Sensitive(Scanned),
+    /// A suggested finding of the guard (schemas/suggested-findings.md).
+    Suggested(SuggestedFinding),
     /// A policy finding (`Policy:…`): nothing about columns.
     Skipped,
 }
@@ -390,6 +394,14 @@ fn event_or_finding(value: &Value, at: &mut Location) -> Result<Parsed, String> 
     let Some(map) = value.as_object() else {
         return problem("expected a JSON object (a Macie finding or event)");
     };
+    if map.contains_key("detector") {
+        return SuggestedFinding::deserialize(value)
+            .map_err(|e| format!("malformed suggested finding: {}", serde_message(&e)))
+            .and_then(|s| match s.detector.parse::<Detector>() {
+                Ok(_) => Ok(Parsed::Suggested(s)),
+                Err(e) => Err(format!("suggested finding: {e}")),
+            });
+    }
     if map.contains_key("detail-type") || map.contains_key("detail") {
         let is_macie = map.get("source").and_then(Value::as_str) == Some("aws.macie")
             && map.get("detail-type").and_then(Value::as_str) == Some("Macie Finding");
@@ -415,8 +427,8 @@ fn event_or_finding(value: &Value, at: &mut Location) -> Result<Parsed, String> 
         return finding(value, at);
     }
     problem(
-        "neither a Macie finding nor a Macie Finding event \
-         (no `detail`, `findings`, `schemaVersion` or `classificationDetails`)",
+        "neither a Macie finding, a Macie Finding event nor a suggested finding \
+         (no `detail`, `findings`, `schemaVersion`, `classificationDetails` or `detector`)",
     )
 }
 

@@ -3,7 +3,10 @@
 
 use std::ops::Range;
 
-use super::{BatchStats, Event, EventRecord, Plan, CONTROL_VIEW, QUARANTINE_VIEW};
+use super::{
+    iceberg_operation, BatchStats, Event, EventRecord, IcebergDatabases, Plan, Routing,
+    CONTROL_VIEW, QUARANTINE_VIEW,
+};
 use crate::cipher::{self, Sealing};
 use crate::json;
 use crate::keys::{DataKeyCache, WrapError};
@@ -12,16 +15,45 @@ use crate::policy::View;
 use crate::reason::Reason;
 use crate::transform::{Outcome, Route, Scratch};
 
+/// [`Routing`] without its borrow, kept by a batch.
+enum RoutingOwned {
+    S3,
+    Iceberg(IcebergDatabases),
+    Quarantine,
+}
+
+impl RoutingOwned {
+    fn of(routing: Routing<'_>) -> Self {
+        match routing {
+            Routing::S3 => RoutingOwned::S3,
+            Routing::Iceberg(databases) => RoutingOwned::Iceberg(databases.clone()),
+            Routing::Quarantine => RoutingOwned::Quarantine,
+        }
+    }
+}
+
+/// What an `Ok` answer carries.
+#[derive(Clone, Copy)]
+pub(super) enum Carried {
+    /// A row of the view.
+    Row,
+    /// A sealed quarantine record, and why.
+    Sealed(Reason),
+    /// A control record's log line (the quarantine stream).
+    Control,
+}
+
 /// One record's answer before the response is written.
 pub(super) enum Answer {
-    /// Output line in the lines arena, and its rendered partition keys;
-    /// `sealed` names the reason when the line is a sealed quarantine record.
+    /// Output line in the lines arena, and its rendered metadata members
+    /// (`"partitionKeys":{…}` or `"otfMetadata":{…}`).
     Ok {
         line: Range<usize>,
         keys: Range<usize>,
-        sealed: Option<Reason>,
+        carried: Carried,
     },
-    /// A control record.
+    /// A control record (with its partition keys), or a record another
+    /// delivery stream delivers (an empty range: no metadata).
     Dropped { keys: Range<usize> },
     /// To be sealed: original bytes in the originals arena.
     Rejected {
@@ -38,15 +70,19 @@ pub(super) struct Batch {
     /// Rendered `partitionKeys` objects.
     pub(super) keys: Vec<u8>,
     pub(super) stats: BatchStats,
+    /// A view stream into Iceberg tables: nothing is sealed here, not
+    /// even an overflow bundle.
+    pub(super) iceberg: bool,
+    routing: RoutingOwned,
     /// Original bytes of rejected records (zeroized once sealed).
     originals: Vec<u8>,
     scratch: Scratch,
 }
 
 impl Batch {
-    /// Answers every record of `event` as `plan` says; rejected records
-    /// wait for [`Batch::seal_rejected`].
-    pub(super) fn new(event: &Event, plan: Plan<'_>) -> Self {
+    /// Answers every record of `event` as `plan` says, addressed as
+    /// `routing` says; rejected records wait for [`Batch::seal_rejected`].
+    pub(super) fn new(event: &Event, plan: Plan<'_>, routing: Routing<'_>) -> Self {
         // Masked lines weigh about as much as the records, encrypted ones
         // 1.7 times (measured on the sample tables): reserved once, so the
         // arena is not copied as it grows.
@@ -61,6 +97,8 @@ impl Batch {
             lines: Vec::with_capacity(lines),
             keys: Vec::new(),
             stats: BatchStats::default(),
+            iceberg: matches!(routing, Routing::Iceberg(_)),
+            routing: RoutingOwned::of(routing),
             originals: Vec::new(),
             scratch: Scratch::default(),
         };
@@ -68,6 +106,7 @@ impl Batch {
             batch.stats.records += 1;
             batch.add(plan, event, record);
         }
+        batch.stats.guard = batch.scratch.take_guard_tally();
         batch
     }
 
@@ -92,26 +131,82 @@ impl Batch {
             }
         };
         let start = self.lines.len();
+        let view = transformer.view();
         match transformer.transform(decoded, data_key, &mut self.lines, &mut self.scratch) {
-            Outcome::Row(route) => {
-                let keys = self.render_keys(transformer.view().as_str(), &route, record);
-                self.answers.push(Answer::Ok {
-                    line: start..self.lines.len(),
-                    sealed: None,
-                    keys,
-                });
-                self.stats.rows += 1;
-            }
+            Outcome::Row(route) => self.row(view, &route, record, start, decoded),
             Outcome::Control(route) => {
                 let keys = self.render_keys(CONTROL_VIEW, &route, record);
-                self.answers.push(Answer::Dropped { keys });
                 self.stats.dropped_control += 1;
+                if let RoutingOwned::Quarantine = self.routing {
+                    let line = self.lines.len();
+                    crate::envelope::write_control_line(decoded, &mut self.lines);
+                    self.lines.push(b'\n');
+                    self.answers.push(Answer::Ok {
+                        line: line..self.lines.len(),
+                        keys,
+                        carried: Carried::Control,
+                    });
+                } else {
+                    self.answers.push(Answer::Dropped { keys });
+                }
             }
             Outcome::Rejected(reason) => self.reject(reason, decoded),
         }
     }
 
+    /// Answers a row written to the lines arena from `start`.
+    fn row(
+        &mut self,
+        view: View,
+        route: &Route<'_>,
+        record: &EventRecord,
+        start: usize,
+        decoded: &[u8],
+    ) {
+        let operation = match &self.routing {
+            RoutingOwned::S3 => None,
+            RoutingOwned::Iceberg(_) | RoutingOwned::Quarantine => {
+                // A row no table operation fits is sealed, by the
+                // quarantine stream (the view streams leave it).
+                match route.operation.and_then(iceberg_operation) {
+                    Some(operation) => Some(operation),
+                    None => {
+                        self.lines.truncate(start);
+                        self.reject(Reason::NotDms, decoded);
+                        return;
+                    }
+                }
+            }
+        };
+        let keys = match (&self.routing, operation) {
+            (RoutingOwned::Quarantine, _) => {
+                self.lines.truncate(start);
+                self.answers.push(Answer::Dropped { keys: 0..0 });
+                self.stats.routed_elsewhere += 1;
+                return;
+            }
+            (RoutingOwned::Iceberg(databases), Some(operation)) => {
+                let keys = self.keys.len();
+                write_otf(&mut self.keys, databases, view, route, operation);
+                keys..self.keys.len()
+            }
+            _ => self.render_keys(view.as_str(), route, record),
+        };
+        self.answers.push(Answer::Ok {
+            line: start..self.lines.len(),
+            keys,
+            carried: Carried::Row,
+        });
+        self.stats.rows += 1;
+    }
+
     fn reject(&mut self, reason: Reason, original: &[u8]) {
+        if self.iceberg {
+            // The quarantine stream seals it: never into a table.
+            self.answers.push(Answer::Dropped { keys: 0..0 });
+            self.stats.routed_elsewhere += 1;
+            return;
+        }
         let start = self.originals.len();
         self.originals.extend_from_slice(original);
         self.answers.push(Answer::Rejected {
@@ -182,7 +277,7 @@ impl Batch {
             *answer = Answer::Ok {
                 line: start..self.lines.len(),
                 keys,
-                sealed: Some(*reason),
+                carried: Carried::Sealed(*reason),
             };
         }
         // The originals held raw records: do not keep them around.
@@ -215,8 +310,36 @@ fn arrival_date(record: &EventRecord) -> Option<String> {
         .map(|ms| partition::date_from_millis(ms as i64))
 }
 
-/// Writes `{"view":…,"schema":…,"table":…,"dt":…}`.
+/// Writes `"otfMetadata":{"destinationDatabaseName":…,
+/// "destinationTableName":…,"operation":…}`: the view's database (given,
+/// or `<schema>_<view>`) and the table, lower-cased as Glue names them.
+fn write_otf(
+    out: &mut Vec<u8>,
+    databases: &IcebergDatabases,
+    view: View,
+    route: &Route<'_>,
+    operation: &str,
+) {
+    let given = match view {
+        View::Masked => databases.masked.as_deref(),
+        View::Encrypted => databases.encrypted.as_deref(),
+    };
+    let database = match given {
+        Some(name) => name.to_owned(),
+        None => format!("{}_{}", route.schema.to_lowercase(), view.as_str()),
+    };
+    out.extend_from_slice(b"\"otfMetadata\":{\"destinationDatabaseName\":");
+    json::write_string(out, &database);
+    out.extend_from_slice(b",\"destinationTableName\":");
+    json::write_string(out, &route.table.to_lowercase());
+    out.extend_from_slice(b",\"operation\":");
+    json::write_string(out, operation);
+    out.push(b'}');
+}
+
+/// Writes `"partitionKeys":{"view":…,"schema":…,"table":…,"dt":…}`.
 fn write_keys(out: &mut Vec<u8>, view: &str, schema: &str, table: &str, date: &str) {
+    out.extend_from_slice(b"\"partitionKeys\":");
     for (i, (name, value)) in super::PARTITION_KEYS
         .iter()
         .zip([view, schema, table, date])

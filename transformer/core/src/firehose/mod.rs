@@ -5,7 +5,8 @@
 //! every record of an invocation that fails, to its error prefix. So no
 //! answer here is ever `ProcessingFailed`, and an event that parses is always
 //! answered:
-//! - a row change is `Ok` with its view in `partitionKeys.view`;
+//! - a row change is `Ok` with its view in `partitionKeys.view` (or, for
+//!   an Iceberg destination, with `otfMetadata` naming its table);
 //! - a control record is `Dropped` (counted);
 //! - a record that cannot be protected — its own bytes are not a DMS record,
 //!   or something outside it is missing (no usable policy, no view, no key)
@@ -13,6 +14,11 @@
 //!   the quarantine key (a public key: sealing needs no network);
 //! - answers that do not fit the response limit are sealed together in one
 //!   overflow bundle, carried by one of them; the others are `Dropped`.
+//!
+//! With an Iceberg destination ([`Routing`]) no table may receive a sealed
+//! or control record: the view streams answer them `Dropped`, and a third
+//! stream (`CDCMASK_VIEW=quarantine`, S3) answers every row `Dropped` and
+//! seals what the view streams leave, and logs control records.
 //!
 //! # Layout
 //! - this module: the plan of a batch, its counts and result.
@@ -24,6 +30,7 @@ mod batch;
 mod event;
 mod response;
 
+use crate::guard::Tally;
 use crate::keys::{DataKey, DataKeyCache, WrapError};
 use crate::policy::View;
 use crate::reason::Reason;
@@ -57,6 +64,71 @@ pub enum ViewMode {
     /// `masked` or `encrypted` segment (split on `-`, `_`, `.`), e.g.
     /// `cdc-masked`, `cdc-encrypted`.
     Auto,
+    /// The quarantine stream of an Iceberg deployment: no view at all. Rows
+    /// are answered `Dropped` (the view streams deliver them), records that
+    /// cannot be protected are sealed `Ok`, control records logged `Ok`
+    /// under `control/`. Records are checked with the encrypted view's
+    /// transformer, which rejects whatever the masked view rejects (only
+    /// encryption can fail on a value).
+    Quarantine,
+}
+
+/// Where a delivery stream delivers, from `CDCMASK_DESTINATION`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Destination {
+    /// S3 with dynamic partitioning: every answer carries `partitionKeys`.
+    #[default]
+    S3,
+    /// Apache Iceberg tables: rows carry `otfMetadata`.
+    Iceberg(IcebergDatabases),
+}
+
+/// The Glue databases of the Iceberg tables, per view; `None`:
+/// `<schema>_<view>` of each row (lower-cased), as the template names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IcebergDatabases {
+    /// Database of the masked view.
+    pub masked: Option<String>,
+    /// Database of the encrypted view.
+    pub encrypted: Option<String>,
+}
+
+/// How a batch's answers are addressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routing<'t> {
+    /// S3: rows and sealed records `Ok` with `partitionKeys`, control
+    /// records `Dropped`.
+    S3,
+    /// A view stream into Iceberg tables: rows `Ok` with `otfMetadata`;
+    /// sealed and control records `Dropped` (the quarantine stream
+    /// delivers them).
+    Iceberg(&'t IcebergDatabases),
+    /// The quarantine stream ([`ViewMode::Quarantine`]): rows `Dropped`,
+    /// sealed and control records `Ok` with `partitionKeys`.
+    Quarantine,
+}
+
+impl<'t> Routing<'t> {
+    /// The routing of a stream in `mode` delivering to `destination`.
+    pub fn of(mode: ViewMode, destination: &'t Destination) -> Self {
+        match (mode, destination) {
+            (ViewMode::Quarantine, _) => Routing::Quarantine,
+            (_, Destination::S3) => Routing::S3,
+            (_, Destination::Iceberg(databases)) => Routing::Iceberg(databases),
+        }
+    }
+}
+
+/// The Iceberg operation of a DMS `operation`: `load` and `insert` insert,
+/// `update` updates, `delete` deletes; anything else has no table
+/// operation.
+pub fn iceberg_operation(dms: &str) -> Option<&'static str> {
+    match dms {
+        "load" | "insert" => Some("insert"),
+        "update" => Some("update"),
+        "delete" => Some("delete"),
+        _ => None,
+    }
 }
 
 /// An event that cannot be answered record by record.
@@ -97,15 +169,21 @@ pub enum Plan<'t> {
 }
 
 /// Counts of one batch, by outcome. Every record is counted exactly once:
-/// `records = rows + dropped_control + quarantined_total() + lost`.
+/// `records = rows + dropped_control + routed_elsewhere + quarantined_total()
+/// + lost`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchStats {
     /// Records in the event.
     pub records: u64,
     /// Rows written to the view (`Ok`).
     pub rows: u64,
-    /// Control records answered `Dropped`.
+    /// Control records: answered `Dropped`, or logged `Ok` under
+    /// `control/` by the quarantine stream.
     pub dropped_control: u64,
+    /// Records answered `Dropped` because another delivery stream of an
+    /// Iceberg deployment delivers them: records that cannot be protected,
+    /// in a view stream; rows, in the quarantine stream.
+    pub routed_elsewhere: u64,
     /// Records sealed into the quarantine, by reason (overflow bundles under
     /// [`Reason::ResponseOverflow`]).
     pub quarantined: Vec<(Reason, u64)>,
@@ -118,6 +196,8 @@ pub struct BatchStats {
     pub bytes_in: u64,
     /// Bytes of the response.
     pub bytes_out: u64,
+    /// What the guard found in unlisted columns (names and counts).
+    pub guard: Tally,
 }
 
 impl BatchStats {
@@ -183,12 +263,15 @@ impl Event {
     pub fn view(&self, mode: ViewMode) -> Result<View, BatchError> {
         match mode {
             ViewMode::Fixed(view) => Ok(view),
+            // Checks records as the encrypted view would (see the mode).
+            ViewMode::Quarantine => Ok(View::Encrypted),
             ViewMode::Auto => view_from_stream(self.delivery_stream_arn.as_deref().unwrap_or("")),
         }
     }
 
-    /// Answers every record as `plan` says, sealing what cannot be
-    /// protected with keys from `quarantine`, and writes the response.
+    /// Answers every record as `plan` says and addressed as `routing`
+    /// says, sealing what cannot be protected with keys from `quarantine`,
+    /// and writes the response.
     ///
     /// # Errors
     /// [`BatchError::Seal`] only if a quarantine key is needed and the
@@ -196,13 +279,14 @@ impl Event {
     pub fn answer(
         &self,
         plan: Plan<'_>,
+        routing: Routing<'_>,
         quarantine: &DataKeyCache,
     ) -> Result<BatchResult, BatchError> {
         let view = match plan {
             Plan::Transform { transformer, .. } => Some(transformer.view()),
             Plan::Seal { view, .. } => view,
         };
-        let mut batch = batch::Batch::new(self, plan);
+        let mut batch = batch::Batch::new(self, plan, routing);
         batch.seal_rejected(self, quarantine)?;
         let (response, stats) = response::write(batch, self, quarantine)?;
         Ok(BatchResult {

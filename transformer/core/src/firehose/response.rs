@@ -10,7 +10,7 @@
 //! `Dropped` and counted as lost (the stream still holds them for a replay);
 //! the template's processor buffer keeps that out of reach.
 
-use super::batch::{quarantine_keys, Answer, Batch};
+use super::batch::{quarantine_keys, Answer, Batch, Carried};
 use super::{BatchStats, Event, MAX_RESPONSE_BYTES};
 use crate::cipher::{self, Sealing};
 use crate::json;
@@ -21,7 +21,7 @@ const OPEN: &[u8] = b"{\"records\":[";
 const CLOSE: &[u8] = b"]}";
 const OK_HEAD: &[u8] = b",\"result\":\"Ok\",\"data\":\"";
 const DROPPED_HEAD: &[u8] = b",\"result\":\"Dropped\",\"data\":\"\"";
-const KEYS_HEAD: &[u8] = b",\"metadata\":{\"partitionKeys\":";
+const KEYS_HEAD: &[u8] = b",\"metadata\":{";
 const KEYS_TAIL: &[u8] = b"}}";
 const ID_HEAD: &[u8] = b"{\"recordId\":";
 
@@ -86,7 +86,9 @@ pub(super) fn write(
     let mut bundle = None;
     // Records from here on fit nowhere (normally none).
     let mut first_lost = full.len();
-    while first_overflow < full.len() {
+    // A view stream into Iceberg tables seals nothing: its overflow is lost
+    // (and counted), as a bundle has no table to go to.
+    while first_overflow < full.len() && !batch.iceberg {
         let members: Vec<usize> = (first_overflow..first_lost)
             .filter(|&i| matches!(batch.answers[i], Answer::Ok { .. }))
             .collect();
@@ -141,16 +143,23 @@ pub(super) fn write(
             continue;
         }
         if let Answer::Dropped { .. } = answer {
-            // A control record: dropped either way, without its keys.
+            // Dropped either way, without its keys.
             out.extend_from_slice(DROPPED_HEAD);
             out.push(b'}');
             continue;
         }
         // Counted once, where it ends up.
         match answer {
-            Answer::Ok { sealed: None, .. } => stats.rows -= 1,
             Answer::Ok {
-                sealed: Some(reason),
+                carried: Carried::Row,
+                ..
+            } => stats.rows -= 1,
+            Answer::Ok {
+                carried: Carried::Control,
+                ..
+            } => stats.dropped_control -= 1,
+            Answer::Ok {
+                carried: Carried::Sealed(reason),
                 ..
             } => stats.unquarantine(*reason),
             Answer::Dropped { .. } | Answer::Rejected { .. } => {}
@@ -242,6 +251,7 @@ fn full_len(answer: &Answer, id_len: usize) -> usize {
                     + keys.len()
                     + KEYS_TAIL.len()
             }
+            Answer::Dropped { keys } if keys.is_empty() => DROPPED_HEAD.len() + 1,
             Answer::Dropped { keys } => {
                 DROPPED_HEAD.len() + KEYS_HEAD.len() + keys.len() + KEYS_TAIL.len()
             }
@@ -265,6 +275,10 @@ fn write_full(out: &mut Vec<u8>, answer: &Answer, batch: &Batch) {
             out.extend_from_slice(KEYS_HEAD);
             out.extend_from_slice(&batch.keys[keys.clone()]);
             out.extend_from_slice(KEYS_TAIL);
+        }
+        Answer::Dropped { keys } if keys.is_empty() => {
+            out.extend_from_slice(DROPPED_HEAD);
+            out.push(b'}');
         }
         Answer::Dropped { keys } => {
             out.extend_from_slice(DROPPED_HEAD);

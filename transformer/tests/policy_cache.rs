@@ -5,6 +5,7 @@
 //! again. Real time here, kept short: the paused-clock cases (an idle
 //! instance, a policy missing at cold start) are the cache's unit tests.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

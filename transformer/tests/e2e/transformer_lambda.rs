@@ -4,19 +4,20 @@
 //! path that is not the configuration's is forced here: each answers every
 //! record `Ok` or `Dropped`, never `ProcessingFailed`, and no planted PII
 //! value appears in any answer or in the logs, with every logger at TRACE.
+//!
+//! Rows are decrypted with the crate's own key providers, as `cdc-mask
+//! decrypt` reads them (that command is tested with the router).
 
-mod support;
-
-use std::io::Write as _;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::Path;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use cdc_mask_transformer::keys::{KmsKeys, LocalKeyring, UnwrapCache, Unwrapper};
 use serde_json::Value;
-use support::{cargo_bin, workspace_root, KmsEcdhProxy, MotoServer, RuntimeApi};
 
-const WAIT: Duration = Duration::from_secs(60);
+use crate::support::{workspace_root, KmsEcdhProxy, MotoServer};
+use crate::{Lambda, TRANSFORMER_LAMBDA};
 
 /// Every logger at its most talkative: none may print an event or a body.
 const TRACE_EVERYTHING: &str =
@@ -47,46 +48,11 @@ const PII: [&str; 7] = [
     "jdoe",
 ];
 
-struct Lambda {
-    child: Child,
-    api: RuntimeApi,
-    /// Where the function logs (a file, not a pipe nobody drains: at
-    /// RUST_LOG=trace a full pipe would block the function).
-    log: tempfile::NamedTempFile,
-}
-
-impl Lambda {
-    fn start(env: &[(&str, String)]) -> Lambda {
-        let api = RuntimeApi::start();
-        let log = tempfile::NamedTempFile::new().unwrap();
-        let child = Command::new(cargo_bin("cdc-mask-lambda"))
-            .env_clear()
-            .envs(api.lambda_env())
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("RUST_LOG", TRACE_EVERYTHING)
-            // Both appending, so that neither overwrites the other.
-            .stdout(append(log.path()))
-            .stderr(append(log.path()))
-            .spawn()
-            .unwrap();
-        Lambda { child, api, log }
-    }
-
-    fn invoke(&self, event: &str) -> support::Invocation {
-        let id = self.api.invoke(event.as_bytes().to_vec());
-        self.api.wait(&id, WAIT)
-    }
-
-    /// Stops the function and returns everything it logged.
-    fn logs(mut self) -> String {
-        let _ = self.child.kill();
-        self.child.wait().unwrap();
-        String::from_utf8_lossy(&std::fs::read(self.log.path()).unwrap()).into_owned()
-    }
-}
-
-fn append(path: &std::path::Path) -> std::fs::File {
-    std::fs::OpenOptions::new().append(true).open(path).unwrap()
+/// `cdc-mask-lambda` with `env` and every logger at TRACE.
+fn start(env: &[(&str, String)]) -> Lambda {
+    let mut env = env.to_vec();
+    env.push(("RUST_LOG", TRACE_EVERYTHING.to_owned()));
+    Lambda::start(TRANSFORMER_LAMBDA, &env)
 }
 
 fn answers(body: &[u8]) -> Vec<Value> {
@@ -102,29 +68,25 @@ fn lines(answers: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn decrypt(lines: &[String], args: &[&str], env: &[(&'static str, String)]) -> String {
-    let mut child = Command::new(cargo_bin("cdc-mask"))
-        .arg("decrypt")
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
+/// The rows of `lines` decrypted with the keys of `unwrapper`, one a line.
+async fn decrypt(lines: &[String], unwrapper: Arc<dyn Unwrapper>) -> String {
+    let mut keys = UnwrapCache::new(unwrapper);
+    let mut plain = Vec::new();
+    for line in lines {
+        keys.decrypt_row(line.as_bytes(), &mut plain)
+            .await
+            .unwrap_or_else(|e| panic!("decrypt failed: {e}"));
+    }
+    String::from_utf8(plain).unwrap()
+}
+
+/// As [`decrypt`], with the local keyring in `dir`, outside a runtime.
+fn decrypt_with_keyring(lines: &[String], dir: &Path) -> String {
+    let ring = LocalKeyring::open_existing(dir).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
         .unwrap()
-        .write_all(lines.concat().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "decrypt failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+        .block_on(decrypt(lines, Arc::new(ring)))
 }
 
 /// No answer is `ProcessingFailed`, and no PII value appears in any
@@ -168,7 +130,7 @@ fn views(answers: &[Value]) -> Vec<String> {
 fn both_views_over_the_runtime_api_with_a_local_keyring() {
     let dir = tempfile::tempdir().unwrap();
     let keyring = dir.path().join("keyring").display().to_string();
-    let lambda = Lambda::start(&[
+    let lambda = start(&[
         ("CDCMASK_POLICY", policy()),
         ("CDCMASK_KEYRING", keyring.clone()),
     ]);
@@ -194,7 +156,7 @@ fn both_views_over_the_runtime_api_with_a_local_keyring() {
         assert_eq!(answers[0]["metadata"]["partitionKeys"]["view"], view);
         assert_eq!(answers[4]["result"], "Dropped", "control record");
     }
-    let plain = decrypt(&lines(&encrypted), &["--keyring", &keyring], &[]);
+    let plain = decrypt_with_keyring(&lines(&encrypted), Path::new(&keyring));
     assert!(
         plain.contains(r#""mail":"zoe.ruiz@example.org""#),
         "{plain}"
@@ -224,7 +186,7 @@ fn both_views_over_the_runtime_api_with_a_local_keyring() {
 #[test]
 fn a_stream_name_without_a_view_is_sealed() {
     let dir = tempfile::tempdir().unwrap();
-    let lambda = Lambda::start(&[
+    let lambda = start(&[
         ("CDCMASK_POLICY", policy()),
         ("CDCMASK_KEYRING", dir.path().display().to_string()),
     ]);
@@ -241,7 +203,7 @@ fn a_stream_name_without_a_view_is_sealed() {
 fn a_policy_missing_at_cold_start_seals_until_it_appears() {
     let dir = tempfile::tempdir().unwrap();
     let policy_path = dir.path().join("policy.json");
-    let lambda = Lambda::start(&[
+    let lambda = start(&[
         ("CDCMASK_POLICY", policy_path.display().to_string()),
         (
             "CDCMASK_KEYRING",
@@ -302,8 +264,8 @@ fn a_configuration_that_cannot_work_stops_the_init_with_one_line() {
             "CDCMASK_VIEW",
         ),
     ] {
-        let mut lambda = Lambda::start(&env);
-        let status = wait_exit(&mut lambda.child);
+        let mut lambda = start(&env);
+        let status = lambda.wait_exit();
         assert!(!status.success(), "{needle}: the init must fail");
         let logs = lambda.logs();
         let errors: Vec<&str> = logs
@@ -312,20 +274,6 @@ fn a_configuration_that_cannot_work_stops_the_init_with_one_line() {
             .collect();
         assert_eq!(errors.len(), 1, "one line: {logs}");
         assert!(errors[0].contains(needle), "{needle} not in {logs}");
-    }
-}
-
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the function did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -361,7 +309,7 @@ async fn kms_keys_are_read_once_and_a_kms_outage_changes_nothing() {
         ("CDCMASK_QUARANTINE_KMS_KEY_ID", proxy.keys[1].0.clone()),
         ("CDCMASK_TOKEN_KEY_SECRET", secret),
     ]);
-    let lambda = Lambda::start(&env);
+    let lambda = start(&env);
     let masked_event = fixture_event();
     let encrypted_event = masked_event.replace("cdc-masked", "cdc-encrypted");
     let masked = answers(&lambda.invoke(&masked_event).expect_response());
@@ -371,18 +319,12 @@ async fn kms_keys_are_read_once_and_a_kms_outage_changes_nothing() {
     assert!(rows
         .iter()
         .all(|l| !l.contains("_key") || l.contains("\"_key\":\"ecdh1:")));
-    let mut reader_env = moto.aws_env();
-    reader_env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL");
-    let plain = decrypt(
-        &rows,
-        &[
-            "--kms-key-id",
-            &proxy.keys[0].0,
-            "--endpoint-url",
-            &proxy.endpoint,
-        ],
-        &reader_env,
+    let kms = KmsKeys::new(
+        aws_sdk_kms::Client::new(&proxy.sdk_config().await),
+        Some(proxy.keys[0].0.clone()),
+        None,
     );
+    let plain = decrypt(&rows, Arc::new(kms)).await;
     assert!(plain.contains(r#""mail":"jdoe@example.com""#), "{plain}");
 
     // KMS (and every AWS service) goes away: nothing changes.
@@ -425,7 +367,7 @@ async fn pem_public_keys_and_a_token_key_from_secrets_manager() {
         ),
         ("CDCMASK_TOKEN_KEY_SECRET", secret_arn),
     ]);
-    let lambda = Lambda::start(&env);
+    let lambda = start(&env);
     let event = fixture_event();
     let masked = lines(&answers(&lambda.invoke(&event).expect_response()));
     let key = cdc_mask_core::keys::TokenKey::new(secret_value.as_bytes(), 1).unwrap();
@@ -439,14 +381,10 @@ async fn pem_public_keys_and_a_token_key_from_secrets_manager() {
     );
     let encrypted = answers(
         &lambda
-            .invoke(&event.replace("cdc-masked", "cdc-encrypted"))
+            .invoke(event.replace("cdc-masked", "cdc-encrypted"))
             .expect_response(),
     );
-    let plain = decrypt(
-        &lines(&encrypted),
-        &["--keyring", &recipients.path().display().to_string()],
-        &[],
-    );
+    let plain = decrypt(&lines(&encrypted), Arc::new(ring)).await;
     assert!(plain.contains(r#""mail":"jdoe@example.com""#), "{plain}");
     let logs = lambda.logs();
     assert!(!logs.contains(secret_value), "logs leaked the token key");
@@ -455,8 +393,8 @@ async fn pem_public_keys_and_a_token_key_from_secrets_manager() {
     // why.
     env.retain(|(name, _)| *name != "CDCMASK_TOKEN_KEY_SECRET");
     env.push(("CDCMASK_TOKEN_KEY_SECRET", "dcp/no-such-secret".to_owned()));
-    let mut lambda = Lambda::start(&env);
-    assert!(!wait_exit(&mut lambda.child).success());
+    let mut lambda = start(&env);
+    assert!(!lambda.wait_exit().success());
     let logs = lambda.logs();
     let error = logs
         .lines()

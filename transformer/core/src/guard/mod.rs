@@ -34,6 +34,8 @@
 //! - `scan`: the digit-chain scanner shared by the numeric detectors.
 //! - `card`, `iban`, `email`, `phone`, `ssn`, `aba`: one validated
 //!   pattern each.
+//! - `tally`: what fired, per `(schema, table, column, detector)`, and the
+//!   suggested-findings lines it becomes.
 //! - `eval` (tests only): the seeded evaluation set, planted PII and decoys.
 
 mod aba;
@@ -43,10 +45,15 @@ mod iban;
 mod phone;
 mod scan;
 mod ssn;
+mod tally;
+
+pub use tally::{SuggestedFinding, Tally};
 
 /// The evaluation set, for this module's tests and the transform's.
 #[cfg(test)]
 pub(crate) mod eval;
+#[cfg(test)]
+mod in_transform;
 #[cfg(test)]
 mod tests;
 
@@ -275,12 +282,32 @@ impl Guard {
     /// to right, each chain checked for a card, an SSN, an ABA number and a
     /// phone number in that order. Never panics and never allocates.
     pub fn detect(&self, context: &Context, text: &str, is_number: bool) -> Option<Detector> {
+        self.detect_bytes(context, text.as_bytes(), is_number)
+    }
+
+    /// Whether any detector could fire on `text` in some column: false for a
+    /// value with fewer digits than the shortest hinted form and no `@`
+    /// (most values), so that a caller can skip looking up the column's
+    /// [`Context`].
+    pub fn may_match(&self, text: &[u8], is_number: bool) -> bool {
+        self.enabled.0 != 0
+            && (scan::count_digits(text) >= MIN_DIGITS_HINTED
+                || (!is_number && memchr::memchr(b'@', text).is_some()))
+    }
+
+    /// [`Guard::detect`] on the bytes of a JSON string's content (valid
+    /// UTF-8) or of a JSON number's literal.
+    pub fn detect_bytes(
+        &self,
+        context: &Context,
+        bytes: &[u8],
+        is_number: bool,
+    ) -> Option<Detector> {
         let enabled = self.enabled;
         if enabled.0 == 0 {
             return None;
         }
         let hints = Set(context.hints.0 & enabled.0);
-        let bytes = text.as_bytes();
         let digits = scan::count_digits(bytes);
         // Hinted phone numbers and SSNs that a JSON number stripped of leading
         // zeros can be as short as seven digits.

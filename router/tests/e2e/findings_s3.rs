@@ -1,0 +1,186 @@
+//! `cdc-mask findings compile` with S3 on the moto server: gzip and
+//! concatenated EventBridge objects, overrides and output in S3 (written
+//! only when changed), every page of a large prefix, a malformed object.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::json;
+
+use crate::support::findings::{
+    example, firehose_objects, get, gzip, moto_with_findings, put, puts, sample_events, BUCKET,
+    OVERRIDES_KEY, POLICY_KEY, PREFIX,
+};
+use crate::support::MotoServer;
+
+/// `cdc-mask` with `args`, talking to `moto` (through `AWS_ENDPOINT_URL`).
+fn cdc_mask(moto: &MotoServer, args: &[&str]) -> Output {
+    crate::output_of(args, &moto.aws_env())
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compiling_an_s3_prefix_equals_compiling_the_same_files() {
+    let (moto, s3) = moto_with_findings().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("findings");
+    for (key, bytes) in firehose_objects() {
+        let path = local.join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let local_policy = dir.path().join("policy.json");
+    let overrides = example("policy-overrides.json");
+    let out = cdc_mask(
+        &moto,
+        &[
+            "findings",
+            "compile",
+            "--overrides",
+            s(&overrides),
+            "-o",
+            s(&local_policy),
+            s(&local),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let local_bytes = std::fs::read(&local_policy).unwrap();
+    assert_eq!(
+        String::from_utf8(local_bytes.clone()).unwrap(),
+        std::fs::read_to_string(example("policy.json")).unwrap(),
+        "a gzipped file compiles like its text"
+    );
+
+    let target = format!("s3://{BUCKET}/{POLICY_KEY}");
+    let compile_s3 = || {
+        cdc_mask(
+            &moto,
+            &[
+                "findings",
+                "compile",
+                "--overrides",
+                &format!("s3://{BUCKET}/{OVERRIDES_KEY}"),
+                "-o",
+                &target,
+                &format!("s3://{BUCKET}/{PREFIX}"),
+            ],
+        )
+    };
+    let out = compile_s3();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("5 sensitive-data finding(s) from 3 source(s)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(get(&s3, POLICY_KEY).await, local_bytes);
+    assert_eq!(puts(&moto, POLICY_KEY), 1);
+
+    // Unchanged: not written again.
+    let out = compile_s3();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("(unchanged, not written)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(puts(&moto, POLICY_KEY), 1);
+
+    // S3 sources to stdout, and mixed with a local folder: same bytes.
+    let out = cdc_mask(
+        &moto,
+        &[
+            "findings",
+            "compile",
+            "--overrides",
+            s(&overrides),
+            &format!("s3://{BUCKET}/{PREFIX}2026"),
+            s(&local.join("manual")),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, local_bytes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_of_a_large_prefix_is_read() {
+    let (moto, s3) = moto_with_findings().await;
+    // 1,001 more objects (ListObjectsV2 returns at most 1,000 per page),
+    // each a policy finding that is counted and skipped.
+    let mut uploads = tokio::task::JoinSet::new();
+    for n in 0..1001 {
+        let s3 = s3.clone();
+        uploads.spawn(async move {
+            let finding = json!({"schemaVersion": "1.0", "id": format!("p{n}"), "type": "Policy:IAMUser/S3BucketPublic"});
+            put(&s3, &format!("{PREFIX}policy/{n:04}.json"), finding.to_string().into_bytes()).await;
+        });
+        if uploads.len() >= 16 {
+            uploads.join_next().await.unwrap().unwrap();
+        }
+    }
+    while let Some(done) = uploads.join_next().await {
+        done.unwrap();
+    }
+    let out = cdc_mask(
+        &moto,
+        &["findings", "compile", &format!("s3://{BUCKET}/{PREFIX}")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stderr(&out);
+    assert!(
+        summary.contains(
+            "5 sensitive-data finding(s) from 1004 source(s), 1001 other finding(s) skipped"
+        ),
+        "{summary}"
+    );
+    let lists = moto
+        .recorded_requests()
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["url"].as_str().unwrap_or("").contains("list-type=2"))
+        .count();
+    assert_eq!(lists, 2, "two pages");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_object_is_named_and_nothing_is_written() {
+    let (moto, s3) = moto_with_findings().await;
+    put(&s3, POLICY_KEY, b"previous policy".to_vec()).await;
+    let mut broken = sample_events()[3].clone();
+    broken["detail"]["classificationDetails"]["result"]["sensitiveData"] =
+        json!("4111 1111 1111 1111");
+    let key = format!("{PREFIX}2026/11/28/12/part-c.gz");
+    put(
+        &s3,
+        &key,
+        gzip(format!("{}\n{broken}\n", sample_events()[0]).as_bytes()),
+    )
+    .await;
+    let out = cdc_mask(
+        &moto,
+        &[
+            "findings",
+            "compile",
+            "-o",
+            &format!("s3://{BUCKET}/{POLICY_KEY}"),
+            &format!("s3://{BUCKET}/{PREFIX}"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let named = format!(
+        "s3://{BUCKET}/{key}:2 (finding {}): malformed finding",
+        broken["detail"]["id"].as_str().unwrap()
+    );
+    assert!(err.contains(&named), "{err}");
+    assert!(err.contains("nothing written"), "{err}");
+    assert!(!err.contains("4111"), "no value in errors: {err}");
+    assert_eq!(get(&s3, POLICY_KEY).await, b"previous policy");
+    assert_eq!(puts(&moto, POLICY_KEY), 1, "only the test's own PUT");
+}

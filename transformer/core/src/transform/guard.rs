@@ -1,0 +1,134 @@
+//! The guard's part of the transform: the per-column context cache, the
+//! scan of an unlisted column's value, its protection, `_guarded`, and the
+//! DDL records that announce unlisted columns.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::{field_name, RowWriter, Scratch, Transformer};
+use crate::cipher::Place;
+use crate::guard::{Context, Detector, Guard};
+use crate::json::{self, Kind, Member};
+use crate::mask;
+use crate::policy::{View, GUARDED_FIELD};
+use crate::reason::Reason;
+
+/// Column names kept in the guard's context cache before it starts over
+/// (input cannot grow it without bound).
+const MAX_CACHED_CONTEXTS: usize = 4096;
+
+/// The guard context of a lower-cased column name, computed once.
+pub(super) fn cached_context(
+    contexts: &mut HashMap<String, Context>,
+    lowercase_column: &str,
+) -> Context {
+    if let Some(context) = contexts.get(lowercase_column) {
+        return *context;
+    }
+    if contexts.len() >= MAX_CACHED_CONTEXTS {
+        contexts.clear();
+    }
+    let context = Guard::default().context(lowercase_column);
+    contexts.insert(lowercase_column.to_owned(), context);
+    context
+}
+
+impl Transformer {
+    /// Logs (names only) and counts the columns a DDL control record
+    /// announces that the policy does not list.
+    pub(super) fn note_unlisted_columns(
+        &self,
+        input: &[u8],
+        schema: Option<&str>,
+        table: Option<&str>,
+        scratch: &mut Scratch,
+    ) {
+        let (schema, table) = (schema.unwrap_or_default(), table.unwrap_or_default());
+        let unlisted = crate::ddl::unlisted_columns(&self.policy, input, schema, table);
+        if !unlisted.is_empty() {
+            tracing::warn!(
+                schema,
+                table,
+                columns = ?unlisted,
+                guard = self.policy.guard_mode().as_str(),
+                "unlisted_column_added: a DDL record announces columns the policy does not list"
+            );
+            scratch
+                .tally
+                .add_unlisted_columns(u64::try_from(unlisted.len()).unwrap_or(u64::MAX));
+        }
+    }
+}
+
+impl RowWriter<'_, '_, '_> {
+    /// `"_guarded":[names]`: the columns the guard protected in this row.
+    pub(super) fn guarded_field(&self, first: &mut bool, out: &mut Vec<u8>) {
+        if self.scratch.guarded.is_empty() {
+            return;
+        }
+        field_name(GUARDED_FIELD, first, out);
+        out.push(b'[');
+        for (i, name) in self.scratch.guarded.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::write_string(out, name);
+        }
+        out.push(b']');
+    }
+
+    /// The detector that fires on an unlisted column's value, if the guard
+    /// runs; counted in the tally.
+    pub(super) fn guard(&mut self, member: &Member<'_>) -> Option<Detector> {
+        let guard = self.transformer.policy.guard()?;
+        let (bytes, is_number): (Cow<'_, [u8]>, bool) = match member.kind {
+            Kind::Null | Kind::Bool => return None,
+            Kind::Number => (Cow::Borrowed(member.raw), true),
+            Kind::String => {
+                let body = &member.raw[1..member.raw.len() - 1];
+                if memchr::memchr(b'\\', body).is_none() {
+                    (Cow::Borrowed(body), false)
+                } else {
+                    (Cow::Owned(member.text().into_owned().into_bytes()), false)
+                }
+            }
+            // Nested JSON is scanned as its text.
+            Kind::Object | Kind::Array => (Cow::Borrowed(member.raw), false),
+        };
+        if !guard.may_match(&bytes, is_number) {
+            return None;
+        }
+        let scratch = &mut *self.scratch;
+        let context = cached_context(&mut scratch.contexts, &scratch.name);
+        let detector = guard.detect_bytes(&context, &bytes, is_number)?;
+        self.scratch.tally.add(
+            &self.record.schema,
+            &self.record.table,
+            &member.name,
+            detector,
+            1,
+        );
+        Some(detector)
+    }
+
+    /// Writes a value the guard caught as the view's default action does:
+    /// redacted in the masked view, encrypted in the encrypted view; the row
+    /// lists the column in `_guarded`.
+    pub(super) fn protect(
+        &mut self,
+        member: &Member<'_>,
+        place: Place,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
+        if !self.scratch.guarded.iter().any(|n| *n == member.name) {
+            self.scratch.guarded.push(member.name.clone().into_owned());
+        }
+        match self.transformer.view {
+            View::Masked => {
+                mask::redact(self.transformer.policy.redact_with(), out);
+                Ok(())
+            }
+            View::Encrypted => self.encrypt(member, place, out),
+        }
+    }
+}
