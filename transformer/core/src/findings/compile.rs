@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::layout::TableName;
 use super::parse::{DataType, Problem};
+use super::table_def::KeyReport;
 use crate::policy::{
     lowercase, Action, ColumnPolicy, GuardMode, GuardSection, Policy, PolicyError, PolicyFile,
     TablePolicy,
@@ -173,16 +174,25 @@ pub struct Compiled {
     pub policy: PolicyFile,
     /// The protected columns, sorted by table and column (case-insensitively).
     pub columns: Vec<ColumnReport>,
+    /// The tables with a key, and where each key comes from.
+    pub keys: Vec<KeyReport>,
     /// Sensitive-data findings read.
     pub findings: usize,
+    /// DMS control records read (table definitions).
+    pub control_records: usize,
     /// Other findings (policy findings) read and skipped.
     pub skipped: usize,
     /// Malformed documents and findings that could not be placed on a table;
     /// the policy holds everything else. Use the policy only when this is
     /// empty, or when told to keep going.
     pub errors: Vec<Problem>,
-    /// Detections that name no column (add those columns with overrides).
+    /// Detections that name no column (add those columns with overrides),
+    /// and primary keys of table definitions the policy cannot take.
     pub warnings: Vec<Problem>,
+    /// One line per low-entropy column that a view tokenises or encrypts
+    /// deterministically, as policy load logs them
+    /// ([`low_entropy_warnings`](crate::policy::low_entropy_warnings)).
+    pub low_entropy: Vec<String>,
 }
 
 /// The union of all detections so far: table → column → types and findings.

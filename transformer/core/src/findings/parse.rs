@@ -16,6 +16,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::table_def::{self, TableDef};
 use crate::guard::{Detector, SuggestedFinding};
 
 /// Macie cuts a `jsonPath` to at most this many characters, dropping leading
@@ -119,6 +120,9 @@ pub(crate) enum Parsed {
     Sensitive(Scanned),
     /// A suggested finding of the guard (schemas/suggested-findings.md).
     Suggested(SuggestedFinding),
+    /// A DMS control record, with the primary key its table definition
+    /// announces, if any.
+    Control(Option<TableDef>),
     /// A policy finding (`Policy:…`): nothing about columns.
     Skipped,
 }
@@ -402,6 +406,9 @@ fn event_or_finding(value: &Value, at: &mut Location) -> Result<Parsed, String> 
                 Err(e) => Err(format!("suggested finding: {e}")),
             });
     }
+    if table_def::is_control_record(map) {
+        return table_def::table_def(map).map(Parsed::Control);
+    }
     if map.contains_key("detail-type") || map.contains_key("detail") {
         let is_macie = map.get("source").and_then(Value::as_str) == Some("aws.macie")
             && map.get("detail-type").and_then(Value::as_str) == Some("Macie Finding");
@@ -427,8 +434,9 @@ fn event_or_finding(value: &Value, at: &mut Location) -> Result<Parsed, String> 
         return finding(value, at);
     }
     problem(
-        "neither a Macie finding, a Macie Finding event nor a suggested finding \
-         (no `detail`, `findings`, `schemaVersion`, `classificationDetails` or `detector`)",
+        "neither a Macie finding, a Macie Finding event, a suggested finding nor a DMS \
+         control record (no `detail`, `findings`, `schemaVersion`, `classificationDetails`, \
+         `detector` or `metadata.record-type`)",
     )
 }
 
