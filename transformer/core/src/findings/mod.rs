@@ -35,29 +35,38 @@
 //! most [`MAX_PROVENANCE_IDS`] per column).
 //!
 //! # Layout
-//! - `parse`: the wire types and documents → findings → columns.
+//! - `parse`: bytes → documents → findings, suggested findings and DMS
+//!   control records.
+//! - `macie`: a Macie finding's wire subset → the columns each detection
+//!   points at.
 //! - `layout`: S3 object key → `schema.table`.
-//! - `compile`: the union per column, defaults per type, overrides.
+//! - `compile`: the union per column, defaults per type.
+//! - `overrides`: manual overrides, winning field by field.
 //! - `render`: the policy file's bytes, one line per column.
 //! - `table_def`: primary keys from DMS control records (the router's
 //!   control log), for the tables whose overrides give no key.
 
 mod compile;
 mod layout;
+mod macie;
+mod overrides;
 mod parse;
 mod render;
 mod table_def;
 
-pub use compile::{ColumnReport, Compiled, Defaults, Origin, Overrides, MAX_PROVENANCE_IDS};
+pub use compile::{ColumnReport, Compiled, Defaults, Origin, MAX_PROVENANCE_IDS};
 pub use layout::{Layout, Pattern, TableName};
-pub use parse::{DataType, Location, Problem};
+pub use macie::DataType;
+pub use overrides::Overrides;
+pub use parse::{Location, Problem};
 pub use render::{checked_policy_json, policy_json};
 pub use table_def::{KeyOrigin, KeyReport};
 
 use crate::guard::{Detector, SuggestedFinding};
 use crate::policy::low_entropy_warnings;
 use compile::Accumulator;
-use parse::{Parsed, Scanned};
+use macie::Scanned;
+use parse::Parsed;
 use table_def::ObservedKeys;
 
 /// Compiles findings from any number of sources into one policy.
