@@ -95,7 +95,7 @@ pub fn parse_object_expanding<'a, const N: usize>(
     input: &'a [u8],
     expand: [&str; N],
 ) -> Result<(Vec<Member<'a>>, [Option<Vec<Member<'a>>>; N]), JsonError> {
-    let text = std::str::from_utf8(input).map_err(|_| JsonError::Utf8)?;
+    let text = simdutf8::basic::from_utf8(input).map_err(|_| JsonError::Utf8)?;
     let mut scanner = Scanner {
         text,
         input,
@@ -136,7 +136,7 @@ pub fn members<'a>(object: &Member<'a>) -> Result<Vec<Member<'a>>, JsonError> {
         return Err(JsonError::Syntax(0));
     }
     // Validated with the whole document; this only regains the `str`.
-    let text = std::str::from_utf8(object.raw).map_err(|_| JsonError::Utf8)?;
+    let text = simdutf8::basic::from_utf8(object.raw).map_err(|_| JsonError::Utf8)?;
     let mut scanner = Scanner {
         text,
         input: object.raw,
