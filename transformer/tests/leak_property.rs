@@ -12,6 +12,9 @@ use cdc_mask_core::{Shape, View};
 use cdc_mask_transformer::Processor;
 use proptest::prelude::*;
 
+mod local;
+use local::local_settings;
+
 const POLICY: &str = r#"{"version":1,"tables":[{"schema":"s","table":"t","columns":{
   "p_redact":{},
   "p_partial":{"masked":{"action":"partial","keep_last":3}},
@@ -54,8 +57,9 @@ fn fixture() -> &'static Fixture {
                 let settings = local_settings(
                     view.as_str(),
                     shape,
-                    dir.path().join("policy.json"),
-                    dir.path().join("keyring"),
+                    &dir.path().join("policy.json"),
+                    &dir.path().join("keyring"),
+                    &[],
                 );
                 processors.push((view, shape, runtime.block_on(settings.processor()).unwrap()));
             }
@@ -195,29 +199,4 @@ proptest! {
             }
         }
     }
-}
-
-/// Settings of a local run: `view` (`masked`, `encrypted`, `auto`), `shape`,
-/// a policy file and a keyring.
-fn local_settings(
-    view: &str,
-    shape: Shape,
-    policy: std::path::PathBuf,
-    keyring: std::path::PathBuf,
-) -> cdc_mask_transformer::settings::Settings {
-    use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
-    let mut builder = SettingsBuilder::from_flags();
-    builder
-        .set(Setting::View, view)
-        .set(Setting::Policy, policy.display().to_string())
-        .set(Setting::Keyring, keyring.display().to_string())
-        .set(
-            Setting::Shape,
-            if shape == Shape::Flat {
-                "flat"
-            } else {
-                "envelope"
-            },
-        );
-    builder.build().unwrap()
 }

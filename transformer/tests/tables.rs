@@ -10,11 +10,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use cdc_mask_core::decrypt::DetReader;
 use cdc_mask_core::keys::DeterministicKey;
-use cdc_mask_core::Policy;
+use cdc_mask_core::{Policy, Shape};
 use cdc_mask_transformer::keys::{LocalKeyring, UnwrapCache, Unwrapper};
-use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
+use cdc_mask_transformer::settings::Setting;
 use cdc_mask_transformer::Processor;
 use serde_json::{json, Value};
+
+mod local;
+use local::local_settings;
 
 const POLICY: &str = r#"{
   "version": 1,
@@ -45,21 +48,16 @@ impl Env {
     /// A processor for `view` (`masked`, `encrypted`, `quarantine`) with
     /// these extra settings.
     async fn processor(&self, view: &str, extra: &[(Setting, &str)]) -> Processor {
-        let mut builder = SettingsBuilder::from_flags();
-        builder
-            .set(Setting::View, view)
-            .set(
-                Setting::Policy,
-                self.dir.path().join("policy.json").display().to_string(),
-            )
-            .set(
-                Setting::Keyring,
-                self.dir.path().join("keyring").display().to_string(),
-            );
-        for (setting, value) in extra {
-            builder.set(*setting, *value);
-        }
-        builder.build().unwrap().processor().await.unwrap()
+        local_settings(
+            view,
+            Shape::Flat,
+            &self.dir.path().join("policy.json"),
+            &self.dir.path().join("keyring"),
+            extra,
+        )
+        .processor()
+        .await
+        .unwrap()
     }
 
     fn ring(&self) -> LocalKeyring {

@@ -8,6 +8,9 @@ use cdc_mask_transformer::Processor;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+mod local;
+use local::local_settings;
+
 const POLICY: &str = r#"{
   "version": 1,
   "tables": [
@@ -54,8 +57,9 @@ impl Env {
         local_settings(
             view.as_str(),
             shape,
-            self.dir.path().join("policy.json"),
-            self.dir.path().join("keyring"),
+            &self.dir.path().join("policy.json"),
+            &self.dir.path().join("keyring"),
+            &[],
         )
         .processor()
         .await
@@ -359,8 +363,9 @@ async fn auto_view_follows_the_delivery_stream_and_fails_closed() {
     let processor = local_settings(
         "auto",
         Shape::Flat,
-        env.dir.path().join("policy.json"),
-        env.dir.path().join("keyring"),
+        &env.dir.path().join("policy.json"),
+        &env.dir.path().join("keyring"),
+        &[],
     )
     .processor()
     .await
@@ -615,29 +620,4 @@ async fn odd_column_names_still_decrypt() {
         err.to_string().contains("unsupported ciphertext version"),
         "{err}"
     );
-}
-
-/// Settings of a local run: `view` (`masked`, `encrypted`, `auto`), `shape`,
-/// a policy file and a keyring.
-fn local_settings(
-    view: &str,
-    shape: Shape,
-    policy: std::path::PathBuf,
-    keyring: std::path::PathBuf,
-) -> cdc_mask_transformer::settings::Settings {
-    use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
-    let mut builder = SettingsBuilder::from_flags();
-    builder
-        .set(Setting::View, view)
-        .set(Setting::Policy, policy.display().to_string())
-        .set(Setting::Keyring, keyring.display().to_string())
-        .set(
-            Setting::Shape,
-            if shape == Shape::Flat {
-                "flat"
-            } else {
-                "envelope"
-            },
-        );
-    builder.build().unwrap()
 }
