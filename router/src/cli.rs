@@ -73,6 +73,22 @@ pub struct OutputArgs {
     /// (`dir:PATH` or `s3://bucket/prefix`).
     #[arg(long, value_name = "SINK")]
     pub side_sink: Option<String>,
+    #[command(flatten)]
+    pub transform: TransformArgs,
+    /// Deliver a batch once this much input is in it (`8MiB`, `512KiB`,
+    /// bytes).
+    #[arg(long, default_value = "8MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub flush_bytes: u64,
+    /// Deliver a batch at the latest this long after its first record
+    /// (`5s`, `500ms`, `2m`).
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
+    pub flush_interval: std::time::Duration,
+}
+
+/// What the transformer runs with (the policy, the row shape, the keys):
+/// shared by `run`, `replay` and `transform-event`.
+#[derive(Debug, Args)]
+pub struct TransformArgs {
     /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
     #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE|S3_URL")]
     pub policy: String,
@@ -86,14 +102,6 @@ pub struct OutputArgs {
     pub shape: String,
     #[command(flatten)]
     pub keys: KeyArgs,
-    /// Deliver a batch once this much input is in it (`8MiB`, `512KiB`,
-    /// bytes).
-    #[arg(long, default_value = "8MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub flush_bytes: u64,
-    /// Deliver a batch at the latest this long after its first record
-    /// (`5s`, `500ms`, `2m`).
-    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
-    pub flush_interval: std::time::Duration,
 }
 
 /// Kinesis reading options: shared by `run --source kinesis:…` and `replay`.
@@ -295,19 +303,8 @@ pub struct TransformEventArgs {
     /// stream of an iceberg deployment).
     #[arg(long, value_name = "VIEW")]
     pub view: String,
-    /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
-    #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE|S3_URL")]
-    pub policy: String,
-    /// Output shape: flat (one object per change) or envelope (DMS layout).
-    #[arg(
-        long,
-        env = "CDCMASK_SHAPE",
-        default_value = "flat",
-        value_name = "SHAPE"
-    )]
-    pub shape: String,
     #[command(flatten)]
-    pub keys: KeyArgs,
+    pub transform: TransformArgs,
     /// Where the answers go: s3 (partitionKeys) or iceberg (each row with
     /// otfMetadata naming its table; sealed and control records Dropped).
     #[arg(long, env = "CDCMASK_DESTINATION", value_name = "s3|iceberg")]
