@@ -13,7 +13,7 @@ use cdc_mask_transformer::Processor;
 use proptest::prelude::*;
 
 mod local;
-use local::local_settings;
+use local::Local;
 
 const POLICY: &str = r#"{"version":1,"tables":[{"schema":"s","table":"t","columns":{
   "p_redact":{},
@@ -37,7 +37,7 @@ const COLUMNS: [&str; 7] = [
 ];
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _local: Local,
     processors: Vec<(View, Shape, Processor)>,
     runtime: tokio::runtime::Runtime,
 }
@@ -45,8 +45,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("policy.json"), POLICY).unwrap();
+        let local = Local::new(POLICY);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -54,18 +53,12 @@ fn fixture() -> &'static Fixture {
         let mut processors = Vec::new();
         for view in [View::Masked, View::Encrypted] {
             for shape in [Shape::Flat, Shape::Envelope] {
-                let settings = local_settings(
-                    view.as_str(),
-                    shape,
-                    &dir.path().join("policy.json"),
-                    &dir.path().join("keyring"),
-                    &[],
-                );
+                let settings = local.settings(view.as_str(), shape, &[]);
                 processors.push((view, shape, runtime.block_on(settings.processor()).unwrap()));
             }
         }
         Fixture {
-            _dir: dir,
+            _local: local,
             processors,
             runtime,
         }

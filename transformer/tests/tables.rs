@@ -17,7 +17,7 @@ use cdc_mask_transformer::Processor;
 use serde_json::{json, Value};
 
 mod local;
-use local::local_settings;
+use local::Local;
 
 const POLICY: &str = r#"{
   "version": 1,
@@ -35,33 +35,28 @@ const POLICY: &str = r#"{
 }"#;
 
 struct Env {
-    dir: tempfile::TempDir,
+    local: Local,
 }
 
 impl Env {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("policy.json"), POLICY).unwrap();
-        Env { dir }
+        Env {
+            local: Local::new(POLICY),
+        }
     }
 
     /// A processor for `view` (`masked`, `encrypted`, `quarantine`) with
     /// these extra settings.
     async fn processor(&self, view: &str, extra: &[(Setting, &str)]) -> Processor {
-        local_settings(
-            view,
-            Shape::Flat,
-            &self.dir.path().join("policy.json"),
-            &self.dir.path().join("keyring"),
-            extra,
-        )
-        .processor()
-        .await
-        .unwrap()
+        self.local
+            .settings(view, Shape::Flat, extra)
+            .processor()
+            .await
+            .unwrap()
     }
 
     fn ring(&self) -> LocalKeyring {
-        LocalKeyring::open(&self.dir.path().join("keyring")).unwrap()
+        LocalKeyring::open(&self.local.keyring()).unwrap()
     }
 
     /// A reader of the encrypted view, `det` values with the policy's

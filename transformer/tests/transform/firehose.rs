@@ -38,16 +38,12 @@ async fn firehose_fixture_answers_every_record_once() {
 #[tokio::test]
 async fn auto_view_follows_the_delivery_stream_and_fails_closed() {
     let env = Env::new();
-    let processor = local_settings(
-        "auto",
-        Shape::Flat,
-        &env.dir.path().join("policy.json"),
-        &env.dir.path().join("keyring"),
-        &[],
-    )
-    .processor()
-    .await
-    .unwrap();
+    let processor = env
+        .local
+        .settings("auto", Shape::Flat, &[])
+        .processor()
+        .await
+        .unwrap();
     let event = String::from_utf8(event(&[&fixture("example-dms-insert.json")])).unwrap();
     let encrypted = event.replace("cdc-masked", "cdc-encrypted");
     assert_eq!(

@@ -22,7 +22,7 @@ mod local;
 
 mod firehose;
 mod rows;
-use local::local_settings;
+use local::Local;
 
 const POLICY: &str = r#"{
   "version": 1,
@@ -56,32 +56,26 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 struct Env {
-    dir: tempfile::TempDir,
+    local: Local,
 }
 
 impl Env {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("policy.json"), POLICY).unwrap();
-        Env { dir }
+        Env {
+            local: Local::new(POLICY),
+        }
     }
 
     async fn processor(&self, view: View, shape: Shape) -> Processor {
-        local_settings(
-            view.as_str(),
-            shape,
-            &self.dir.path().join("policy.json"),
-            &self.dir.path().join("keyring"),
-            &[],
-        )
-        .processor()
-        .await
-        .unwrap()
+        self.local
+            .settings(view.as_str(), shape, &[])
+            .processor()
+            .await
+            .unwrap()
     }
 
     fn unwrap_cache(&self) -> UnwrapCache {
-        let ring: Arc<dyn Unwrapper> =
-            Arc::new(LocalKeyring::open(&self.dir.path().join("keyring")).unwrap());
+        let ring: Arc<dyn Unwrapper> = Arc::new(LocalKeyring::open(&self.local.keyring()).unwrap());
         UnwrapCache::new(ring)
     }
 }

@@ -192,12 +192,7 @@ fn deterministic_values() {
         )
         .unwrap();
         let domain = s(&v, "domain");
-        let ad: Vec<Vec<u8>> = v["ad_hex"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| hex(a.as_str().unwrap()))
-            .collect();
+        let ad = hex_list(&v, "ad_hex");
         assert_eq!(ad, vec![det::LABEL.to_vec(), domain.as_bytes().to_vec()]);
         for raw in v["json"].as_array().unwrap() {
             let raw = raw.as_str().unwrap();

@@ -81,6 +81,16 @@ fn hex(text: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The bytes of each hex string in the array `v[key]`.
+fn hex_list(v: &Value, key: &str) -> Vec<Vec<u8>> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{key} of {} is not an array", v["id"]))
+        .iter()
+        .map(|a| hex(a.as_str().unwrap()))
+        .collect()
+}
+
 fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

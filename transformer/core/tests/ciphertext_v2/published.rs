@@ -43,12 +43,7 @@ fn rfc5297_and_wycheproof_aes_siv() {
     );
     for v in vs {
         let key = hex(s(&v, "key_hex"));
-        let ad: Vec<Vec<u8>> = v["ad_hex"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| hex(a.as_str().unwrap()))
-            .collect();
+        let ad = hex_list(&v, "ad_hex");
         let plaintext = hex(s(&v, "plaintext_hex"));
         // The two key sizes are two types with the same methods.
         macro_rules! seal_and_open {
