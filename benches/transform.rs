@@ -2,18 +2,25 @@
 //! generated sample-table records, against a "do nothing useful" floor.
 //!
 //! Groups (single-threaded, `Throughput::Bytes` of the event JSON):
-//! - `floor`: parse the event envelope with serde_json; for every record
-//!   base64-decode `data`, parse the decoded DMS JSON with simd-json,
-//!   base64-encode the decoded bytes again and append an `Ok` answer to a
-//!   response of the Firehose shape.
+//! - `floor`: the strict floor of issue 15 (see [`Floor`]): simd-json tapes
+//!   for the event and every record, SIMD base64 both ways, a hand-written
+//!   response, every buffer reused.
 //! - `masked`, `encrypted`: `Processor::process` on a current-thread tokio
-//!   runtime, sample policy, local keyring in a temporary directory.
+//!   runtime, sample policy, local keyring in a temporary directory (the
+//!   core path).
+//! - `handler-masked`, `handler-encrypted`: the Lambda's handler path, from
+//!   the event bytes as the runtime hands them over to the response bytes
+//!   as `lambda_runtime` 1.x sends them: the event deserialized as it does
+//!   (`serde_path_to_error` over `serde_json::from_slice`), the handler's
+//!   [`answer`], and the response serialized as it does
+//!   (`serde_json::to_vec`).
 //!
 //! After the criterion groups (only under `cargo bench`), one line per view
 //! is printed, measured in the same run with interleaved timings
 //! (floor, masked, floor, encrypted, … after a warm-up), medians of 20:
 //! `view=masked MB/s=… floor_MB/s=… ratio=…` (MB = 10^6 bytes; criterion's
-//! own figures are in MiB/s).
+//! own figures are in MiB/s), then one line per view comparing the handler
+//! path with the core path: `handler view=masked MB/s=… core_MB/s=… ratio=…`.
 //!
 //! `CDCMASK_EVENT_BYTES=N` builds an event of at most N bytes instead of
 //! 6 MiB (at 6 MiB the processor's response reaches the Lambda limit and
@@ -27,19 +34,18 @@
 #[path = "support/event.rs"]
 mod event;
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use cdc_mask_core::firehose::Event;
 use cdc_mask_core::View;
+use cdc_mask_transformer::lambda::answer;
 use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
 use cdc_mask_transformer::Processor;
 use criterion::{Criterion, Throughput};
-use serde_json::value::RawValue;
+use simd_json::prelude::*;
+use simd_json::Tape;
 
 /// Target size of the event JSON (override: `CDCMASK_EVENT_BYTES`).
 const EVENT_BYTES: usize = 6 * 1024 * 1024;
@@ -111,6 +117,13 @@ fn main() {
             b.iter(|| process(&runtime, processor, black_box(json)).response.len())
         });
         group.finish();
+        let mut group = c.benchmark_group(format!("handler-{name}"));
+        group.throughput(bytes.clone());
+        group.sample_size(10);
+        group.bench_function("event", |b| {
+            b.iter(|| handler(&runtime, processor, black_box(json)).len())
+        });
+        group.finish();
     }
     c.final_summary();
 
@@ -142,6 +155,20 @@ fn process(
         .expect("the event is well-formed and the keyring local")
 }
 
+/// The handler path: what `lambda_runtime` 1.x does with the event bytes
+/// (`deserializer::deserialize`), the handler's [`answer`], and what it does
+/// with the answer (`serde_json::to_vec` of a buffered response).
+fn handler(runtime: &tokio::runtime::Runtime, processor: &Processor, event: &[u8]) -> Vec<u8> {
+    let mut deserializer = serde_json::Deserializer::from_slice(event);
+    let event: Event =
+        serde_path_to_error::deserialize(&mut deserializer).expect("a Firehose event");
+    let (response, metrics, _) = runtime
+        .block_on(answer(processor, &event))
+        .expect("the event is answered");
+    black_box(metrics);
+    serde_json::to_vec(&response).expect("a response")
+}
+
 /// Runs each side once and reports what it produced, so the figures can be
 /// read against the work actually done (e.g. answers turned
 /// `ProcessingFailed` because the response would pass the Lambda limit).
@@ -156,6 +183,7 @@ fn check(
     let answers: serde_json::Value =
         serde_json::from_slice(&result.response).expect("the response is JSON");
     assert_eq!(answers["records"].as_array().map(Vec::len), Some(records));
+    row_sizes(&answers);
     let s = &result.stats;
     eprintln!(
         "{}: records={} rows={} dropped_control={} quarantined={} lost={} bytes_in={} bytes_out={}",
@@ -170,72 +198,185 @@ fn check(
     );
     let floor_len = floor.run(event);
     eprintln!("floor: response bytes={floor_len}");
+    let body = handler(runtime, processor, event);
+    if result.view == Some(View::Masked) && s.quarantined_total() == 0 {
+        // Masked answers with nothing sealed are a function of the event:
+        // the handler sends the core's bytes as they are.
+        assert_eq!(
+            body, result.response,
+            "the handler path changed the response"
+        );
+    } else {
+        assert_eq!(body.len(), result.response.len());
+    }
 }
 
-/// The floor's reusable buffers.
-#[derive(Default)]
+/// Prints the mean bytes of the view's rows (decoded output lines, newline
+/// included) and, when they carry a wrapped data key, of `_key`, with what
+/// a row would weigh with a legacy KMS `GenerateDataKey` descriptor
+/// (`kms:` and the base64 of a 184-byte ciphertext blob: 252 bytes).
+fn row_sizes(answers: &serde_json::Value) {
+    const LEGACY_KEY_LEN: usize = 4 + 184usize.div_ceil(3) * 4;
+    let (mut rows, mut bytes, mut key_bytes) = (0usize, 0usize, 0usize);
+    let mut view = "";
+    for answer in answers["records"].as_array().into_iter().flatten() {
+        let keys = &answer["metadata"]["partitionKeys"];
+        let Some(v @ ("masked" | "encrypted")) = keys["view"].as_str() else {
+            continue;
+        };
+        view = v;
+        let data = answer["data"].as_str().expect("data is a string");
+        let line = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data)
+            .expect("data is base64");
+        let row: serde_json::Value = serde_json::from_slice(&line).expect("a row is JSON");
+        rows += 1;
+        bytes += line.len();
+        // `_key` and its quotes, name and comma.
+        key_bytes += row["_key"].as_str().map_or(0, |k| k.len() + 10);
+    }
+    if rows == 0 {
+        return;
+    }
+    let (mean, key) = (bytes as f64 / rows as f64, key_bytes as f64 / rows as f64);
+    if key_bytes == 0 {
+        eprintln!("{view}: rows={rows} bytes_per_row={mean:.1}");
+    } else {
+        let legacy = mean - key + (LEGACY_KEY_LEN + 10) as f64;
+        eprintln!(
+            "{view}: rows={rows} bytes_per_row={mean:.1} key_field_bytes={key:.1} bytes_per_row_with_legacy_kms_key={legacy:.1}"
+        );
+    }
+}
+
+/// The strict floor (issue 15): the least work a correct Firehose
+/// transformer must do, with no masking, every buffer reused.
+///
+/// 1. the event is parsed with simd-json's tape (`fill_tape`, no DOM);
+/// 2. each record's `data` is decoded with `base64-simd`, then parsed
+///    fully with simd-json's tape (which validates it);
+/// 3. `metadata.record-type`, `schema-name` and `table-name` are read;
+/// 4. the ORIGINAL record bytes are base64-encoded (SIMD) into the
+///    response, with `recordId`, `result` and `metadata.partitionKeys`
+///    written by hand;
+/// 5. the event copy, decode and parse buffers, simd-json's buffers, both
+///    tapes and the response are reused: nothing is allocated per record.
 struct Floor {
+    /// simd-json parses in place: the event is copied here first.
+    event: Vec<u8>,
     decoded: Vec<u8>,
     parse: Vec<u8>,
-    buffers: Option<simd_json::Buffers>,
+    buffers: simd_json::Buffers,
+    event_tape: Option<Tape<'static>>,
+    record_tape: Option<Tape<'static>>,
     response: Vec<u8>,
+}
+
+impl Default for Floor {
+    fn default() -> Self {
+        Floor {
+            event: Vec::new(),
+            decoded: Vec::new(),
+            parse: Vec::new(),
+            buffers: simd_json::Buffers::new(64 * 1024),
+            event_tape: None,
+            record_tape: None,
+            response: Vec::new(),
+        }
+    }
 }
 
 impl Floor {
     /// Decodes, parses and re-encodes every record of `event`; returns the
     /// response length.
-    ///
-    /// The root package has serde_json but not serde's derive, so the
-    /// envelope is read into maps: the top level as
-    /// `BTreeMap<&str, &RawValue>` (which scans `records` once to delimit
-    /// it), then `records` as `Vec<BTreeMap<&str, &RawValue>>`. That second
-    /// pass and one small map per record are extra work the processor's
-    /// derived, single-pass envelope does not do, so the floor is, if
-    /// anything, slightly slow.
     fn run(&mut self, event: &[u8]) -> usize {
-        let top: BTreeMap<&str, &RawValue> =
-            serde_json::from_slice(event).expect("the event is a JSON object");
-        let records: Vec<BTreeMap<&str, &RawValue>> =
-            serde_json::from_str(top["records"].get()).expect("records is an array of objects");
-        let buffers = self
-            .buffers
-            .get_or_insert_with(|| simd_json::Buffers::new(4096));
+        self.event.clear();
+        self.event.extend_from_slice(event);
+        let mut event_tape = self
+            .event_tape
+            .take()
+            .unwrap_or_else(|| Tape(Vec::new()))
+            .reset();
+        simd_json::fill_tape(&mut self.event, &mut self.buffers, &mut event_tape)
+            .expect("the event is JSON");
+        let mut record_tape = self.record_tape.take().unwrap_or_else(|| Tape(Vec::new()));
         let out = &mut self.response;
         out.clear();
         out.extend_from_slice(b"{\"records\":[");
+        // `get("…")` then `as_array()`: simd-json 0.15.1's `get_array` and
+        // `get_object` cut the container's last node off.
+        let records = event_tape
+            .as_value()
+            .get("records")
+            .and_then(|v| v.as_array())
+            .expect("records is an array");
         for (i, record) in records.iter().enumerate() {
-            let id: Cow<'_, str> =
-                serde_json::from_str(record["recordId"].get()).expect("recordId is a string");
-            let data: Cow<'_, str> =
-                serde_json::from_str(record["data"].get()).expect("data is a string");
+            let id = record.get_str("recordId").expect("recordId is a string");
+            let data = record.get_str("data").expect("data is a string");
             self.decoded.clear();
-            STANDARD
-                .decode_vec(data.as_bytes(), &mut self.decoded)
+            base64_simd::STANDARD
+                .decode_append(data, &mut self.decoded)
                 .expect("data is base64");
             self.parse.clear();
             self.parse.extend_from_slice(&self.decoded);
-            {
-                let value = simd_json::to_borrowed_value_with_buffers(&mut self.parse, buffers)
-                    .expect("the DMS record is JSON");
-                black_box(&value);
-            }
+            let mut tape = record_tape.reset();
+            simd_json::fill_tape(&mut self.parse, &mut self.buffers, &mut tape)
+                .expect("the DMS record is JSON");
+            let metadata = tape
+                .as_value()
+                .get("metadata")
+                .and_then(|v| v.as_object())
+                .expect("metadata is an object");
+            let text = |name: &str| {
+                metadata
+                    .get(name)
+                    .and_then(|v| v.into_string())
+                    .unwrap_or("")
+            };
+            let result: &[u8] = if text("record-type") == "data" {
+                b"Ok"
+            } else {
+                b"Dropped"
+            };
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"recordId\":");
-            serde_json::to_writer(&mut *out, &*id).expect("writing to a Vec");
-            out.extend_from_slice(b",\"result\":\"Ok\",\"data\":\"");
-            let start = out.len();
-            out.resize(start + self.decoded.len().div_ceil(3) * 4, 0);
-            let written = STANDARD
-                .encode_slice(&self.decoded, &mut out[start..])
-                .expect("sized for the padded encoding");
-            out.truncate(start + written);
-            out.extend_from_slice(b"\"}");
+            write_json_string(out, id);
+            out.extend_from_slice(b",\"result\":\"");
+            out.extend_from_slice(result);
+            out.extend_from_slice(b"\",\"data\":\"");
+            base64_simd::STANDARD.encode_append(&self.decoded, out);
+            out.extend_from_slice(b"\",\"metadata\":{\"partitionKeys\":{\"schema\":");
+            write_json_string(out, text("schema-name"));
+            out.extend_from_slice(b",\"table\":");
+            write_json_string(out, text("table-name"));
+            out.extend_from_slice(b"}}}");
+            record_tape = tape.reset();
         }
         out.extend_from_slice(b"]}");
+        self.event_tape = Some(event_tape.reset());
+        self.record_tape = Some(record_tape);
         out.len()
     }
+}
+
+/// Appends `value` as a JSON string: copied as is when nothing needs an
+/// escape (the common case), else escaped byte by byte.
+fn write_json_string(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.extend_from_slice(value.as_bytes());
+    } else {
+        for b in value.bytes() {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                0..0x20 => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+                _ => out.push(b),
+            }
+        }
+    }
+    out.push(b'"');
 }
 
 /// Interleaved timings of the floor and both views, then one line per view.
@@ -254,16 +395,22 @@ fn summary(
     let mut floor_times = Vec::new();
     let mut masked_times = Vec::new();
     let mut encrypted_times = Vec::new();
+    let mut handler_masked_times = Vec::new();
+    let mut handler_encrypted_times = Vec::new();
     for round in 0..SUMMARY_ITERATIONS + 3 {
         let f1 = time(&mut || floor.run(event));
         let m = time(&mut || process(runtime, masked, event).response.len());
+        let hm = time(&mut || handler(runtime, masked, event).len());
         let f2 = time(&mut || floor.run(event));
         let e = time(&mut || process(runtime, encrypted, event).response.len());
+        let he = time(&mut || handler(runtime, encrypted, event).len());
         // The first three rounds are the warm-up.
         if round >= 3 {
             floor_times.extend([f1, f2]);
             masked_times.push(m);
             encrypted_times.push(e);
+            handler_masked_times.push(hm);
+            handler_encrypted_times.push(he);
         }
     }
     let mb_per_s = |times: &mut Vec<Duration>| {
@@ -272,14 +419,23 @@ fn summary(
         event.len() as f64 / 1e6 / median
     };
     let floor_rate = mb_per_s(&mut floor_times);
-    for (name, times) in [
-        ("masked", &mut masked_times),
-        ("encrypted", &mut encrypted_times),
+    for (name, times, handler_times) in [
+        ("masked", &mut masked_times, &mut handler_masked_times),
+        (
+            "encrypted",
+            &mut encrypted_times,
+            &mut handler_encrypted_times,
+        ),
     ] {
         let rate = mb_per_s(times);
         println!(
             "view={name} MB/s={rate:.1} floor_MB/s={floor_rate:.1} ratio={:.2}",
             rate / floor_rate
+        );
+        let handler_rate = mb_per_s(handler_times);
+        println!(
+            "handler view={name} MB/s={handler_rate:.1} core_MB/s={rate:.1} ratio={:.2}",
+            handler_rate / rate
         );
     }
 }

@@ -367,8 +367,10 @@ pub struct CompileArgs {
     /// (one per line or concatenated, as Firehose writes them), findings
     /// alone, or `aws macie2 get-findings` output; or the guard's suggested
     /// findings (`findings/suggested/` of the lake, `transform-event
-    /// --guard-report`; schemas/suggested-findings.md); gzip-compressed or
-    /// not; `-` reads stdin.
+    /// --guard-report`; schemas/suggested-findings.md); or DMS control
+    /// records (`control/` of the lake that `run` and `replay` write): a
+    /// table's primary key becomes its policy `key` where the overrides give
+    /// none; gzip-compressed or not; `-` reads stdin.
     #[arg(value_name = "SOURCE", required = true)]
     pub sources: Vec<String>,
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use cdc_mask_core::findings::{
-    checked_policy_json, ColumnReport, Compiled, Compiler, Defaults, Layout, Origin, Overrides,
-    Problem,
+    checked_policy_json, ColumnReport, Compiled, Compiler, Defaults, KeyOrigin, Layout, Origin,
+    Overrides, Problem,
 };
 use cdc_mask_core::policy::{Action, PolicyFile};
 use cdc_mask_transformer::findings_store::{S3Store, S3Url, Written};
@@ -79,6 +79,9 @@ async fn compile(args: CompileArgs) -> anyhow::Result<()> {
     }
     let compiled = compiler.finish(overrides.as_ref());
     list("warning", &compiled.warnings);
+    for line in &compiled.low_entropy {
+        eprintln!("warning: {line}");
+    }
     if !compiled.errors.is_empty() {
         list("error", &compiled.errors);
         anyhow::ensure!(
@@ -276,6 +279,9 @@ fn summary(compiled: &Compiled, sources: usize, target: &str) -> String {
         "findings compile: {} sensitive-data finding(s) from {sources} source(s)",
         compiled.findings
     );
+    if compiled.control_records > 0 {
+        let _ = write!(s, ", {} DMS control record(s)", compiled.control_records);
+    }
     if compiled.skipped > 0 {
         let _ = write!(s, ", {} other finding(s) skipped", compiled.skipped);
     }
@@ -289,6 +295,18 @@ fn summary(compiled: &Compiled, sources: usize, target: &str) -> String {
     );
     for line in column_lines(&compiled.columns) {
         let _ = writeln!(s, "  {line}");
+    }
+    for key in &compiled.keys {
+        let from = match key.origin {
+            KeyOrigin::Overrides => "overrides",
+            KeyOrigin::TableDef => "DMS table definition",
+        };
+        let _ = writeln!(
+            s,
+            "  key: {} ({}) from {from}",
+            key.table,
+            key.key.join(", ")
+        );
     }
     s
 }

@@ -390,3 +390,86 @@ fn layouts_and_unsupported_sources() {
     let help = String::from_utf8(ok(&["findings", "compile", "--help"]).stdout).unwrap();
     assert!(help.contains("Usage: cdc-mask findings compile"), "{help}");
 }
+
+/// Issue 16: keys from the DMS table definitions that `demo` (as `run`
+/// and `replay`) keeps under `control/` of the lake, the overrides' key
+/// winning; low-entropy columns protected deterministically named, one
+/// line each.
+#[test]
+fn keys_come_from_the_lakes_control_log_and_low_entropy_columns_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    crate::ok(&["demo", "--out", s(&lake), "--records", "300"], &[]);
+    assert!(
+        !crate::dir_lines(&lake, "control").is_empty(),
+        "the demo wrote no control log"
+    );
+    let mut overrides: Value =
+        serde_json::from_slice(&std::fs::read(example("policy-overrides.json")).unwrap()).unwrap();
+    let customer = &mut overrides["tables"][0];
+    assert_eq!(customer["table"], "customer");
+    customer["key"] = json!(["username"]);
+    let columns = &mut customer["columns"];
+    columns["username"]["encrypted"] = json!("encrypt-deterministic");
+    columns["gender"] = json!({"masked": "token"});
+    let overrides_path = dir.path().join("overrides.json");
+    std::fs::write(&overrides_path, overrides.to_string()).unwrap();
+
+    let (policy, stderr) = compile(
+        &["--overrides", s(&overrides_path)],
+        &[&example("macie-findings.jsonl"), &lake.join("control")],
+        &dir.path().join("policy.json"),
+    );
+    let policy: Value = serde_json::from_slice(&policy).unwrap();
+    let keys: Vec<(String, Value)> = policy["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["table"].as_str().unwrap().to_owned(), t["key"].clone()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("bank".to_owned(), json!(["id"])),
+            ("card".to_owned(), json!(["id"])),
+            ("customer".to_owned(), json!(["username"])),
+        ],
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 DMS control record(s)"), "{stderr}");
+    assert!(
+        stderr.contains("key: dataset.bank (id) from DMS table definition"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("key: dataset.customer (username) from overrides"),
+        "{stderr}"
+    );
+    let low_entropy: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("low-entropy"))
+        .collect();
+    assert_eq!(
+        low_entropy,
+        [
+            "warning: dataset.customer.gender: low-entropy column protected deterministically \
+          (token or encrypt-deterministic): frequency analysis can reverse its values"
+        ],
+        "{stderr}"
+    );
+
+    // Without the control log, only the overrides' key.
+    let (policy, _) = compile(
+        &["--overrides", s(&overrides_path)],
+        &[&example("macie-findings.jsonl")],
+        &dir.path().join("policy-2.json"),
+    );
+    let policy: Value = serde_json::from_slice(&policy).unwrap();
+    let with_key = policy["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t.get("key").is_some())
+        .count();
+    assert_eq!(with_key, 1);
+}

@@ -1,7 +1,7 @@
 //! `cdc-mask findings compile` with S3 on the moto server: gzip and
 //! concatenated EventBridge objects, overrides and output in S3 (written
 //! only when changed), every page of a prefix (listed two keys a page), a
-//! malformed object.
+//! malformed object; primary keys from the control log of an S3 lake.
 
 use std::path::Path;
 use std::process::Output;
@@ -194,4 +194,66 @@ async fn a_malformed_object_is_named_and_nothing_is_written() {
     assert!(!err.contains("4111"), "no value in errors: {err}");
     assert_eq!(get(&s3, POLICY_KEY).await, b"previous policy");
     assert_eq!(puts(&moto, POLICY_KEY), 1, "only the test's own PUT");
+}
+
+/// Issue 16: the keys come from the control log of an S3 lake, as `run`
+/// writes it there (gzip objects under `control/`).
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_come_from_the_control_log_of_an_s3_lake() {
+    let moto = crate::moto_with_lake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("changes.jsonl");
+    let create_table = r#"{"control":{"table-def":{"columns":{"id":{"type":"INT32","nullable":false},"mail":{"type":"STRING","nullable":true}},"primary-key":["id"]}},"metadata":{"timestamp":"2026-11-29T01:00:00.000000Z","record-type":"control","operation":"create-table","partition-key-type":"task-id","schema-name":"dataset","table-name":"customer"}}"#;
+    std::fs::write(&input, format!("{create_table}\n{}\n", crate::change(1, 0))).unwrap();
+    let lake = format!("s3://{}/lake", crate::BUCKET);
+    let keyring = dir.path().join("keyring");
+    let run = cdc_mask(
+        &moto,
+        &[
+            "run",
+            "--source",
+            &format!("file:{}", input.display()),
+            "--sink",
+            &lake,
+            "--policy",
+            &crate::policy(),
+            "--keyring",
+            s(&keyring),
+        ],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let out = cdc_mask(
+        &moto,
+        &[
+            "findings",
+            "compile",
+            "--overrides",
+            s(&example("policy-overrides.json")),
+            s(&example("macie-findings.jsonl")),
+            &format!("{lake}/control/"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let policy: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: Vec<_> = policy["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["table"].as_str().unwrap(), t.get("key").cloned()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("bank", None),
+            ("card", None),
+            ("customer", Some(json!(["id"])))
+        ],
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("1 DMS control record(s)"),
+        "{}",
+        stderr(&out)
+    );
 }

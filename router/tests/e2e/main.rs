@@ -13,6 +13,8 @@
 //! - `replay`: `replay` from Kinesis into S3: a split, a SIGKILL and a
 //!   resume, 5xx answers, a killed run's cut, missing resources.
 //! - `firehose_sink`: the Firehose sink under partial failures.
+//! - `quarantine_s3`: `quarantine list|reprocess` on an S3 lake: router and
+//!   Firehose objects, plain and gzip, a listing of two pages.
 //!
 //! Here, the pieces they share: the binary, one change record of the test
 //! data, and reading a lake.
@@ -25,6 +27,7 @@ mod findings;
 mod findings_contract;
 mod findings_s3;
 mod firehose_sink;
+mod quarantine_s3;
 mod replay;
 mod run;
 

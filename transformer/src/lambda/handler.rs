@@ -1,7 +1,7 @@
 //! The transformer Lambda's handler: the event as the runtime deserialized
 //! it (once), the response handed back as the bytes the core wrote.
 
-use cdc_mask_core::firehose::Event;
+use cdc_mask_core::firehose::{BatchResult, Event};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::{Serialize, Serializer};
 
@@ -34,15 +34,9 @@ impl Serialize for RawJson {
 /// invocation.
 pub async fn handle(processor: &Processor, event: LambdaEvent<Event>) -> Result<RawJson, Error> {
     let started = std::time::Instant::now();
-    let result = processor.process_event(&event.payload).await?;
+    let (response, metrics, result) = answer(processor, &event.payload).await?;
+    println!("{metrics}");
     let stats = &result.stats;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    println!(
-        "{}",
-        super::emf_line(&result, processor.policy_age(), now_ms)
-    );
     tracing::info!(
         request_id = %event.context.request_id,
         view = result.view.map_or("unknown", |v| v.as_str()),
@@ -56,8 +50,27 @@ pub async fn handle(processor: &Processor, event: LambdaEvent<Event>) -> Result<
         millis = started.elapsed().as_millis(),
         "batch done"
     );
+    Ok(response)
+}
+
+/// What [`handle`] does short of its output: the response for the runtime
+/// (the core's bytes, moved, not copied), the EMF line of the batch, and
+/// the batch's result (its `response` taken).
+///
+/// # Errors
+/// As [`handle`].
+pub async fn answer(
+    processor: &Processor,
+    event: &Event,
+) -> Result<(RawJson, String, BatchResult), Error> {
+    let mut result = processor.process_event(event).await?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let metrics = super::emf_line(&result, processor.policy_age(), now_ms);
     // The core writes ASCII JSON (ids are escaped, data is base64).
-    Ok(RawJson(String::from_utf8(result.response)?))
+    let response = RawJson(String::from_utf8(std::mem::take(&mut result.response))?);
+    Ok((response, metrics, result))
 }
 
 #[cfg(test)]

@@ -64,10 +64,7 @@ pub fn emf_line(result: &BatchResult, policy_age: Option<Duration>, now_ms: u64)
         metrics.push(json!({"Name": "PolicyAgeSeconds", "Unit": "Seconds"}));
         root.insert("PolicyAgeSeconds".into(), json!(age.as_secs()));
     }
-    root.insert(
-        "View".into(),
-        json!(result.view.map_or("unknown", |v| v.as_str())),
-    );
+    root.insert("View".into(), json!(result.view_label()));
     root.insert("WrapMode".into(), json!(WRAP_MODE));
     if !findings.is_empty() {
         root.insert("GuardFindings".into(), json!(findings));
@@ -102,6 +99,7 @@ mod tests {
         let result = BatchResult {
             response: b"{\"records\":[]}".to_vec(),
             view: Some(View::Encrypted),
+            quarantine_stream: false,
             stats: BatchStats {
                 records: 5,
                 rows: 2,

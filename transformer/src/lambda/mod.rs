@@ -10,7 +10,7 @@ mod handler;
 mod logging;
 mod metrics;
 
-pub use handler::{handle, RawJson};
+pub use handler::{answer, handle, RawJson};
 pub use logging::init as init_logging;
 pub use metrics::emf_line;
 

@@ -30,8 +30,14 @@ pub const BUNDLE_ENCODING: &str = "bundle";
 pub enum Sealing<'a> {
     /// One record's original bytes.
     Record(&'a [u8]),
-    /// Several records, `(record id, original bytes)` each, in order.
-    Bundle(&'a [(&'a str, &'a [u8])]),
+    /// Several records, already encoded by [`encode_bundle`] (so that a
+    /// caller can size the bundle before sealing it).
+    Bundle {
+        /// How many records it holds.
+        records: usize,
+        /// Its plaintext: [`encode_bundle`] of the records.
+        encoded: &'a [u8],
+    },
 }
 
 /// The associated data of a version 2 quarantine record:
@@ -64,8 +70,8 @@ pub fn write_quarantine(
 ) {
     let (bundle, aad) = match sealing {
         Sealing::Record(_) => (None, quarantine_aad(reason, record_id, None)),
-        Sealing::Bundle(entries) => (
-            Some(entries.len()),
+        Sealing::Bundle { records, .. } => (
+            Some(records),
             quarantine_aad(reason, record_id, Some(BUNDLE_ENCODING)),
         ),
     };
@@ -77,9 +83,7 @@ pub fn write_quarantine(
         out,
         |out| match sealing {
             Sealing::Record(original) => key.seal_base64(&aad, original, scratch, out),
-            Sealing::Bundle(entries) => {
-                key.seal_base64(&aad, &encode_bundle(entries), scratch, out)
-            }
+            Sealing::Bundle { encoded, .. } => key.seal_base64(&aad, encoded, scratch, out),
         },
     );
 }
@@ -149,7 +153,9 @@ pub fn encode_bundle(entries: &[(&str, &[u8])]) -> Zeroizing<Vec<u8>> {
     let mut deflated = Zeroizing::new(Vec::with_capacity(
         concatenated.len() + concatenated.len() / 16 + 64,
     ));
-    let mut encoder = DeflateEncoder::new(&mut *deflated, Compression::default());
+    // The fast level: the bundle is sealed on the response path, where
+    // time matters more than the last few percent of size.
+    let mut encoder = DeflateEncoder::new(&mut *deflated, Compression::fast());
     // Writing into a Vec cannot fail.
     let _ = encoder.write_all(&concatenated);
     let _ = encoder.finish();

@@ -3,14 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
-use serde_json::Value;
-
 use super::layout::TableName;
-use super::parse::{DataType, Problem};
+use super::macie::DataType;
+use super::overrides::{apply, Overrides};
+use super::parse::Problem;
+use super::table_def::KeyReport;
 use crate::policy::{
-    lowercase, Action, ColumnPolicy, GuardMode, GuardSection, Policy, PolicyError, PolicyFile,
-    TablePolicy,
+    lowercase, Action, ColumnPolicy, GuardMode, GuardSection, PolicyFile, TablePolicy,
 };
 
 /// At most this many finding ids are kept per column; more are summed up as
@@ -61,7 +60,7 @@ impl Defaults {
     }
 }
 
-fn redact() -> Action {
+pub(super) fn redact() -> Action {
     Action::Redact { with: None }
 }
 
@@ -71,70 +70,6 @@ fn protection(action: &Action) -> u8 {
         Action::Partial { .. } => 0,
         Action::Token => 1,
         _ => 2,
-    }
-}
-
-/// Manual overrides: a policy file whose columns win over the findings.
-///
-/// Each override column replaces the compiled column field by field: the
-/// `masked`, `encrypted` and `rename` it gives win; those it leaves out keep
-/// the compiled value (or the policy default for a column no finding
-/// reports). Its `types` are added to the types found; its `findings` are
-/// ignored (provenance comes from the findings). Tables and columns no
-/// finding reports are added. `description` and `redact_with` carry over.
-#[derive(Debug, Clone)]
-pub struct Overrides {
-    file: PolicyFile,
-    /// Per table of `file`, per column name: the fields given.
-    given: Vec<BTreeMap<String, Given>>,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Given {
-    masked: bool,
-    encrypted: bool,
-    rename: bool,
-}
-
-impl Overrides {
-    /// Parses and checks an overrides file (the policy format).
-    ///
-    /// # Errors
-    /// [`PolicyError`] when it is not a usable policy.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, PolicyError> {
-        let file: PolicyFile =
-            serde_json::from_slice(bytes).map_err(|e| PolicyError::Parse(e.to_string()))?;
-        Policy::compile(&file)?;
-        // The same document again, to see which fields each column gives.
-        #[derive(Deserialize)]
-        struct Shape {
-            tables: Vec<ShapeTable>,
-        }
-        #[derive(Deserialize)]
-        struct ShapeTable {
-            columns: BTreeMap<String, serde_json::Map<String, Value>>,
-        }
-        let shape: Shape =
-            serde_json::from_slice(bytes).map_err(|e| PolicyError::Parse(e.to_string()))?;
-        let given = shape
-            .tables
-            .into_iter()
-            .map(|table| {
-                table
-                    .columns
-                    .into_iter()
-                    .map(|(name, fields)| {
-                        let given = Given {
-                            masked: fields.contains_key("masked"),
-                            encrypted: fields.contains_key("encrypted"),
-                            rename: fields.contains_key("rename"),
-                        };
-                        (name, given)
-                    })
-                    .collect()
-            })
-            .collect();
-        Ok(Overrides { file, given })
     }
 }
 
@@ -173,16 +108,25 @@ pub struct Compiled {
     pub policy: PolicyFile,
     /// The protected columns, sorted by table and column (case-insensitively).
     pub columns: Vec<ColumnReport>,
+    /// The tables with a key, and where each key comes from.
+    pub keys: Vec<KeyReport>,
     /// Sensitive-data findings read.
     pub findings: usize,
+    /// DMS control records read (table definitions).
+    pub control_records: usize,
     /// Other findings (policy findings) read and skipped.
     pub skipped: usize,
     /// Malformed documents and findings that could not be placed on a table;
     /// the policy holds everything else. Use the policy only when this is
     /// empty, or when told to keep going.
     pub errors: Vec<Problem>,
-    /// Detections that name no column (add those columns with overrides).
+    /// Detections that name no column (add those columns with overrides),
+    /// and primary keys of table definitions the policy cannot take.
     pub warnings: Vec<Problem>,
+    /// One line per low-entropy column that a view tokenises or encrypts
+    /// deterministically, as policy load logs them
+    /// ([`low_entropy_warnings`](crate::policy::low_entropy_warnings)).
+    pub low_entropy: Vec<String>,
 }
 
 /// The union of all detections so far: table → column → types and findings.
@@ -333,63 +277,13 @@ impl Accumulator {
 
 /// A table being written: its key, and lower-cased column name → (name,
 /// column, origin).
-struct OutTable {
-    name: TableName,
-    key: Vec<String>,
-    columns: BTreeMap<String, (String, ColumnPolicy, Origin)>,
+pub(super) struct OutTable {
+    pub(super) name: TableName,
+    pub(super) key: Vec<String>,
+    pub(super) columns: BTreeMap<String, (String, ColumnPolicy, Origin)>,
 }
 
-fn apply(tables: &mut BTreeMap<(String, String), OutTable>, overrides: &Overrides) {
-    for (table, given) in overrides.file.tables.iter().zip(&overrides.given) {
-        let name = TableName {
-            schema: table.schema.clone(),
-            table: table.table.clone(),
-        };
-        let key = (lowercase(&name.schema), lowercase(&name.table));
-        let out = tables.entry(key).or_insert_with(|| OutTable {
-            name: name.clone(),
-            key: Vec::new(),
-            columns: BTreeMap::new(),
-        });
-        out.name = name;
-        // Findings never name a key: the override's is the table's.
-        if !table.key.is_empty() {
-            out.key.clone_from(&table.key);
-        }
-        for (column_name, column) in &table.columns {
-            let given = given.get(column_name).copied().unwrap_or_default();
-            let lower = lowercase(column_name);
-            let merged = match out.columns.remove(&lower) {
-                Some((_, mut found, _)) => {
-                    if given.masked {
-                        found.masked = column.masked.clone();
-                    }
-                    if given.encrypted {
-                        found.encrypted = column.encrypted.clone();
-                    }
-                    if given.rename {
-                        found.rename = column.rename;
-                    }
-                    // Findings never name a join domain: an override's wins.
-                    if column.domain.is_some() {
-                        found.domain.clone_from(&column.domain);
-                    }
-                    found.types = sorted_strings(found.types.iter().chain(&column.types));
-                    (column_name.clone(), found, Origin::Both)
-                }
-                None => {
-                    let mut added = column.clone();
-                    added.types = sorted_strings(column.types.iter());
-                    added.findings.clear();
-                    (column_name.clone(), added, Origin::Overrides)
-                }
-            };
-            out.columns.insert(lower, merged);
-        }
-    }
-}
-
-fn sorted_strings<T: ToString>(items: impl Iterator<Item = T>) -> Vec<String> {
+pub(super) fn sorted_strings<T: ToString>(items: impl Iterator<Item = T>) -> Vec<String> {
     let set: BTreeSet<String> = items.map(|t| t.to_string()).collect();
     set.into_iter().collect()
 }
@@ -405,14 +299,14 @@ fn provenance(ids: BTreeSet<String>) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn t(s: &str) -> TableName {
+    pub(in crate::findings) fn t(s: &str) -> TableName {
         s.parse().unwrap()
     }
 
-    fn managed(name: &str) -> DataType {
+    pub(in crate::findings) fn managed(name: &str) -> DataType {
         DataType::Managed(name.into())
     }
 
@@ -493,70 +387,5 @@ mod tests {
         assert_eq!(kept.len(), MAX_PROVENANCE_IDS + 1);
         assert_eq!(kept[0], "id00");
         assert_eq!(kept[MAX_PROVENANCE_IDS], "+5 more");
-    }
-
-    #[test]
-    fn overrides_win_field_by_field() {
-        let mut acc = Accumulator::default();
-        let card = t("dataset.card");
-        acc.add(&card, "card_number", &managed("CREDIT_CARD_NUMBER"), "f1");
-        acc.add(&card, "cvv", &managed("CREDIT_CARD_SECURITY_CODE"), "f1");
-        acc.add(&card, "note", &managed("NAME"), "f1");
-        let overrides = Overrides::from_slice(
-            br#"{"version":1,"description":"mine","redact_with":"***","tables":[
-              {"schema":"DATASET","table":"card","columns":{
-                "card_number":{"masked":"keep"},
-                "CVV":{"encrypted":"null","rename":false,"types":["X"],"findings":["bogus"]},
-                "holder":{"types":["NAME"],"masked":"token"}}},
-              {"schema":"hr","table":"pay","columns":{"iban":{}}}]}"#,
-        )
-        .unwrap();
-        let (policy, reports) = acc.finish(Defaults::ByType, Some(&overrides));
-        assert_eq!(policy.description.as_deref(), Some("mine"));
-        assert_eq!(policy.redact_with.as_deref(), Some("***"));
-        let card = &policy.tables[0];
-        assert_eq!(card.schema, "DATASET", "the override's spelling");
-        let number = &card.columns["card_number"];
-        assert_eq!(number.masked, Action::Keep, "an override forces keep");
-        assert_eq!(number.encrypted, Action::Encrypt);
-        assert_eq!(number.findings, ["f1"]);
-        let cvv = &card.columns["CVV"];
-        assert_eq!(cvv.masked, redact(), "not given: the finding's default");
-        assert_eq!(cvv.encrypted, Action::Null);
-        assert!(!cvv.rename);
-        assert_eq!(cvv.types, ["CREDIT_CARD_SECURITY_CODE", "X"]);
-        assert_eq!(cvv.findings, ["f1"]);
-        assert!(!card.columns.contains_key("cvv"));
-        let holder = &card.columns["holder"];
-        assert_eq!(holder.masked, Action::Token);
-        assert!(holder.findings.is_empty());
-        assert_eq!(card.columns["note"].masked, redact());
-        assert_eq!(policy.tables[1].columns["iban"].masked, redact());
-        let origins: Vec<(String, Origin)> = reports
-            .iter()
-            .map(|r| (r.column.clone(), r.origin))
-            .collect();
-        assert_eq!(
-            origins,
-            [
-                ("card_number".to_owned(), Origin::Both),
-                ("CVV".to_owned(), Origin::Both),
-                ("holder".to_owned(), Origin::Overrides),
-                ("note".to_owned(), Origin::Findings),
-                ("iban".to_owned(), Origin::Overrides),
-            ]
-        );
-        Policy::compile(&policy).unwrap();
-    }
-
-    #[test]
-    fn bad_overrides_are_refused() {
-        for bad in [
-            &br#"{"version":1,"tables":[{"schema":"a","table":"b","columns":{"c":{"masked":"encrypt"}}}]}"#[..],
-            br#"{"version":1,"tables":[],"extra":1}"#,
-            br#"not json"#,
-        ] {
-            assert!(Overrides::from_slice(bad).is_err());
-        }
     }
 }

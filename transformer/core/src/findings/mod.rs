@@ -35,24 +35,39 @@
 //! most [`MAX_PROVENANCE_IDS`] per column).
 //!
 //! # Layout
-//! - `parse`: the wire types and documents → findings → columns.
+//! - `parse`: bytes → documents → findings, suggested findings and DMS
+//!   control records.
+//! - `macie`: a Macie finding's wire subset → the columns each detection
+//!   points at.
 //! - `layout`: S3 object key → `schema.table`.
-//! - `compile`: the union per column, defaults per type, overrides.
+//! - `compile`: the union per column, defaults per type.
+//! - `overrides`: manual overrides, winning field by field.
 //! - `render`: the policy file's bytes, one line per column.
+//! - `table_def`: primary keys from DMS control records (the router's
+//!   control log), for the tables whose overrides give no key.
 
 mod compile;
 mod layout;
+mod macie;
+mod overrides;
 mod parse;
 mod render;
+mod table_def;
 
-pub use compile::{ColumnReport, Compiled, Defaults, Origin, Overrides, MAX_PROVENANCE_IDS};
+pub use compile::{ColumnReport, Compiled, Defaults, Origin, MAX_PROVENANCE_IDS};
 pub use layout::{Layout, Pattern, TableName};
-pub use parse::{DataType, Location, Problem};
+pub use macie::DataType;
+pub use overrides::Overrides;
+pub use parse::{Location, Problem};
 pub use render::{checked_policy_json, policy_json};
+pub use table_def::{KeyOrigin, KeyReport};
 
 use crate::guard::{Detector, SuggestedFinding};
+use crate::policy::low_entropy_warnings;
 use compile::Accumulator;
-use parse::{Parsed, Scanned};
+use macie::Scanned;
+use parse::Parsed;
+use table_def::ObservedKeys;
 
 /// Compiles findings from any number of sources into one policy.
 #[derive(Debug)]
@@ -60,7 +75,9 @@ pub struct Compiler {
     layout: Layout,
     defaults: Defaults,
     columns: Accumulator,
+    keys: ObservedKeys,
     findings: usize,
+    control_records: usize,
     skipped: usize,
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
@@ -74,7 +91,9 @@ impl Compiler {
             layout,
             defaults,
             columns: Accumulator::default(),
+            keys: ObservedKeys::default(),
             findings: 0,
+            control_records: 0,
             skipped: 0,
             errors: Vec::new(),
             warnings: Vec::new(),
@@ -96,6 +115,12 @@ impl Compiler {
             Ok(Parsed::Suggested(suggested)) => {
                 self.findings += 1;
                 self.add_suggested(source, &suggested);
+            }
+            Ok(Parsed::Control(def)) => {
+                self.control_records += 1;
+                if let Some(def) = def {
+                    self.keys.add(def, at);
+                }
             }
         });
     }
@@ -159,16 +184,23 @@ impl Compiler {
         }
     }
 
-    /// The policy from everything read, with `overrides` applied.
-    pub fn finish(self, overrides: Option<&Overrides>) -> Compiled {
-        let (policy, columns) = self.columns.finish(self.defaults, overrides);
+    /// The policy from everything read, with `overrides` applied, then the
+    /// primary keys of the table definitions read where the overrides give
+    /// no key.
+    pub fn finish(mut self, overrides: Option<&Overrides>) -> Compiled {
+        let (mut policy, columns) = self.columns.finish(self.defaults, overrides);
+        let keys = self.keys.apply(&mut policy.tables, &mut self.warnings);
+        let low_entropy = low_entropy_warnings(&policy);
         Compiled {
             policy,
             columns,
+            keys,
             findings: self.findings,
+            control_records: self.control_records,
             skipped: self.skipped,
             errors: self.errors,
             warnings: self.warnings,
+            low_entropy,
         }
     }
 }
@@ -270,5 +302,60 @@ mod tests {
         let compiled = compiler.finish(None);
         assert_eq!(compiled.policy.tables[0].schema, "hr");
         assert_eq!(compiled.policy.tables[0].table, "pay");
+    }
+
+    #[test]
+    fn table_definitions_give_keys_and_low_entropy_columns_are_named() {
+        let mut compiler = Compiler::new(Layout::Dms, Defaults::ByType);
+        let finding = event(
+            "f1",
+            "dataset/customer/LOAD00000001.parquet",
+            &record("NAME", "$.name"),
+            "",
+        );
+        compiler.add_source("findings.jsonl", finding.as_bytes());
+        // The router's control log: `control` and `metadata` of each record.
+        let control = |table: &str, key: &str| {
+            format!(
+                r#"{{"control":{{"table-def":{{"columns":{{"id":{{"type":"INT32","nullable":false}}}},"primary-key":{key}}}}},"metadata":{{"timestamp":"2026-11-28T09:15:03.000000Z","record-type":"control","operation":"create-table","partition-key-type":"task-id","schema-name":"dataset","table-name":"{table}"}}}}"#
+            )
+        };
+        let log = format!(
+            "{}\n{}\n{}\n",
+            control("customer", r#"["id"]"#),
+            control("bank", r#"["id"]"#),
+            control("card", "7"),
+        );
+        compiler.add_source("lake/control/x.jsonl", log.as_bytes());
+        let overrides = Overrides::from_slice(
+            br#"{"version":1,"tables":[{"schema":"dataset","table":"customer","columns":{
+                "gender":{"masked":"token"},"birthdate":{"encrypted":"encrypt-deterministic"}}}]}"#,
+        )
+        .unwrap();
+        let compiled = compiler.finish(Some(&overrides));
+        assert_eq!((compiled.findings, compiled.control_records), (1, 2));
+        assert_eq!(compiled.errors.len(), 1, "the malformed primary key");
+        assert!(compiled.errors[0]
+            .to_string()
+            .starts_with("lake/control/x.jsonl:3: DMS control record"));
+        let customer = &compiled.policy.tables[0];
+        assert_eq!(customer.key, ["id"]);
+        assert_eq!(
+            compiled.policy.tables.len(),
+            1,
+            "a definition adds no table"
+        );
+        assert_eq!(compiled.keys.len(), 1);
+        assert_eq!(compiled.keys[0].origin, KeyOrigin::TableDef);
+        // The same lines as policy load logs, one per column.
+        assert_eq!(compiled.low_entropy.len(), 2);
+        assert!(compiled.low_entropy[0].starts_with("dataset.customer.birthdate: low-entropy"));
+        assert!(compiled.low_entropy[1].starts_with("dataset.customer.gender: low-entropy"));
+        assert_eq!(
+            compiled.low_entropy,
+            crate::policy::Policy::compile(&compiled.policy)
+                .unwrap()
+                .warnings()
+        );
     }
 }

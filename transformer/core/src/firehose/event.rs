@@ -1,28 +1,66 @@
 //! The Firehose transformation event. The Lambda runtime deserializes the
 //! body once, into an [`Event`], and reports a failure in the invocation's
 //! error (and its log): so deserialization errors never quote input, which
-//! serde's type errors do (`invalid type: string "…"`). Record `data` stays
-//! its raw JSON text until a record is decoded.
+//! serde's type errors do (`invalid type: string "…"`).
+//!
+//! Record `data` is decoded as it is read, borrowed from the event's bytes
+//! (which therefore must be a slice: `serde_json::from_slice`), into one
+//! buffer for the whole event: no allocation and no copy per record.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::BatchError;
 
+/// Accepts base64 with or without padding, as producers differ.
+const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
 /// A Firehose transformation event: what the contract needs of it.
 pub struct Event {
     pub(super) delivery_stream_arn: Option<String>,
     pub(super) records: Vec<EventRecord>,
+    /// Every record's [`Data`], back to back.
+    pub(super) bytes: Vec<u8>,
 }
 
 /// One record of an event.
 pub(super) struct EventRecord {
     pub(super) record_id: String,
-    pub(super) data: Option<Box<RawValue>>,
-    pub(super) approximate_arrival_timestamp: Option<Box<RawValue>>,
+    pub(super) data: Data,
+    /// `approximateArrivalTimestamp` when it is a number (milliseconds).
+    pub(super) arrival_millis: Option<f64>,
+}
+
+/// A record's `data`, in [`Event::bytes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Data {
+    /// The bytes its base64 encodes.
+    Decoded(Range<usize>),
+    /// Not base64, or not a string: its JSON text, as sent (empty when the
+    /// record has no `data`).
+    NotBase64(Range<usize>),
+}
+
+impl Event {
+    /// The original bytes of `record`: its decoded `data`, or the JSON text
+    /// of `data` when that is not base64; and whether it was decoded.
+    pub(super) fn original(&self, record: &EventRecord) -> (bool, &[u8]) {
+        match &record.data {
+            Data::Decoded(range) => (true, &self.bytes[range.clone()]),
+            Data::NotBase64(range) => (false, &self.bytes[range.clone()]),
+        }
+    }
 }
 
 impl Event {
@@ -100,10 +138,11 @@ impl<'de> Visitor<'de> for EventVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
         let mut delivery_stream_arn = None;
         let mut records = None;
+        let mut bytes = Vec::new();
         while let Some(key) = map.next_key::<Key>()? {
             match key.0.as_str() {
                 "deliveryStreamArn" => delivery_stream_arn = map.next_value::<Text>()?.0,
-                "records" => records = Some(map.next_value::<Records>()?.0),
+                "records" => records = Some(map.next_value_seed(Records(&mut bytes))?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -112,6 +151,7 @@ impl<'de> Visitor<'de> for EventVisitor {
         Ok(Event {
             delivery_stream_arn,
             records: records.ok_or_else(|| de::Error::custom("no records"))?,
+            bytes,
         })
     }
 }
@@ -146,37 +186,44 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
-/// The `records` array.
-struct Records(Vec<EventRecord>);
+/// The `records` array, their data decoded into the buffer.
+struct Records<'b>(&'b mut Vec<u8>);
 
-impl<'de> Deserialize<'de> for Records {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RecordsVisitor;
-        impl<'de> Visitor<'de> for RecordsVisitor {
-            type Value = Records;
+impl<'de> DeserializeSeed<'de> for Records<'_> {
+    type Value = Vec<EventRecord>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        struct RecordsVisitor<'b>(&'b mut Vec<u8>);
+        impl<'de> Visitor<'de> for RecordsVisitor<'_> {
+            type Value = Vec<EventRecord>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("records, an array")
             }
             refuse_scalars!("records, an array");
-            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Records, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
                 Err(de::Error::custom("not records, an array"))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Records, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(record) = seq.next_element::<EventRecord>()? {
+                while let Some(record) = seq.next_element_seed(Record(&mut *self.0))? {
                     records.push(record);
                 }
-                Ok(Records(records))
+                Ok(records)
             }
         }
-        deserializer.deserialize_any(RecordsVisitor)
+        deserializer.deserialize_any(RecordsVisitor(self.0))
     }
 }
 
-impl<'de> Deserialize<'de> for EventRecord {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RecordVisitor;
-        impl<'de> Visitor<'de> for RecordVisitor {
+/// One record, its data decoded into the buffer.
+struct Record<'b>(&'b mut Vec<u8>);
+
+impl<'de> DeserializeSeed<'de> for Record<'_> {
+    type Value = EventRecord;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        struct RecordVisitor<'b>(&'b mut Vec<u8>);
+        impl<'de> Visitor<'de> for RecordVisitor<'_> {
             type Value = EventRecord;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a record, an object")
@@ -186,15 +233,20 @@ impl<'de> Deserialize<'de> for EventRecord {
                 Err(de::Error::custom("not a record, an object"))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventRecord, A::Error> {
+                let bytes = self.0;
                 let mut record_id = None;
                 let mut data = None;
                 let mut arrival = None;
                 while let Some(key) = map.next_key::<Key>()? {
                     match key.0.as_str() {
                         "recordId" => record_id = map.next_value::<Text>()?.0,
-                        "data" => data = Some(map.next_value::<Box<RawValue>>()?),
+                        "data" => {
+                            let raw = map.next_value::<&'de RawValue>()?;
+                            data = Some(decode_data(raw, bytes));
+                        }
                         "approximateArrivalTimestamp" => {
-                            arrival = Some(map.next_value::<Box<RawValue>>()?);
+                            let raw = map.next_value::<&'de RawValue>()?;
+                            arrival = raw.get().parse::<f64>().ok();
                         }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
@@ -204,12 +256,54 @@ impl<'de> Deserialize<'de> for EventRecord {
                 Ok(EventRecord {
                     record_id: record_id
                         .ok_or_else(|| de::Error::custom("a record without a recordId"))?,
-                    data,
-                    approximate_arrival_timestamp: arrival,
+                    data: data.unwrap_or(Data::NotBase64(bytes.len()..bytes.len())),
+                    arrival_millis: arrival,
                 })
             }
         }
-        deserializer.deserialize_any(RecordVisitor)
+        deserializer.deserialize_any(RecordVisitor(self.0))
+    }
+}
+
+/// Decodes a record's `data` (its JSON text `raw`) into `bytes`.
+fn decode_data(raw: &RawValue, bytes: &mut Vec<u8>) -> Data {
+    let start = bytes.len();
+    if let Some(text) = string_value(raw) {
+        if decode_base64(text.as_bytes(), bytes) {
+            return Data::Decoded(start..bytes.len());
+        }
+        bytes.truncate(start);
+    }
+    bytes.extend_from_slice(raw.get().as_bytes());
+    Data::NotBase64(start..bytes.len())
+}
+
+/// Appends the bytes `text` encodes to `out`; false if it is not base64.
+///
+/// Canonical padded base64 (what Firehose sends) goes through the SIMD
+/// decoder, which accepts exactly that; anything else through the lenient
+/// one, which also accepts it unpadded. Together they accept what the
+/// lenient decoder alone accepts, with the same bytes.
+fn decode_base64(text: &[u8], out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    if base64_simd::STANDARD.decode_append(text, out).is_ok() {
+        return true;
+    }
+    out.truncate(start);
+    LENIENT_BASE64.decode_vec(text, out).is_ok()
+}
+
+/// The text of a JSON string value, or `None` if `raw` is not a string.
+/// Borrowed when it has no escapes, as base64 never needs any: then it
+/// is not scanned a second time.
+fn string_value(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    match text.as_bytes() {
+        // A valid JSON string without a backslash is its body, as written.
+        [b'"', body @ .., b'"'] if memchr::memchr(b'\\', body).is_none() => {
+            text.get(1..text.len() - 1).map(Cow::Borrowed)
+        }
+        _ => serde_json::from_str(text).ok(),
     }
 }
 
@@ -228,8 +322,34 @@ mod tests {
             Some("arn:x/cdc-masked")
         );
         assert_eq!(event.records.len(), 2);
-        assert_eq!(event.records[0].data.as_deref().unwrap().get(), r#""eyJ9""#);
-        assert_eq!(event.records[1].data.as_deref().unwrap().get(), "42");
+        assert_eq!(event.original(&event.records[0]), (true, &b"{\"}"[..]));
+        assert_eq!(event.records[0].arrival_millis, Some(1764321303000.0));
+        assert_eq!(event.original(&event.records[1]), (false, &b"42"[..]));
+        assert_eq!(event.records[1].arrival_millis, None);
+    }
+
+    #[test]
+    fn data_is_decoded_strictly_or_leniently_else_kept_as_sent() {
+        let event = Event::parse(
+            br#"{"records":[{"recordId":"a","data":"eyJhIjoxfQ=="},{"recordId":"b","data":"eyJhIjoxfQ"},{"recordId":"c","data":"eyJh\/w=="},{"recordId":"d","data":"eyJhIjoxfR=="},{"recordId":"e","data":"not base64!"},{"recordId":"f"},{"recordId":"g","data":null}]}"#,
+        )
+        .unwrap();
+        let originals: Vec<(bool, &[u8])> =
+            event.records.iter().map(|r| event.original(r)).collect();
+        assert_eq!(
+            originals,
+            [
+                // Padded, unpadded and with an escaped `/`: the same decoder's bytes.
+                (true, &br#"{"a":1}"#[..]),
+                (true, &br#"{"a":1}"#[..]),
+                (true, &b"{\"a\xff"[..]),
+                // Non-canonical trailing bits are not base64, as before.
+                (false, &br#""eyJhIjoxfR==""#[..]),
+                (false, &br#""not base64!""#[..]),
+                (false, &b""[..]),
+                (false, &b"null"[..]),
+            ]
+        );
     }
 
     #[test]

@@ -240,8 +240,23 @@ pub struct BatchResult {
     pub response: Vec<u8>,
     /// The view written, if it could be told.
     pub view: Option<View>,
+    /// Answered by the quarantine stream of an Iceberg deployment
+    /// ([`ViewMode::Quarantine`]), which writes no view.
+    pub quarantine_stream: bool,
     /// Counts.
     pub stats: BatchStats,
+}
+
+impl BatchResult {
+    /// What the batch is reported as (the metrics' `View` dimension):
+    /// `masked`, `encrypted`, `quarantine` or `unknown`.
+    pub fn view_label(&self) -> &'static str {
+        if self.quarantine_stream {
+            "quarantine"
+        } else {
+            self.view.map_or("unknown", View::as_str)
+        }
+    }
 }
 
 impl Event {
@@ -292,6 +307,7 @@ impl Event {
         Ok(BatchResult {
             response,
             view,
+            quarantine_stream: routing == Routing::Quarantine,
             stats,
         })
     }

@@ -10,14 +10,11 @@
 //! `Dropped` and counted as lost (the stream still holds them for a replay);
 //! the template's processor buffer keeps that out of reach.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-
-use super::batch::{original_of, quarantine_keys, Answer, Batch, Carried};
+use super::batch::{quarantine_keys, Answer, Batch, Carried};
 use super::{BatchStats, Event, MAX_RESPONSE_BYTES};
 use crate::cipher::{self, Sealing};
 use crate::json;
-use crate::keys::{DataKeyCache, WrapError};
+use crate::keys::{DataKey, DataKeyCache, WrapError};
 use crate::reason::Reason;
 
 const OPEN: &[u8] = b"{\"records\":[";
@@ -38,6 +35,8 @@ struct Bundle {
     keys: Vec<u8>,
     /// Records sealed in it.
     records: u64,
+    /// Bytes of its DEFLATE stream.
+    deflated: usize,
 }
 
 /// Writes the response of `batch` (made from `event`), with an overflow
@@ -51,13 +50,15 @@ pub(super) fn write(
     event: &Event,
     quarantine: &DataKeyCache,
 ) -> Result<(Vec<u8>, BatchStats), WrapError> {
-    let ids: Vec<Vec<u8>> = event
+    // Every record id as a JSON string, back to back in one buffer.
+    let mut id_text = Vec::with_capacity(event.records.len() * 64);
+    let ids: Vec<std::ops::Range<usize>> = event
         .records
         .iter()
         .map(|r| {
-            let mut id = Vec::with_capacity(r.record_id.len() + 2);
-            json::write_string(&mut id, &r.record_id);
-            id
+            let start = id_text.len();
+            json::write_string(&mut id_text, &r.record_id);
+            start..id_text.len()
         })
         .collect();
     let full: Vec<usize> = batch
@@ -80,53 +81,23 @@ pub(super) fn write(
         suffix[i] = suffix[i + 1] + minimal[i];
     }
     let kept = |k: usize| frame + prefix[k] + suffix[k];
-    let mut first_overflow = (0..=full.len())
+    let first_overflow = (0..=full.len())
         .rev()
         .find(|&k| kept(k) <= MAX_RESPONSE_BYTES)
         .unwrap_or(0);
-    let mut bundle = None;
-    // Records from here on fit nowhere (normally none).
-    let mut first_lost = full.len();
-    // A view stream into Iceberg tables seals nothing: its overflow is lost
-    // (and counted), as a bundle has no table to go to.
-    while first_overflow < full.len() && !batch.iceberg {
-        let members: Vec<usize> = (first_overflow..first_lost)
-            .filter(|&i| matches!(batch.answers[i], Answer::Ok { .. }))
-            .collect();
-        let Some(&carrier) = members.first() else {
-            break;
+    let (first_overflow, first_lost, bundle) = if first_overflow < full.len() && !batch.iceberg {
+        // A view stream into Iceberg tables seals nothing: its overflow is
+        // lost (and counted), as a bundle has no table to go to.
+        let sizes = Sizes {
+            full: &full,
+            minimal: &minimal,
+            ids: &ids,
+            kept: &kept,
         };
-        let candidate = seal_bundle(event, &members, carrier, quarantine)?;
-        let carrier_len = ID_HEAD.len()
-            + ids[carrier].len()
-            + OK_HEAD.len()
-            + candidate.line.len().div_ceil(3) * 4
-            + 1
-            + KEYS_HEAD.len()
-            + candidate.keys.len()
-            + KEYS_TAIL.len();
-        let total = kept(first_overflow) - minimal[carrier] + carrier_len;
-        if total <= MAX_RESPONSE_BYTES {
-            bundle = Some(candidate);
-            break;
-        }
-        let mut excess = total - MAX_RESPONSE_BYTES;
-        if first_overflow > 0 {
-            // Move more answers into the bundle until their full answers
-            // free at least the excess, then seal again.
-            while excess > 0 && first_overflow > 0 {
-                first_overflow -= 1;
-                excess = excess.saturating_sub(full[first_overflow] - minimal[first_overflow]);
-            }
-        } else if first_lost > carrier + 1 {
-            // Everything is in the bundle and it still does not fit: leave
-            // the last half of its members out (a path the template's
-            // processor buffer keeps out of reach; halving bounds the work).
-            first_lost = carrier + 1 + (first_lost - carrier - 1) / 2;
-        } else {
-            first_lost = carrier;
-        }
-    }
+        overflow(&batch, event, &sizes, first_overflow, quarantine)?
+    } else {
+        (first_overflow, full.len(), None)
+    };
 
     let mut out = Vec::with_capacity(
         (batch.lines.len() * 4 / 3 + batch.keys.len() + frame + 64 * ids.len())
@@ -138,7 +109,7 @@ pub(super) fn write(
             out.push(b',');
         }
         out.extend_from_slice(ID_HEAD);
-        out.extend_from_slice(id);
+        out.extend_from_slice(&id_text[id.clone()]);
         if i < first_overflow {
             write_full(&mut out, answer, &batch);
             continue;
@@ -201,46 +172,187 @@ pub(super) fn write(
     Ok((out, stats))
 }
 
-/// Seals the original bytes of `members` into one bundle line carried by
-/// `carrier`.
-fn seal_bundle(
+/// The sizes the cut is chosen from, per answer.
+struct Sizes<'a> {
+    /// Bytes of each answer in full.
+    full: &'a [usize],
+    /// Bytes of each answer as a bare `Dropped`.
+    minimal: &'a [usize],
+    /// Each record id as a JSON string, in `id_text`.
+    ids: &'a [std::ops::Range<usize>],
+    /// Response bytes with the answers before `k` in full and the others
+    /// minimal.
+    kept: &'a dyn Fn(usize) -> usize,
+}
+
+/// Raw bytes of the sample a bundle's compression ratio is first
+/// estimated from.
+const RATIO_SAMPLE_BYTES: usize = 128 * 1024;
+
+/// Bytes of a quarantine line around its sealed text, beyond the wrapped
+/// key and the record id (field names, reason, record count, newline),
+/// rounded up.
+const BUNDLE_LINE_OVERHEAD: usize = 160;
+
+/// Chooses where the answers stop fitting in full and seals the overflow
+/// into one bundle: `(first_overflow, first_lost, bundle)`.
+///
+/// The cut is chosen from an estimate of the bundle's size (the members'
+/// bytes times a DEFLATE ratio measured on a sample of them), so the
+/// bundle is normally sealed once; if it still does not fit, the ratio is
+/// taken from the sealed bundle and the cut moves, until it fits or
+/// nothing is left to move.
+fn overflow(
+    batch: &Batch,
     event: &Event,
-    members: &[usize],
-    carrier: usize,
+    sizes: &Sizes<'_>,
+    mut first_overflow: usize,
     quarantine: &DataKeyCache,
-) -> Result<Bundle, WrapError> {
-    let originals: Vec<(usize, Vec<u8>)> = members
-        .iter()
-        .map(|&i| (i, original_of(&event.records[i])))
+) -> Result<(usize, usize, Option<Bundle>), WrapError> {
+    let n = sizes.full.len();
+    let is_member = |i: usize| matches!(batch.answers[i], Answer::Ok { .. });
+    // What each record adds to the bundle's plaintext before DEFLATE.
+    let raw: Vec<usize> = (0..n)
+        .map(|i| {
+            let record = &event.records[i];
+            8 + record.record_id.len() + event.original(record).1.len()
+        })
         .collect();
-    let entries: Vec<(&str, &[u8])> = originals
+    let members_of = |from: usize, to: usize| (from..to).filter(|&i| is_member(i)).collect();
+    let sample: Vec<usize> = {
+        let mut taken = 0;
+        (first_overflow..n)
+            .filter(|&i| is_member(i))
+            .take_while(|&i| {
+                taken += raw[i];
+                taken - raw[i] < RATIO_SAMPLE_BYTES
+            })
+            .collect()
+    };
+    if sample.is_empty() {
+        return Ok((first_overflow, n, None));
+    }
+    // One key for every attempt, counted for the records that overflow.
+    let overflowing = (first_overflow..n).filter(|&i| is_member(i)).count();
+    let key = quarantine.key_for(u64::try_from(overflowing).unwrap_or(u64::MAX))?;
+    let mut ratio = {
+        let entries = entries_of(event, &sample);
+        let deflated = cipher::encode_bundle(&entries).len();
+        (deflated as f64 / sample.iter().map(|&i| raw[i]).sum::<usize>() as f64) * 1.02
+    };
+    let wrapped = key.wrapped().len();
+    let mut first_lost = n;
+    loop {
+        // The largest cut whose estimated response fits.
+        let mut raw_sum: usize = (first_overflow..first_lost)
+            .filter(|&i| is_member(i))
+            .map(|i| raw[i])
+            .sum();
+        let estimate = |k: usize, raw_sum: usize| -> Option<usize> {
+            let carrier = (k..first_lost).find(|&i| is_member(i))?;
+            let record = &event.records[carrier];
+            let deflated = (raw_sum as f64 * ratio).ceil() as usize + 64;
+            let line = BUNDLE_LINE_OVERHEAD
+                + wrapped
+                + sizes.ids[carrier].len()
+                + (12 + deflated + 16).div_ceil(3) * 4;
+            let mut keys = Vec::new();
+            quarantine_keys(&mut keys, record);
+            Some(
+                (sizes.kept)(k) - sizes.minimal[carrier]
+                    + carrier_len(sizes.ids[carrier].len(), line, keys.len()),
+            )
+        };
+        while first_overflow > 0
+            && estimate(first_overflow, raw_sum).is_some_and(|t| t > MAX_RESPONSE_BYTES)
+        {
+            first_overflow -= 1;
+            if is_member(first_overflow) {
+                raw_sum += raw[first_overflow];
+            }
+        }
+        let members: Vec<usize> = members_of(first_overflow, first_lost);
+        let Some(&carrier) = members.first() else {
+            return Ok((first_overflow, first_lost, None));
+        };
+        let candidate = seal_bundle(event, &members, carrier, &key);
+        let total = (sizes.kept)(first_overflow) - sizes.minimal[carrier]
+            + carrier_len(
+                sizes.ids[carrier].len(),
+                candidate.line.len(),
+                candidate.keys.len(),
+            );
+        if total <= MAX_RESPONSE_BYTES {
+            return Ok((first_overflow, first_lost, Some(candidate)));
+        }
+        // Learn the ratio from what was sealed, with a margin that grows
+        // with each miss, and make progress either way.
+        let sealed_raw: usize = members.iter().map(|&i| raw[i]).sum();
+        ratio = ratio.max(candidate.deflated as f64 / sealed_raw as f64) * 1.05;
+        if first_overflow > 0 {
+            first_overflow -= 1;
+        } else if first_lost > carrier + 1 {
+            // Everything is in the bundle and it still does not fit: leave
+            // the last half of its members out (a path the template's
+            // processor buffer keeps out of reach; halving bounds the work).
+            first_lost = carrier + 1 + (first_lost - carrier - 1) / 2;
+        } else {
+            return Ok((first_overflow, carrier, None));
+        }
+    }
+}
+
+/// Bytes of the answer that carries a bundle line of `line` bytes.
+fn carrier_len(id_len: usize, line: usize, keys: usize) -> usize {
+    ID_HEAD.len()
+        + id_len
+        + OK_HEAD.len()
+        + line.div_ceil(3) * 4
+        + 1
+        + KEYS_HEAD.len()
+        + keys
+        + KEYS_TAIL.len()
+}
+
+/// `(record id, original bytes)` of `members`.
+fn entries_of<'a>(event: &'a Event, members: &[usize]) -> Vec<(&'a str, &'a [u8])> {
+    members
         .iter()
-        .map(|(i, bytes)| (event.records[*i].record_id.as_ref(), bytes.as_slice()))
-        .collect();
+        .map(|&i| {
+            let record = &event.records[i];
+            (record.record_id.as_ref(), event.original(record).1)
+        })
+        .collect()
+}
+
+/// Seals the original bytes of `members` into one bundle line carried by
+/// `carrier`, under `key`.
+fn seal_bundle(event: &Event, members: &[usize], carrier: usize, key: &DataKey) -> Bundle {
+    let entries = entries_of(event, members);
     let records = u64::try_from(entries.len()).unwrap_or(u64::MAX);
-    let key = quarantine.key_for(records)?;
+    let plaintext = cipher::encode_bundle(&entries);
+    drop(entries);
     let mut line = Vec::new();
-    let reason = Reason::ResponseOverflow;
     cipher::write_quarantine(
-        &key,
-        reason.as_str(),
+        key,
+        Reason::ResponseOverflow.as_str(),
         &event.records[carrier].record_id,
-        Sealing::Bundle(&entries),
+        Sealing::Bundle {
+            records: members.len(),
+            encoded: &plaintext,
+        },
         &mut Vec::new(),
         &mut line,
     );
-    drop(entries);
-    for (_, mut bytes) in originals {
-        zeroize::Zeroize::zeroize(&mut bytes);
-    }
     let mut keys = Vec::new();
     quarantine_keys(&mut keys, &event.records[carrier]);
-    Ok(Bundle {
+    Bundle {
         carrier,
         line,
         keys,
         records,
-    })
+        deflated: plaintext.len(),
+    }
 }
 
 /// Bytes of an answer in full (`id_len`: the record id as a JSON string).
@@ -299,9 +411,7 @@ fn write_full(out: &mut Vec<u8>, answer: &Answer, batch: &Batch) {
     }
 }
 
+/// Appends the standard, padded base64 of `bytes` (SIMD).
 fn append_base64(out: &mut Vec<u8>, bytes: &[u8]) {
-    let start = out.len();
-    out.resize(start + bytes.len().div_ceil(3) * 4, 0);
-    let written = STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
-    out.truncate(start + written);
+    base64_simd::STANDARD.encode_append(bytes, out);
 }

@@ -172,15 +172,8 @@ impl DataKey {
             // Only fails for messages over 64 GiB, far above any record.
             .unwrap_or_default();
         scratch.extend_from_slice(&tag);
-        let start = out.len();
-        out.resize(
-            start + base64::encoded_len(scratch.len(), true).unwrap_or(0),
-            0,
-        );
-        let written = BASE64
-            .encode_slice(&scratch[..], &mut out[start..])
-            .unwrap_or(0);
-        out.truncate(start + written);
+        // Standard, padded: the same text as the `base64` crate's, faster.
+        base64_simd::STANDARD.encode_append(&scratch[..], out);
     }
 
     /// Decrypts the base64 of `nonce ‖ ciphertext ‖ tag` made by

@@ -248,7 +248,7 @@ impl Policy {
 
 /// A table's key: distinct columns, and each protected one deterministic
 /// (or kept) in both views, so upserts and `<table>_current` go by it.
-fn check_key(table: &TablePolicy) -> Result<(), PolicyError> {
+pub(crate) fn check_key(table: &TablePolicy) -> Result<(), PolicyError> {
     let mut seen = HashSet::new();
     for name in &table.key {
         let at = format!("{}.{}.{name}", table.schema, table.table);

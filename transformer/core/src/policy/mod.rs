@@ -17,6 +17,7 @@ mod low_entropy;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use compiled::check_key;
 pub use compiled::{ColumnRule, Policy, TableRules};
 pub use file::{
     Action, ColumnPolicy, DatePrecision, GuardMode, GuardSection, PolicyFile, TablePolicy,
