@@ -5,6 +5,10 @@ use std::path::PathBuf;
 use cdc_mask_core::findings::{Pattern, TableName};
 use clap::{Args, Parser, Subcommand};
 
+mod values;
+
+use values::{parse_duration, parse_size};
+
 /// Masks and encrypts PII in AWS DMS change streams.
 ///
 /// Start with `cdc-mask demo`: it generates change data for three sample
@@ -73,6 +77,22 @@ pub struct OutputArgs {
     /// (`dir:PATH` or `s3://bucket/prefix`).
     #[arg(long, value_name = "SINK")]
     pub side_sink: Option<String>,
+    #[command(flatten)]
+    pub transform: TransformArgs,
+    /// Deliver a batch once this much input is in it (`8MiB`, `512KiB`,
+    /// bytes).
+    #[arg(long, default_value = "8MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub flush_bytes: u64,
+    /// Deliver a batch at the latest this long after its first record
+    /// (`5s`, `500ms`, `2m`).
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
+    pub flush_interval: std::time::Duration,
+}
+
+/// What the transformer runs with (the policy, the row shape, the keys):
+/// shared by `run`, `replay` and `transform-event`.
+#[derive(Debug, Args)]
+pub struct TransformArgs {
     /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
     #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE|S3_URL")]
     pub policy: String,
@@ -86,14 +106,6 @@ pub struct OutputArgs {
     pub shape: String,
     #[command(flatten)]
     pub keys: KeyArgs,
-    /// Deliver a batch once this much input is in it (`8MiB`, `512KiB`,
-    /// bytes).
-    #[arg(long, default_value = "8MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub flush_bytes: u64,
-    /// Deliver a batch at the latest this long after its first record
-    /// (`5s`, `500ms`, `2m`).
-    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
-    pub flush_interval: std::time::Duration,
 }
 
 /// Kinesis reading options: shared by `run --source kinesis:…` and `replay`.
@@ -149,56 +161,6 @@ pub struct ReplayArgs {
     pub kinesis: KinesisArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-/// `8MiB`, `512KiB`, `1MB`, `4096`.
-fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (8MiB, 512KiB, 4096)"))?;
-    let factor = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "kib" => 1 << 10,
-        "m" | "mb" => 1_000_000,
-        "mib" => 1 << 20,
-        "g" | "gb" => 1_000_000_000,
-        "gib" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "{text:?}: unknown unit (B, KiB, MiB, GiB, KB, MB, GB)"
-            ))
-        }
-    };
-    match n.checked_mul(factor) {
-        Some(0) | None => Err(format!("{text:?}: must be above 0 and fit 64 bits")),
-        Some(bytes) => Ok(bytes),
-    }
-}
-
-/// `5s`, `500ms`, `2m`, `1.5` (seconds).
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    let seconds = number
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .map(|n| n * scale)
-        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
-        .ok_or_else(|| format!("{text:?} is not a duration (5s, 500ms, 2m)"))?;
-    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// Where keys come from. The same environment variables as the Lambda's
@@ -260,33 +222,6 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_and_durations() {
-        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
-        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
-        assert_eq!(parse_size("1MB"), Ok(1_000_000));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("0").is_err() && parse_size("8 parsecs").is_err());
-        assert_eq!(
-            parse_duration("500ms"),
-            Ok(std::time::Duration::from_millis(500))
-        );
-        assert_eq!(
-            parse_duration("2m"),
-            Ok(std::time::Duration::from_secs(120))
-        );
-        assert_eq!(
-            parse_duration("1.5"),
-            Ok(std::time::Duration::from_millis(1500))
-        );
-        assert!(parse_duration("-1s").is_err() && parse_duration("soon").is_err());
-    }
-}
-
 /// Arguments of `transform-event`.
 #[derive(Debug, Args)]
 pub struct TransformEventArgs {
@@ -295,19 +230,8 @@ pub struct TransformEventArgs {
     /// stream of an iceberg deployment).
     #[arg(long, value_name = "VIEW")]
     pub view: String,
-    /// Policy JSON (see schemas/policy.schema.json): a path or s3://bucket/key.
-    #[arg(long, env = "CDCMASK_POLICY", value_name = "FILE|S3_URL")]
-    pub policy: String,
-    /// Output shape: flat (one object per change) or envelope (DMS layout).
-    #[arg(
-        long,
-        env = "CDCMASK_SHAPE",
-        default_value = "flat",
-        value_name = "SHAPE"
-    )]
-    pub shape: String,
     #[command(flatten)]
-    pub keys: KeyArgs,
+    pub transform: TransformArgs,
     /// Where the answers go: s3 (partitionKeys) or iceberg (each row with
     /// otfMetadata naming its table; sealed and control records Dropped).
     #[arg(long, env = "CDCMASK_DESTINATION", value_name = "s3|iceberg")]

@@ -12,6 +12,9 @@ use cdc_mask_core::{Shape, View};
 use cdc_mask_transformer::Processor;
 use proptest::prelude::*;
 
+mod local;
+use local::Local;
+
 const POLICY: &str = r#"{"version":1,"tables":[{"schema":"s","table":"t","columns":{
   "p_redact":{},
   "p_partial":{"masked":{"action":"partial","keep_last":3}},
@@ -34,7 +37,7 @@ const COLUMNS: [&str; 7] = [
 ];
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _local: Local,
     processors: Vec<(View, Shape, Processor)>,
     runtime: tokio::runtime::Runtime,
 }
@@ -42,8 +45,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("policy.json"), POLICY).unwrap();
+        let local = Local::new(POLICY);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -51,17 +53,12 @@ fn fixture() -> &'static Fixture {
         let mut processors = Vec::new();
         for view in [View::Masked, View::Encrypted] {
             for shape in [Shape::Flat, Shape::Envelope] {
-                let settings = local_settings(
-                    view.as_str(),
-                    shape,
-                    dir.path().join("policy.json"),
-                    dir.path().join("keyring"),
-                );
+                let settings = local.settings(view.as_str(), shape, &[]);
                 processors.push((view, shape, runtime.block_on(settings.processor()).unwrap()));
             }
         }
         Fixture {
-            _dir: dir,
+            _local: local,
             processors,
             runtime,
         }
@@ -195,29 +192,4 @@ proptest! {
             }
         }
     }
-}
-
-/// Settings of a local run: `view` (`masked`, `encrypted`, `auto`), `shape`,
-/// a policy file and a keyring.
-fn local_settings(
-    view: &str,
-    shape: Shape,
-    policy: std::path::PathBuf,
-    keyring: std::path::PathBuf,
-) -> cdc_mask_transformer::settings::Settings {
-    use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
-    let mut builder = SettingsBuilder::from_flags();
-    builder
-        .set(Setting::View, view)
-        .set(Setting::Policy, policy.display().to_string())
-        .set(Setting::Keyring, keyring.display().to_string())
-        .set(
-            Setting::Shape,
-            if shape == Shape::Flat {
-                "flat"
-            } else {
-                "envelope"
-            },
-        );
-    builder.build().unwrap()
 }

@@ -10,11 +10,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use cdc_mask_core::decrypt::DetReader;
 use cdc_mask_core::keys::DeterministicKey;
-use cdc_mask_core::Policy;
+use cdc_mask_core::{Policy, Shape};
 use cdc_mask_transformer::keys::{LocalKeyring, UnwrapCache, Unwrapper};
-use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
+use cdc_mask_transformer::settings::Setting;
 use cdc_mask_transformer::Processor;
 use serde_json::{json, Value};
+
+mod local;
+use local::Local;
 
 const POLICY: &str = r#"{
   "version": 1,
@@ -32,38 +35,28 @@ const POLICY: &str = r#"{
 }"#;
 
 struct Env {
-    dir: tempfile::TempDir,
+    local: Local,
 }
 
 impl Env {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("policy.json"), POLICY).unwrap();
-        Env { dir }
+        Env {
+            local: Local::new(POLICY),
+        }
     }
 
     /// A processor for `view` (`masked`, `encrypted`, `quarantine`) with
     /// these extra settings.
     async fn processor(&self, view: &str, extra: &[(Setting, &str)]) -> Processor {
-        let mut builder = SettingsBuilder::from_flags();
-        builder
-            .set(Setting::View, view)
-            .set(
-                Setting::Policy,
-                self.dir.path().join("policy.json").display().to_string(),
-            )
-            .set(
-                Setting::Keyring,
-                self.dir.path().join("keyring").display().to_string(),
-            );
-        for (setting, value) in extra {
-            builder.set(*setting, *value);
-        }
-        builder.build().unwrap().processor().await.unwrap()
+        self.local
+            .settings(view, Shape::Flat, extra)
+            .processor()
+            .await
+            .unwrap()
     }
 
     fn ring(&self) -> LocalKeyring {
-        LocalKeyring::open(&self.dir.path().join("keyring")).unwrap()
+        LocalKeyring::open(&self.local.keyring()).unwrap()
     }
 
     /// A reader of the encrypted view, `det` values with the policy's

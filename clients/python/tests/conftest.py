@@ -312,6 +312,17 @@ def write_key(directory: Path, name: str, data: bytes) -> Path:
     return path
 
 
+def private_keyring(tmp_path: Path) -> Path:
+    """A keyring of ``\x01`` keys (ECDH data key, deterministic key, master
+    key) as the CLI leaves one: the directory 0700, its files 0600."""
+    ring = tmp_path / "ring"
+    ring.mkdir(mode=0o700)
+    for name, size in (("data-ecdh.key", 32), ("deterministic.key", 64), ("master.key", 32)):
+        (ring / name).write_bytes(b"\x01" * size)
+        (ring / name).chmod(0o600)
+    return ring
+
+
 def write_firehose_event(path: Path, originals: Sequence[bytes]) -> Path:
     """A Firehose transformation event of the encrypted stream whose records
     carry ``originals`` (record ids ``0``, ``1``…)."""

@@ -1,5 +1,6 @@
 """Tampered, moved, foreign and future ciphertexts fail with their own
-exception, and no error carries a value."""
+exception, and no error carries a value. (What the keyring refuses of its
+own files is in ``test_keyring_files``.)"""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import cdcmask
 
-from conftest import Bin, encrypted_files, run_python_cli, write_key
+from conftest import Bin, encrypted_files, private_keyring, run_python_cli, write_key
 from support import v1_writer, v2_writer
 
 
@@ -453,99 +454,8 @@ def test_a_complete_ciphertext_that_fails_is_an_error_under_any_name(
         cdcmask.decrypt_record(r, keys)
 
 
-# ---------------------------------------------------------------------------
-# The keyring refuses what somebody else could have replaced.
-# ---------------------------------------------------------------------------
-
-
-def _ring(tmp_path: Path) -> Path:
-    ring = tmp_path / "ring"
-    ring.mkdir(mode=0o700)
-    for name, size in (("data-ecdh.key", 32), ("deterministic.key", 64), ("master.key", 32)):
-        (ring / name).write_bytes(b"\x01" * size)
-        (ring / name).chmod(0o600)
-    return ring
-
-
-def test_a_private_keyring_opens(tmp_path: Path) -> None:
-    ring = cdcmask.LocalKeyring(_ring(tmp_path))
-    assert len(ring.recipient().kid) == 16
-    assert ring.deterministic_keys().key("1").version == 1
-
-
-@pytest.mark.parametrize("mode", [0o770, 0o702, 0o777])
-def test_a_writable_keyring_directory_is_refused(tmp_path: Path, mode: int) -> None:
-    ring = _ring(tmp_path)
-    ring.chmod(mode)
-    with pytest.raises(cdcmask.KeyringError, match="writable"):
-        cdcmask.LocalKeyring(ring)
-
-
-@pytest.mark.parametrize("name", ["data-ecdh.key", "deterministic.key", "master.key"])
-@pytest.mark.parametrize("mode", [0o620, 0o602, 0o666])
-def test_a_writable_key_file_is_refused(tmp_path: Path, name: str, mode: int) -> None:
-    ring = _ring(tmp_path)
-    (ring / name).chmod(mode)
-    keys = cdcmask.LocalKeyring(ring)
-    with pytest.raises(cdcmask.KeyringError, match="writable") as caught:
-        if name == "data-ecdh.key":
-            keys.recipient()
-        elif name == "deterministic.key":
-            keys.deterministic_keys()
-        else:
-            keys.keyring_id
-    assert "\x01" not in str(caught.value)
-
-
-def test_symlinks_are_refused(tmp_path: Path) -> None:
-    ring = _ring(tmp_path)
-    link = tmp_path / "link"
-    link.symlink_to(ring)
-    with pytest.raises(cdcmask.KeyringError, match="symlink"):
-        cdcmask.LocalKeyring(link)
-    elsewhere = tmp_path / "elsewhere.key"
-    elsewhere.write_bytes(b"\x02" * 32)
-    elsewhere.chmod(0o600)
-    (ring / "data-ecdh.key").unlink()
-    (ring / "data-ecdh.key").symlink_to(elsewhere)
-    with pytest.raises(cdcmask.KeyringError, match="symlink"):
-        cdcmask.LocalKeyring(ring).recipient()
-
-
-def test_a_key_file_that_is_not_a_file(tmp_path: Path) -> None:
-    ring = _ring(tmp_path)
-    (ring / "data-ecdh.key").unlink()
-    (ring / "data-ecdh.key").mkdir(mode=0o700)
-    with pytest.raises(cdcmask.KeyringError, match="regular file"):
-        cdcmask.LocalKeyring(ring).recipient()
-
-
-@pytest.mark.parametrize(
-    "name,data,message",
-    [
-        ("data-ecdh.key", b"\x01" * 31, "exactly 32 bytes"),
-        ("data-ecdh.key", b"\x00" * 32, "out of range"),
-        ("data-ecdh.key", b"\xff" * 32, "out of range"),
-        ("deterministic.key", b"\x01" * 32, "exactly 64 bytes"),
-    ],
-)
-def test_bad_key_files(tmp_path: Path, name: str, data: bytes, message: str) -> None:
-    ring = _ring(tmp_path)
-    (ring / name).write_bytes(data)
-    keys = cdcmask.LocalKeyring(ring)
-    with pytest.raises(cdcmask.KeyringError, match=message):
-        keys.recipient() if name == "data-ecdh.key" else keys.deterministic_keys()
-
-
-def test_an_empty_directory_is_no_keyring(tmp_path: Path) -> None:
-    with pytest.raises(cdcmask.KeyringError, match="no keyring"):
-        cdcmask.LocalKeyring(tmp_path)
-    with pytest.raises(cdcmask.KeyringError, match="no keyring"):
-        cdcmask.LocalKeyring(tmp_path / "missing")
-
-
 def test_a_missing_ecdh_key_is_named(tmp_path: Path, rows: List[Dict[str, Any]]) -> None:
-    ring = _ring(tmp_path)
+    ring = private_keyring(tmp_path)
     (ring / "data-ecdh.key").unlink()
     r = row(rows)
     r["_key"] = "ecdh1:0011223344556677:" + "A" * 108

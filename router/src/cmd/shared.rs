@@ -21,7 +21,12 @@ use crate::sink::OutputSpec;
 pub(super) fn output_plan(args: &OutputArgs) -> anyhow::Result<OutputPlan> {
     let spec = OutputSpec::parse(&args.sink, args.side_sink.as_deref())?;
     // Both views are always written; the fixed view only names the default.
-    let settings = settings("masked", &args.policy, &args.shape, &args.keys)?;
+    let settings = settings(
+        "masked",
+        &args.transform.policy,
+        &args.transform.shape,
+        &args.transform.keys,
+    )?;
     Ok(OutputPlan {
         spec,
         sink: args.sink.clone(),
@@ -30,7 +35,7 @@ pub(super) fn output_plan(args: &OutputArgs) -> anyhow::Result<OutputPlan> {
             bytes: args.flush_bytes,
             interval: args.flush_interval,
         },
-        endpoint_url: args.keys.endpoint_url.clone(),
+        endpoint_url: args.transform.keys.endpoint_url.clone(),
     })
 }
 

@@ -13,9 +13,9 @@ use crate::cli::TransformEventArgs;
 pub(super) async fn run(args: TransformEventArgs) -> anyhow::Result<()> {
     let settings = shared::settings_with(
         &args.view,
-        &args.policy,
-        &args.shape,
-        &args.keys,
+        &args.transform.policy,
+        &args.transform.shape,
+        &args.transform.keys,
         &[
             (Setting::Destination, args.destination.as_deref()),
             (

@@ -1,11 +1,13 @@
 //! `cdc-mask findings compile` with S3 on the moto server: gzip and
 //! concatenated EventBridge objects, overrides and output in S3 (written
-//! only when changed), every page of a large prefix, a malformed object;
-//! primary keys from the control log of an S3 lake.
+//! only when changed), every page of a prefix (listed two keys a page), a
+//! malformed object; primary keys from the control log of an S3 lake.
 
 use std::path::Path;
 use std::process::Output;
 
+use cdc_mask_core::findings::{Compiler, Defaults, Layout};
+use cdc_mask_transformer::findings_store::{S3Store, S3Url};
 use serde_json::json;
 
 use crate::support::findings::{
@@ -111,42 +113,50 @@ async fn compiling_an_s3_prefix_equals_compiling_the_same_files() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_page_of_a_large_prefix_is_read() {
+async fn every_page_of_a_prefix_is_read() {
     let (moto, s3) = moto_with_findings().await;
-    // 1,001 more objects (ListObjectsV2 returns at most 1,000 per page),
-    // each a policy finding that is counted and skipped.
-    let mut uploads = tokio::task::JoinSet::new();
-    for n in 0..1001 {
-        let s3 = s3.clone();
-        uploads.spawn(async move {
-            let finding = json!({"schemaVersion": "1.0", "id": format!("p{n}"), "type": "Policy:IAMUser/S3BucketPublic"});
-            put(&s3, &format!("{PREFIX}policy/{n:04}.json"), finding.to_string().into_bytes()).await;
-        });
-        if uploads.len() >= 16 {
-            uploads.join_next().await.unwrap().unwrap();
-        }
+    // Three more objects, each a policy finding that is counted and skipped;
+    // with the two-key pages asked for below, the prefix's six objects and
+    // one folder marker take four pages.
+    for n in 0..3 {
+        let finding = json!({"schemaVersion": "1.0", "id": format!("p{n}"), "type": "Policy:IAMUser/S3BucketPublic"});
+        put(
+            &s3,
+            &format!("{PREFIX}policy/{n:04}.json"),
+            finding.to_string().into_bytes(),
+        )
+        .await;
     }
-    while let Some(done) = uploads.join_next().await {
-        done.unwrap();
-    }
-    let out = cdc_mask(
-        &moto,
-        &["findings", "compile", &format!("s3://{BUCKET}/{PREFIX}")],
+    let store = S3Store::new(s3).with_page_size(2);
+    let prefix = S3Url::prefix(&format!("s3://{BUCKET}/{PREFIX}")).unwrap();
+    let objects = store.list(&prefix).await.unwrap();
+    let mut expected: Vec<String> = firehose_objects()
+        .into_iter()
+        .map(|(key, _)| format!("{PREFIX}{key}"))
+        .chain((0..3).map(|n| format!("{PREFIX}policy/{n:04}.json")))
+        .collect();
+    expected.sort();
+    let keys: Vec<&str> = objects.iter().map(|url| url.key.as_str()).collect();
+    assert_eq!(
+        keys, expected,
+        "every object, in key order, no folder marker"
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let summary = stderr(&out);
-    assert!(
-        summary.contains(
-            "5 sensitive-data finding(s) from 1004 source(s), 1001 other finding(s) skipped"
-        ),
-        "{summary}"
-    );
-    let lists = moto
+    let pages = moto
         .recorded_requests()
         .iter()
-        .filter(|r| r["method"] == "GET" && r["url"].as_str().unwrap_or("").contains("list-type=2"))
+        .filter(|r| {
+            let url = r["url"].as_str().unwrap_or("");
+            r["method"] == "GET" && url.contains("list-type=2") && url.contains("max-keys=2")
+        })
         .count();
-    assert_eq!(lists, 2, "two pages");
+    assert_eq!(pages, 4, "seven keys, two a page");
+
+    // What was listed is what gets compiled: the findings and the skipped.
+    let mut compiler = Compiler::new(Layout::default(), Defaults::ByType);
+    store.add_objects(&mut compiler, &objects).await.unwrap();
+    let compiled = compiler.finish(None);
+    assert_eq!((compiled.findings, compiled.skipped), (5, 3));
+    assert!(compiled.errors.is_empty(), "{:?}", compiled.errors);
 }
 
 #[tokio::test(flavor = "multi_thread")]

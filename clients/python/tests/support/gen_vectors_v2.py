@@ -4,13 +4,19 @@
 An implementation independent of both readers: only the ``cryptography``
 primitives (P-256 ECDH, HKDF, AES-GCM, AES-SIV), ``hmac``, ``zlib`` and the
 format as the document states it; nothing from ``cdcmask`` or the Rust code.
-The Rust tests (``transformer/core-staging/vectors_test.rs``) check these;
+The Rust tests (``transformer/core/tests/ciphertext_v2/``) check these;
 the Rust-made vectors in the document come from
-``cargo test --test vectors -- --ignored --nocapture print_rust_vectors`` and
-are checked by the Python tests. The published vectors (RFC 5869, NIST CAVS,
+``cargo test --workspace --test ciphertext_v2 -- --ignored --nocapture print_rust_vectors``
+and are checked by the Python tests. The published vectors (RFC 5869, NIST CAVS,
 RFC 5297, Wycheproof) are copied from their sources, never computed here.
 
     python gen_vectors_v2.py            # the Python-made and published vectors, as JSON
+
+Over 500 lines on purpose: one self-contained file is the independent
+implementation, named as the ``source`` of every Python-made vector in the
+document (so its path is part of the data); its largest parts are the
+published vectors, copied verbatim, and ``generate()``, one entry per vector
+with its inputs.
 """
 
 from __future__ import annotations

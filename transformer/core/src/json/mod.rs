@@ -1,0 +1,165 @@
+//! A strict, byte-preserving JSON scanner and the few JSON writers we need.
+//!
+//! The transformer must leave every non-PII value exactly as it came (number
+//! precision, escapes, key order), so it never builds a DOM: it validates the
+//! document (RFC 8259, strictly: no trailing commas, no comments, no leading
+//! zeros, no control characters in strings) and hands out the raw bytes of each
+//! member of an object. Only member names and the few values that a policy
+//! acts on are ever decoded.
+//!
+//! # Layout
+//! - `scan`: the validating scanner, and the fast scan inside strings.
+//! - `decode`: a string's escapes resolved.
+//! - `write`: string literals and members written back.
+//!
+//! Here, the parsed shapes and the entry points of the scanner.
+
+use std::borrow::Cow;
+
+mod decode;
+mod scan;
+#[cfg(test)]
+mod tests;
+mod write;
+
+pub use decode::decode_string_body;
+use scan::Scanner;
+pub use write::{write_members, write_raw_one_line, write_string};
+
+/// Deepest nesting accepted; deeper documents are rejected instead of
+/// risking the stack (serde_json's default is 128).
+pub const MAX_DEPTH: usize = 64;
+
+/// Why a document was rejected. Never carries any of the input's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    /// Not well-formed JSON (or not the expected object).
+    #[error("malformed JSON at byte {0}")]
+    Syntax(usize),
+    /// Nested deeper than [`MAX_DEPTH`].
+    #[error("JSON nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    /// Not valid UTF-8.
+    #[error("input is not valid UTF-8")]
+    Utf8,
+}
+
+/// The JSON type of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string (raw bytes include the quotes).
+    String,
+    /// A number, as written.
+    Number,
+    /// `true` or `false`.
+    Bool,
+    /// `null`.
+    Null,
+    /// An object.
+    Object,
+    /// An array.
+    Array,
+}
+
+/// One `"name": value` member of an object, borrowed from the input.
+#[derive(Debug, Clone)]
+pub struct Member<'a> {
+    /// The member name, decoded (escapes resolved).
+    pub name: Cow<'a, str>,
+    /// The member name exactly as written, quotes included.
+    pub raw_name: &'a [u8],
+    /// The value exactly as it appeared in the input.
+    pub raw: &'a [u8],
+    /// The value's type.
+    pub kind: Kind,
+}
+
+impl<'a> Member<'a> {
+    /// Decodes a string value (escapes resolved); other kinds give their
+    /// literal text (`42`, `true`, `{"a":1}`).
+    pub fn text(&self) -> Cow<'a, str> {
+        match self.kind {
+            // The scanner validated the string, so decoding cannot fail.
+            Kind::String => decode_string_body(&self.raw[1..self.raw.len() - 1]),
+            // Validated UTF-8, so this borrows.
+            _ => String::from_utf8_lossy(self.raw),
+        }
+    }
+}
+
+/// Parses a whole document that must be one JSON object (surrounding
+/// whitespace allowed) and returns its members in order.
+///
+/// # Errors
+/// [`JsonError`] if the input is not UTF-8, not well-formed, not an object, or
+/// too deep.
+pub fn parse_object(input: &[u8]) -> Result<Vec<Member<'_>>, JsonError> {
+    parse_object_expanding(input, []).map(|(top, [])| top)
+}
+
+/// Parses like [`parse_object`] and, in the same pass, splits the value of
+/// each top-level member named in `expand` into its own members (slot `i`
+/// of the returned array for `expand[i]`), so the caller need not scan it
+/// again. A slot stays `None` when no member has that name or its value is
+/// not an object; if the name occurs more than once, the slot holds the
+/// members of the last one (callers that care reject duplicates by looking
+/// at the top-level members).
+///
+/// # Errors
+/// As [`parse_object`].
+#[allow(clippy::type_complexity)]
+pub fn parse_object_expanding<'a, const N: usize>(
+    input: &'a [u8],
+    expand: [&str; N],
+) -> Result<(Vec<Member<'a>>, [Option<Vec<Member<'a>>>; N]), JsonError> {
+    let text = simdutf8::basic::from_utf8(input).map_err(|_| JsonError::Utf8)?;
+    let mut scanner = Scanner {
+        text,
+        input,
+        pos: 0,
+    };
+    let mut slots = [const { None }; N];
+    let mut top = Vec::with_capacity(8);
+    scanner.skip_ws();
+    // The document's top level is depth 1; its members' values are scanned
+    // as children of depth 1, exactly as `value` would.
+    scanner.object(1, |s, name| {
+        let decoded = s.name_text(&name);
+        let slot = expand.iter().position(|e| *e == decoded);
+        let start = s.pos;
+        let kind = match slot {
+            Some(i) if s.peek() == Some(b'{') => {
+                slots[i] = Some(s.object_members(2)?);
+                Kind::Object
+            }
+            _ => s.value(1)?,
+        };
+        top.push(s.member(&name, decoded, start, kind));
+        Ok(())
+    })?;
+    scanner.skip_ws();
+    if scanner.pos != input.len() {
+        return Err(JsonError::Syntax(scanner.pos));
+    }
+    Ok((top, slots))
+}
+
+/// The members of a value that [`parse_object`] returned as an object.
+///
+/// # Errors
+/// [`JsonError::Syntax`] if `object` is not an object.
+pub fn members<'a>(object: &Member<'a>) -> Result<Vec<Member<'a>>, JsonError> {
+    if object.kind != Kind::Object {
+        return Err(JsonError::Syntax(0));
+    }
+    // Validated with the whole document; this only regains the `str`.
+    let text = simdutf8::basic::from_utf8(object.raw).map_err(|_| JsonError::Utf8)?;
+    let mut scanner = Scanner {
+        text,
+        input: object.raw,
+        pos: 0,
+    };
+    // The document's top level is depth 1, so this object's own members
+    // may nest one level less than MAX_DEPTH allows; it was checked whole.
+    scanner.object_members(1)
+}

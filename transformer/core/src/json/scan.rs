@@ -1,0 +1,314 @@
+//! The validating scanner: one pass over a document, RFC 8259 strictly,
+//! handing out the raw bytes of each member; and the fast scan inside
+//! strings (eight bytes at a time) that the writer shares.
+
+use std::borrow::Cow;
+
+use super::decode::decode_str;
+use super::{JsonError, Kind, Member, MAX_DEPTH};
+
+pub(super) struct Scanner<'a> {
+    /// The whole input, known to be UTF-8.
+    pub(super) text: &'a str,
+    /// `text` as bytes.
+    pub(super) input: &'a [u8],
+    pub(super) pos: usize,
+}
+
+/// A member name as the scanner hands it to an object's callback: where its
+/// raw bytes start and end (quotes included), and whether it has escapes.
+pub(super) struct Name {
+    start: usize,
+    end: usize,
+    escaped: bool,
+}
+
+impl<'a> Scanner<'a> {
+    pub(super) fn peek(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
+    }
+
+    pub(super) fn err(&self) -> JsonError {
+        JsonError::Syntax(self.pos)
+    }
+
+    pub(super) fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    pub(super) fn expect(&mut self, byte: u8) -> Result<(), JsonError> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.err())
+        }
+    }
+
+    /// The decoded text of a member name; borrowed unless it has escapes.
+    pub(super) fn name_text(&self, name: &Name) -> Cow<'a, str> {
+        let body = &self.text[name.start + 1..name.end - 1];
+        if name.escaped {
+            decode_str(body)
+        } else {
+            Cow::Borrowed(body)
+        }
+    }
+
+    /// The member named `name` (decoded: `decoded`) whose value spans from
+    /// `value_start` to the current position.
+    pub(super) fn member(
+        &self,
+        name: &Name,
+        decoded: Cow<'a, str>,
+        value_start: usize,
+        kind: Kind,
+    ) -> Member<'a> {
+        Member {
+            name: decoded,
+            raw_name: &self.input[name.start..name.end],
+            raw: &self.input[value_start..self.pos],
+            kind,
+        }
+    }
+
+    /// Parses `{ ... }` at the current position, collecting its members.
+    pub(super) fn object_members(&mut self, depth: usize) -> Result<Vec<Member<'a>>, JsonError> {
+        let mut members = Vec::with_capacity(8);
+        self.object(depth, |s, name| {
+            let start = s.pos;
+            let kind = s.value(depth)?;
+            members.push(s.member(&name, s.name_text(&name), start, kind));
+            Ok(())
+        })?;
+        Ok(members)
+    }
+
+    /// Parses `{ ... }` at the current position. For each member,
+    /// `on_member` is called with the scanner at the start of the value,
+    /// which it must scan (as a child of `depth`).
+    pub(super) fn object(
+        &mut self,
+        depth: usize,
+        mut on_member: impl FnMut(&mut Self, Name) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        self.expect(b'{')?;
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            let start = self.pos;
+            let escaped = self.string()?;
+            let end = self.pos;
+            self.skip_ws();
+            self.expect(b':')?;
+            self.skip_ws();
+            on_member(
+                self,
+                Name {
+                    start,
+                    end,
+                    escaped,
+                },
+            )?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.err()),
+            }
+        }
+    }
+
+    pub(super) fn array(&mut self, depth: usize) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        self.expect(b'[')?;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            self.value(depth)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.err()),
+            }
+        }
+    }
+
+    /// Validates one value; `depth` is the depth of its container.
+    pub(super) fn value(&mut self, depth: usize) -> Result<Kind, JsonError> {
+        match self.peek() {
+            Some(b'"') => self.string().map(|_| Kind::String),
+            Some(b'{') => self
+                .object(depth + 1, |s, _| s.value(depth + 1).map(drop))
+                .map(|()| Kind::Object),
+            Some(b'[') => self.array(depth + 1).map(|()| Kind::Array),
+            Some(b't') => self.literal(b"true").map(|()| Kind::Bool),
+            Some(b'f') => self.literal(b"false").map(|()| Kind::Bool),
+            Some(b'n') => self.literal(b"null").map(|()| Kind::Null),
+            Some(b'-' | b'0'..=b'9') => self.number().map(|()| Kind::Number),
+            _ => Err(self.err()),
+        }
+    }
+
+    pub(super) fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
+        if self.input[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.err())
+        }
+    }
+
+    pub(super) fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    pub(super) fn number(&mut self) -> Result<(), JsonError> {
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.err()),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(self.err());
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.err());
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates a string at the current position, leaving the position
+    /// after its closing quote; returns whether it holds escapes. The input
+    /// is already known to be UTF-8.
+    pub(super) fn string(&mut self) -> Result<bool, JsonError> {
+        self.expect(b'"')?;
+        let mut escaped = false;
+        loop {
+            // Skip the bytes that need no attention; this is the hot loop.
+            let plain =
+                plain_len(&self.input[self.pos..]).ok_or(JsonError::Syntax(self.input.len()))?;
+            self.pos += plain;
+            match self.input[self.pos] {
+                b'"' => {
+                    self.pos += 1;
+                    return Ok(escaped);
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            self.pos += 1
+                        }
+                        Some(b'u') => {
+                            let hex = self
+                                .input
+                                .get(self.pos + 1..self.pos + 5)
+                                .ok_or(self.err())?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(self.err());
+                            }
+                            self.pos += 5;
+                        }
+                        _ => return Err(self.err()),
+                    }
+                }
+                // A control character: not allowed raw inside a JSON string.
+                _ => return Err(self.err()),
+            }
+        }
+    }
+}
+
+/// Bytes that end the fast scan inside a string: the quote, the backslash and
+/// the control characters (which JSON forbids unescaped).
+pub(super) static NEEDS_ATTENTION: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = true;
+        i += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// The number of leading bytes of `bytes` that need no attention inside a
+/// JSON string ([`NEEDS_ATTENTION`]), or `None` if none does.
+///
+/// Eight bytes at a time: in a little-endian word, `(x - 0x01…) & !x & 0x80…`
+/// flags the zero bytes and `(x - 0x20…) & !x & 0x80…` the bytes below 0x20;
+/// a borrow can only flag bytes *above* a true hit, so the lowest flag is
+/// always exact.
+pub(super) fn plain_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ QUOTES;
+        let backslash = x ^ BACKSLASHES;
+        let hits = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | x.wrapping_sub(SPACES) & !x)
+            & HIGH;
+        if hits != 0 {
+            // At most 63 / 8; the cast cannot truncate.
+            return Some(offset + (hits.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| NEEDS_ATTENTION[usize::from(b)])
+        .map(|p| offset + p)
+}

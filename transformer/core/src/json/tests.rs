@@ -1,0 +1,180 @@
+//! The scanner against what serde_json accepts and rejects, depth, the
+//! fast string scan, and the writers round-tripping.
+
+use super::scan::{plain_len, NEEDS_ATTENTION};
+use super::*;
+
+fn names(input: &str) -> Vec<(String, String, Kind)> {
+    parse_object(input.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|m| {
+            (
+                m.name.into_owned(),
+                String::from_utf8(m.raw.to_vec()).unwrap(),
+                m.kind,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn members_keep_raw_bytes_and_order() {
+    let got = names(
+        r#" {"b": 12345678901234567890, "a":"x\u00e9\"", "n":null,"o":{"k":[1,2.5e-3,true]}} "#,
+    );
+    assert_eq!(
+        got,
+        vec![
+            ("b".into(), "12345678901234567890".into(), Kind::Number),
+            ("a".into(), r#""x\u00e9\"""#.into(), Kind::String),
+            ("n".into(), "null".into(), Kind::Null),
+            ("o".into(), r#"{"k":[1,2.5e-3,true]}"#.into(), Kind::Object),
+        ]
+    );
+}
+
+#[test]
+fn names_are_decoded() {
+    let got = names(r#"{"n\u0061me":1,"\ud83d\ude00":2,"\ud800x":3}"#);
+    assert_eq!(got[0].0, "name");
+    assert_eq!(got[1].0, "😀");
+    assert_eq!(got[2].0, "\u{FFFD}x");
+}
+
+#[test]
+fn rejects_what_serde_json_rejects() {
+    for bad in [
+        "",
+        "[]",
+        "{",
+        "{\"a\":1,}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":-}",
+        "{\"a\":.5}",
+        "{\"a\":1e}",
+        "{\"a\":\"\u{1}\"}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":tru}",
+        "{\"a\":1} x",
+        "{a:1}",
+        "{\"a\" 1}",
+        "{\"a\":[1,]}",
+    ] {
+        assert!(parse_object(bad.as_bytes()).is_err(), "accepted {bad:?}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(bad)
+                .map(|v| !v.is_object())
+                .unwrap_or(true),
+            "serde accepted {bad:?}"
+        );
+    }
+    assert_eq!(
+        parse_object(b"{\"a\":\"\xff\"}").unwrap_err(),
+        JsonError::Utf8
+    );
+}
+
+#[test]
+fn depth_is_bounded() {
+    let deep = format!(
+        "{{\"a\":{}1{}}}",
+        "[".repeat(MAX_DEPTH),
+        "]".repeat(MAX_DEPTH)
+    );
+    assert_eq!(
+        parse_object(deep.as_bytes()).unwrap_err(),
+        JsonError::TooDeep
+    );
+    let ok = format!(
+        "{{\"a\":{}1{}}}",
+        "[".repeat(MAX_DEPTH - 1),
+        "]".repeat(MAX_DEPTH - 1)
+    );
+    assert!(parse_object(ok.as_bytes()).is_ok());
+}
+
+#[test]
+fn plain_len_finds_the_first_byte_needing_attention() {
+    // Every position in and past the first word, every kind of byte
+    // around it, including bytes whose borrows could mislead.
+    for len in 0..20 {
+        for at in 0..=len {
+            for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                for fill in [b'a', 0x20, 0x21, 0x5d, 0x80, 0xa0, 0xff] {
+                    let mut bytes = vec![fill; len];
+                    if at < len {
+                        bytes[at] = stop;
+                    }
+                    let want = bytes.iter().position(|&b| NEEDS_ATTENTION[usize::from(b)]);
+                    assert_eq!(plain_len(&bytes), want, "{bytes:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn expanding_gives_the_nested_members_in_the_same_pass() {
+    let doc = br#"{"a":{"x":1,"y\u0041":"s"},"b":[1],"c":null,"d":{}}"#;
+    let (top, [a, b, c, d, e]) = parse_object_expanding(doc, ["a", "b", "c", "d", "e"]).unwrap();
+    assert_eq!(top.len(), 4);
+    assert_eq!(top[0].raw, br#"{"x":1,"y\u0041":"s"}"#);
+    assert_eq!(top[0].kind, Kind::Object);
+    let a = a.unwrap();
+    let again = members(&top[0]).unwrap();
+    assert_eq!(a.len(), 2);
+    for (m, n) in a.iter().zip(&again) {
+        assert_eq!(
+            (&m.name, m.raw_name, m.raw, m.kind),
+            (&n.name, n.raw_name, n.raw, n.kind)
+        );
+    }
+    assert_eq!(a[1].name, "yA");
+    assert!(b.is_none() && c.is_none() && e.is_none());
+    assert!(d.unwrap().is_empty());
+    let deep = format!(
+        "{{\"a\":{{\"b\":{}1{}}}}}",
+        "[".repeat(MAX_DEPTH - 2),
+        "]".repeat(MAX_DEPTH - 2)
+    );
+    assert!(parse_object_expanding(deep.as_bytes(), ["a"]).is_ok());
+    let deeper = deep.replacen('[', "[[", 1).replacen(']', "]]", 1);
+    assert_eq!(
+        parse_object_expanding(deeper.as_bytes(), ["a"]).unwrap_err(),
+        JsonError::TooDeep
+    );
+    assert_eq!(
+        parse_object(deeper.as_bytes()).unwrap_err(),
+        JsonError::TooDeep
+    );
+}
+
+#[test]
+fn write_string_round_trips() {
+    for s in [
+        "plain",
+        "q\"b\\s",
+        "\u{0}\u{1f}\n\t",
+        "é😀",
+        "",
+        "a longer value \"with\" quotes\\ past eight bytes\u{7}",
+    ] {
+        let mut out = Vec::new();
+        write_string(&mut out, s);
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, s);
+    }
+}
+
+#[test]
+fn one_line_strips_only_insignificant_whitespace() {
+    let mut out = Vec::new();
+    write_raw_one_line(
+        &mut out,
+        b"{\n  \"a b\": [1,\r\n 2],\n \"c\\\"\": \" x \"\n}",
+    );
+    assert_eq!(out, br#"{"a b":[1,2],"c\"":" x "}"#);
+}

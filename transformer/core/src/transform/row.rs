@@ -1,0 +1,286 @@
+//! One row of one view written value by value: the flat shape (columns,
+//! then `_op`, `_ts`, … ) and the DMS envelope, each protected value
+//! masked or encrypted where it sits and renamed as the policy says.
+
+use super::*;
+
+pub(super) struct RowWriter<'t, 'r, 'a> {
+    pub(super) transformer: &'t Transformer,
+    pub(super) record: &'r DataRecord<'a>,
+    pub(super) rules: Option<&'t TableRules>,
+    pub(super) key: Option<&'t DataKey>,
+    pub(super) scratch: &'t mut Scratch,
+    pub(super) encrypted_any: bool,
+}
+
+impl RowWriter<'_, '_, '_> {
+    pub(super) fn flat(&mut self, out: &mut Vec<u8>) -> Result<(), Reason> {
+        out.push(b'{');
+        let mut first = true;
+        self.columns(&self.record.data, Place::Row, &mut first, out)?;
+        for (meta, name) in [
+            ("operation", "_op"),
+            ("timestamp", "_ts"),
+            ("transaction-id", "_txn"),
+        ] {
+            if let Some(m) = self.record.meta(meta) {
+                field_name(name, &mut first, out);
+                json::write_raw_one_line(out, m.raw);
+            }
+        }
+        if let Some(before) = &self.record.before {
+            field_name("_before", &mut first, out);
+            self.object(before, Place::Before, out)?;
+        }
+        field_name("_schema", &mut first, out);
+        json::write_string(out, &self.record.schema);
+        field_name("_table", &mut first, out);
+        json::write_string(out, &self.record.table);
+        self.guarded_field(&mut first, out);
+        self.key_field(&mut first, out);
+        out.extend_from_slice(b"}\n");
+        Ok(())
+    }
+
+    pub(super) fn envelope(&mut self, out: &mut Vec<u8>) -> Result<(), Reason> {
+        out.push(b'{');
+        let mut first = true;
+        for member in &self.record.top {
+            match member.name.as_ref() {
+                "data" => {
+                    field_name("data", &mut first, out);
+                    self.object(&self.record.data, Place::Row, out)?;
+                }
+                envelope::BEFORE_IMAGE_FIELD => {
+                    field_name(envelope::BEFORE_IMAGE_FIELD, &mut first, out);
+                    match &self.record.before {
+                        Some(before) => self.object(before, Place::Before, out)?,
+                        None => out.extend_from_slice(b"null"),
+                    }
+                }
+                "metadata" => {
+                    field_name("metadata", &mut first, out);
+                    self.metadata(out);
+                }
+                // Anything else could carry data the policy does not know.
+                _ => {}
+            }
+        }
+        self.guarded_field(&mut first, out);
+        self.key_field(&mut first, out);
+        out.extend_from_slice(b"}\n");
+        Ok(())
+    }
+
+    /// Copies the metadata, except `partition-key-value` of protected tables
+    /// (DMS puts the primary key there, which may itself be PII).
+    pub(super) fn metadata(&self, out: &mut Vec<u8>) {
+        let protected = self.rules.is_some();
+        json::write_members(
+            out,
+            self.record
+                .metadata
+                .iter()
+                .filter(|m| !(protected && m.name == "partition-key-value")),
+        );
+    }
+
+    pub(super) fn key_field(&self, first: &mut bool, out: &mut Vec<u8>) {
+        if let (true, Some(key)) = (self.encrypted_any, self.key) {
+            field_name("_key", first, out);
+            // Providers make descriptors of base64 and ':' only.
+            out.push(b'"');
+            out.extend_from_slice(key.wrapped().as_bytes());
+            out.push(b'"');
+        }
+    }
+
+    pub(super) fn object(
+        &mut self,
+        members: &[Member<'_>],
+        place: Place,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
+        out.push(b'{');
+        let mut first = true;
+        self.columns(members, place, &mut first, out)?;
+        out.push(b'}');
+        Ok(())
+    }
+
+    pub(super) fn columns(
+        &mut self,
+        members: &[Member<'_>],
+        place: Place,
+        first: &mut bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
+        for member in members {
+            if !*first {
+                out.push(b',');
+            }
+            *first = false;
+            self.column(member, place, out)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `"name":value` for one column, protected as the policy says.
+    pub(super) fn column(
+        &mut self,
+        member: &Member<'_>,
+        place: Place,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
+        let view = self.transformer.view;
+        let flat = self.transformer.shape == Shape::Flat;
+        let lower = &mut self.scratch.name;
+        lower.clear();
+        if member.name.is_ascii() {
+            lower.push_str(&member.name);
+            lower.make_ascii_lowercase();
+        } else {
+            lower.push_str(&lowercase(&member.name));
+        }
+        let reserved = flat && RESERVED_NAMES.contains(&lower.as_str());
+        let rule = self.rules.and_then(|r| r.column(lower));
+        let action = match rule.map(|r| r.action(view)) {
+            Some(Action::Keep) | None => {
+                let collides = reserved || self.rules.is_some_and(|r| r.collides(view, lower));
+                let detected = if rule.is_none() {
+                    self.guard(member)
+                } else {
+                    None
+                };
+                if collides {
+                    write_name(member, COLLISION_SUFFIX, out);
+                } else {
+                    out.extend_from_slice(member.raw_name);
+                }
+                out.push(b':');
+                if detected.is_some() && self.transformer.policy.guard_mode() == GuardMode::Protect
+                {
+                    return self.protect(member, place, out);
+                }
+                if view == View::Encrypted && looks_encrypted(member) {
+                    // Readers must refuse a whole ciphertext that does not
+                    // open, so one never passes in clear: it is encrypted.
+                    return self.encrypt(member, place, out);
+                }
+                json::write_raw_one_line(out, member.raw);
+                return Ok(());
+            }
+            Some(action) => action,
+        };
+        let renamed = rule.is_some_and(|r| r.rename);
+        let suffix = if renamed { view.suffix() } else { "" };
+        let collides = flat && !renamed && reserved;
+        write_name(
+            member,
+            if collides { COLLISION_SUFFIX } else { suffix },
+            out,
+        );
+        out.push(b':');
+        if member.kind == Kind::Null {
+            // Nothing to hide in a null; keeping it lets analysts count them.
+            out.extend_from_slice(b"null");
+            return Ok(());
+        }
+        let redaction = self.transformer.policy.redact_with();
+        match action {
+            Action::Redact { with } => mask::redact(with.as_deref().unwrap_or(redaction), out),
+            Action::Partial { keep_last } => mask::partial(member, *keep_last, out),
+            Action::Token => match &self.transformer.token_key {
+                Some(key) => mask::token(member, key, rule.map_or("", |r| &r.domain), out),
+                // Unreachable by construction (checked in `new`); fail closed.
+                None => mask::redact(redaction, out),
+            },
+            Action::Null => out.extend_from_slice(b"null"),
+            Action::Generalize { to } => mask::generalize(member, *to, redaction, out),
+            Action::Encrypt => return self.encrypt(member, place, out),
+            Action::EncryptDeterministic => {
+                // Checked in `with_keys`; fail closed all the same.
+                let key = self
+                    .transformer
+                    .deterministic_key
+                    .as_deref()
+                    .ok_or(Reason::NoDataKey)?;
+                let domain = rule.map_or("", |r| &r.domain);
+                let value = key
+                    .encrypt_json(domain, member.raw)
+                    .map_err(|_| Reason::UnsupportedValue)?
+                    .ok_or(Reason::UnsupportedValue)?;
+                out.push(b'"');
+                out.extend_from_slice(value.as_bytes());
+                out.push(b'"');
+            }
+            Action::Keep => out.extend_from_slice(member.raw),
+        }
+        Ok(())
+    }
+
+    /// Writes the value encrypted under the row's data key, bound to its
+    /// schema, table, column and place.
+    pub(super) fn encrypt(
+        &mut self,
+        member: &Member<'_>,
+        place: Place,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
+        let key = self.key.ok_or(Reason::NoDataKey)?;
+        cipher::cell_aad(
+            &self.record.schema,
+            &self.record.table,
+            &member.name,
+            place,
+            &mut self.scratch.aad,
+        );
+        cipher::write_cell(
+            key,
+            &self.scratch.aad,
+            member.raw,
+            &mut self.scratch.sealed,
+            out,
+        );
+        self.encrypted_any = true;
+        Ok(())
+    }
+}
+
+/// Whether a value is a whole cdc-mask ciphertext by its syntax (see
+/// [`cipher::is_complete_enc`]); only strings starting `"enc` or `"det` are
+/// decoded to find out.
+pub(super) fn looks_encrypted(member: &Member<'_>) -> bool {
+    if member.kind != Kind::String
+        || !(member.raw.starts_with(b"\"enc") || member.raw.starts_with(b"\"det"))
+    {
+        return false;
+    }
+    let text = member.text();
+    cipher::is_complete_enc(&text) || det::is_well_formed(&text)
+}
+
+/// Writes `"<name><suffix>"`, the name as written when it has no escapes
+/// (then writing the decoded name would give the same bytes).
+pub(super) fn write_name(member: &Member<'_>, suffix: &str, out: &mut Vec<u8>) {
+    let raw = member.raw_name;
+    if memchr::memchr(b'\\', raw).is_none() {
+        out.extend_from_slice(&raw[..raw.len() - 1]);
+    } else {
+        json::write_string(out, &member.name);
+        out.pop();
+    }
+    out.extend_from_slice(suffix.as_bytes());
+    out.push(b'"');
+}
+
+/// Writes `,"name":` (or without the comma for the first field).
+pub(super) fn field_name(name: &str, first: &mut bool, out: &mut Vec<u8>) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}

@@ -1,0 +1,222 @@
+//! Whole Firehose events: every record answered once, the view from the
+//! delivery stream, malformed records quarantined one by one, and the
+//! response under the Lambda's 6 MB.
+
+use super::*;
+
+#[tokio::test]
+async fn firehose_fixture_answers_every_record_once() {
+    let env = Env::new();
+    let event = fixture("example-firehose-event.json");
+    let input: Value = serde_json::from_slice(&event).unwrap();
+    for view in [View::Masked, View::Encrypted] {
+        let answers = answers(&env.processor(view, Shape::Flat).await, &event).await;
+        let ids: Vec<&Value> = input["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["recordId"])
+            .collect();
+        let answered: Vec<&Value> = answers.iter().map(|a| &a["recordId"]).collect();
+        assert_eq!(ids, answered);
+        let results: Vec<&str> = answers
+            .iter()
+            .map(|a| a["result"].as_str().unwrap())
+            .collect();
+        assert_eq!(results, ["Ok", "Ok", "Ok", "Ok", "Dropped"]);
+        for a in &answers[..4] {
+            let keys = &a["metadata"]["partitionKeys"];
+            assert_eq!(
+                keys,
+                &json!({"view": view.as_str(), "schema": "dataset", "table": "customer", "dt": "2026-11-28"})
+            );
+        }
+        assert_eq!(answers[4]["metadata"]["partitionKeys"]["view"], "control");
+    }
+}
+
+#[tokio::test]
+async fn auto_view_follows_the_delivery_stream_and_fails_closed() {
+    let env = Env::new();
+    let processor = env
+        .local
+        .settings("auto", Shape::Flat, &[])
+        .processor()
+        .await
+        .unwrap();
+    let event = String::from_utf8(event(&[&fixture("example-dms-insert.json")])).unwrap();
+    let encrypted = event.replace("cdc-masked", "cdc-encrypted");
+    assert_eq!(
+        processor.process(event.as_bytes()).await.unwrap().view,
+        Some(View::Masked)
+    );
+    assert_eq!(
+        processor.process(encrypted.as_bytes()).await.unwrap().view,
+        Some(View::Encrypted)
+    );
+    // A stream naming no view: nothing can be protected, everything sealed.
+    let neither = event.replace("cdc-masked", "cdc-raw");
+    let result = processor.process(neither.as_bytes()).await.unwrap();
+    assert_eq!(result.view, None);
+    assert_eq!(
+        result.stats.quarantined,
+        vec![(cdc_mask_core::Reason::UnknownView, 1)]
+    );
+    let answers = answers(&processor, neither.as_bytes()).await;
+    assert_eq!(answers[0]["result"], "Ok");
+    assert_eq!(
+        answers[0]["metadata"]["partitionKeys"]["view"],
+        "quarantine"
+    );
+}
+
+#[tokio::test]
+async fn malformed_records_are_quarantined_one_by_one_and_unseal_exactly() {
+    let env = Env::new();
+    let good = fixture("example-dms-insert.json");
+    let deep = format!(
+        r#"{{"data":{{"a":{}1{}}}}}"#,
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    let large = insert(
+        "customer",
+        &format!(r#"{{"mail":"{}"}}"#, "x".repeat(1024 * 1024)),
+    );
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "invalid_json",
+            br#"{"data":{"mail":"truncated@example.com""#.to_vec(),
+        ),
+        (
+            "invalid_utf8",
+            b"{\"data\":{\"mail\":\"\xff\xfe\"}}".to_vec(),
+        ),
+        ("too_deep", deep.into_bytes()),
+        ("too_large", large),
+        (
+            "not_dms_record",
+            br#"{"mail":"no-envelope@example.com"}"#.to_vec(),
+        ),
+        ("invalid_json", br#"[1,2,3]"#.to_vec()),
+        (
+            "unknown_record_type",
+            br#"{"data":{},"metadata":{"record-type":"weird"}}"#.to_vec(),
+        ),
+        (
+            "duplicate_field",
+            br#"{"data":{},"data":{},"metadata":{"record-type":"data"}}"#.to_vec(),
+        ),
+    ];
+    let mut records: Vec<&[u8]> = vec![&good];
+    records.extend(cases.iter().map(|(_, r)| r.as_slice()));
+    records.push(&good);
+    let mut event: Value = serde_json::from_slice(&event(&records)).unwrap();
+    // Not base64 at all, and data that is not even a string.
+    event["records"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"recordId": "b64", "data": "!!not base64!!"}));
+    event["records"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"recordId": "num", "data": 12}));
+    let event = serde_json::to_vec(&event).unwrap();
+
+    for view in [View::Masked, View::Encrypted] {
+        let processor = env.processor(view, Shape::Flat).await;
+        let result = processor.process(&event).await.unwrap();
+        assert_eq!(result.stats.quarantined_total(), cases.len() as u64 + 2);
+        assert_eq!(result.stats.rows, 2);
+        let response: Value = serde_json::from_slice(&result.response).unwrap();
+        let answers = response["records"].as_array().unwrap();
+        assert_eq!(answers.len(), records.len() + 2);
+        assert!(
+            answers.iter().all(|a| a["result"] == "Ok"),
+            "never ProcessingFailed"
+        );
+        let raw = String::from_utf8_lossy(&result.response);
+        for pii in ["truncated@example.com", "no-envelope@example.com"] {
+            assert!(!raw.contains(&BASE64.encode(pii)) && !raw.contains(pii));
+        }
+        let mut expected: Vec<(&str, Vec<u8>)> = cases.clone();
+        expected.push(("invalid_base64", br#""!!not base64!!""#.to_vec()));
+        expected.push(("invalid_base64", b"12".to_vec()));
+        let quarantined = answers
+            .iter()
+            .filter(|a| a["metadata"]["partitionKeys"]["view"] == "quarantine");
+        let mut keys = env.unwrap_cache();
+        for (answer, (reason, original)) in quarantined.zip(&expected) {
+            let line = BASE64.decode(answer["data"].as_str().unwrap()).unwrap();
+            let unsealed = keys.unseal(&line).await.unwrap().remove(0);
+            assert_eq!(unsealed.reason, *reason);
+            assert_eq!(unsealed.record_id, answer["recordId"].as_str().unwrap());
+            assert_eq!(
+                unsealed.original.as_slice(),
+                original.as_slice(),
+                "{reason}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_response_stays_under_six_megabytes() {
+    let env = Env::new();
+    // ~4.5 MB of input whose protected values grow a lot when encrypted.
+    let record = insert(
+        "customer",
+        &format!(
+            r#"{{"name":"{}","mail":"m","username":"u"}}"#,
+            "n".repeat(3000)
+        ),
+    );
+    let records: Vec<&[u8]> = std::iter::repeat_n(record.as_slice(), 1500).collect();
+    let event = event(&records);
+    let processor = env.processor(View::Encrypted, Shape::Flat).await;
+    let result = processor.process(&event).await.unwrap();
+    assert!(result.response.len() <= cdc_mask_core::firehose::MAX_RESPONSE_BYTES);
+    let response: Value = serde_json::from_slice(&result.response).unwrap();
+    let answers = response["records"].as_array().unwrap();
+    assert_eq!(answers.len(), 1500, "every record answered");
+    assert!(
+        answers.iter().all(|a| a["result"] != "ProcessingFailed"),
+        "no raw record is handed back"
+    );
+    let ok = answers.iter().filter(|a| a["result"] == "Ok").count() as u64;
+    let dropped = answers.iter().filter(|a| a["result"] == "Dropped").count() as u64;
+    assert!(dropped > 0, "this batch cannot fit");
+    // The overflowed records are sealed in one bundle, carried by the first
+    // of them; the others are Dropped.
+    let bundled = result
+        .stats
+        .quarantined
+        .iter()
+        .find(|(r, _)| *r == cdc_mask_core::Reason::ResponseOverflow)
+        .map_or(0, |(_, n)| *n);
+    assert_eq!(bundled, dropped + 1);
+    assert_eq!(ok, result.stats.rows + 1);
+    assert_eq!(
+        result.stats.rows + bundled,
+        1500,
+        "every record counted once"
+    );
+    assert_eq!(result.stats.lost, 0);
+    let carrier = answers
+        .iter()
+        .position(|a| a["metadata"]["partitionKeys"]["view"] == "quarantine")
+        .unwrap();
+    assert!(answers[carrier + 1..]
+        .iter()
+        .all(|a| a["result"] == "Dropped"));
+    let line = BASE64
+        .decode(answers[carrier]["data"].as_str().unwrap())
+        .unwrap();
+    let unsealed = env.unwrap_cache().unseal(&line).await.unwrap();
+    assert_eq!(unsealed.len() as u64, bundled);
+    for (entry, answer) in unsealed.iter().zip(&answers[carrier..]) {
+        assert_eq!(entry.record_id, answer["recordId"].as_str().unwrap());
+        assert_eq!(entry.original.as_slice(), record.as_slice());
+        assert_eq!(entry.reason, "response_overflow");
+    }
+}
