@@ -26,6 +26,9 @@ pub enum Store {
         bucket: String,
         /// The lake's key prefix (may be empty).
         prefix: String,
+        /// Keys per listing page; `None`: S3's 1,000 (tests ask for less,
+        /// to see every page read without uploading a thousand objects).
+        page_size: Option<i32>,
     },
 }
 
@@ -46,6 +49,7 @@ impl Store {
                 client: aws.get().await.s3(),
                 bucket: bucket.clone(),
                 prefix: prefix.clone(),
+                page_size: None,
             },
         }
     }
@@ -62,12 +66,14 @@ impl Store {
                 client,
                 bucket,
                 prefix,
+                page_size,
             } => {
                 let root = key_of(prefix, "");
                 let mut pages = client
                     .list_objects_v2()
                     .bucket(bucket)
                     .prefix(format!("{root}{QUARANTINE_PREFIX}/"))
+                    .set_max_keys(*page_size)
                     .into_paginator()
                     .send();
                 let mut names = Vec::new();
@@ -106,6 +112,7 @@ impl Store {
                 client,
                 bucket,
                 prefix,
+                ..
             } => {
                 let key = key_of(prefix, name);
                 let object = client

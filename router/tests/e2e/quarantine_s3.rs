@@ -1,7 +1,8 @@
 //! `cdc-mask quarantine list|reprocess` on an S3 lake (moto): the objects
 //! the router seals into (gzip) and the objects Firehose writes from the
-//! Lambda's answers (plain, and gzip with compression on), behind enough
-//! reason side files that the listing takes two pages.
+//! Lambda's answers (plain, and gzip with compression on), beside reason
+//! side files that the listing leaves out; and the store's listing read
+//! page by page with pages of two keys.
 
 use std::io::Write as _;
 
@@ -15,10 +16,9 @@ use crate::{change, moto_with_lake, ok, policy, BUCKET, MALFORMED};
 /// The lake's prefix in the bucket.
 const PREFIX: &str = "lake";
 
-/// Reason side files put ahead of the seals: ListObjectsV2 returns at most
-/// 1,000 keys a page, and `quarantine/reasons/` sorts before
-/// `quarantine/unknown/`, so the seals are on the second page.
-const SIDE_FILES: usize = 1000;
+/// Reason side files put beside the seals (`quarantine/reasons/` sorts
+/// before `quarantine/unknown/`): the listing leaves them out.
+const SIDE_FILES: usize = 3;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -179,25 +179,13 @@ async fn list_and_reprocess_a_quarantine_in_s3() {
         gzip((sealed[2..].join("\n") + "\n").as_bytes()),
     )
     .await;
-    let mut puts = tokio::task::JoinSet::new();
-    for chunk in 0..SIDE_FILES / 50 {
-        let s3 = moto.s3().await;
-        puts.spawn(async move {
-            for i in chunk * 50..(chunk + 1) * 50 {
-                s3.put_object()
-                    .bucket(BUCKET)
-                    .key(format!("{PREFIX}/quarantine/reasons/pad-{i:04}.jsonl"))
-                    .body(ByteStream::from_static(
-                        b"{\"record_id\":\"x\",\"reason\":\"invalid_json\"}\n",
-                    ))
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        });
-    }
-    while let Some(done) = puts.join_next().await {
-        done.unwrap();
+    for i in 0..SIDE_FILES {
+        put(
+            &moto,
+            &format!("{PREFIX}/quarantine/reasons/pad-{i:04}.jsonl"),
+            b"{\"record_id\":\"x\",\"reason\":\"invalid_json\"}\n".to_vec(),
+        )
+        .await;
     }
     let in_quarantine = objects(&moto, "quarantine/").await;
     let seal_objects: Vec<&String> = in_quarantine
@@ -206,7 +194,23 @@ async fn list_and_reprocess_a_quarantine_in_s3() {
         .filter(|key| !key.contains("/quarantine/reasons/"))
         .collect();
     assert_eq!(seal_objects.len(), 3, "{seal_objects:?}");
-    assert!(in_quarantine.len() > SIDE_FILES + 3, "two pages");
+    // Ours and the router's own reason side files.
+    assert!(in_quarantine.len() > SIDE_FILES + 3, "{in_quarantine:?}");
+
+    // The store reads every page: 7 keys in pages of 2, the side files
+    // left out, the same 3 objects as one listing of S3's.
+    let store = cdc_mask_router::quarantine::Store::S3 {
+        client: moto.s3().await,
+        bucket: BUCKET.to_owned(),
+        prefix: PREFIX.to_owned(),
+        page_size: Some(2),
+    };
+    let listed = store.list().await.unwrap();
+    let expected: Vec<String> = seal_objects
+        .iter()
+        .map(|key| key[PREFIX.len() + 1..].to_owned())
+        .collect();
+    assert_eq!(listed, expected);
 
     // list: counts by reason from the clear fields, every object found.
     let listing = ok(&["quarantine", "list", &lake, "--objects"], &env);
