@@ -28,7 +28,9 @@ pub fn allowed(meta: &Metadata<'_>) -> bool {
 fn env_targets(spec: Option<&str>) -> Targets {
     let mut targets = Targets::new();
     let mut any = false;
-    for part in spec.unwrap_or_default().split(',').map(str::trim) {
+    // An empty directive would parse as a bare level: ERROR.
+    let parts = spec.unwrap_or_default().split(',').map(str::trim);
+    for part in parts.filter(|part| !part.is_empty()) {
         let Ok(parsed) = part.parse::<Targets>() else {
             continue;
         };
