@@ -308,7 +308,7 @@ async fn the_fault_proxy_passes_through_and_fails_first_attempts() {
     let moto = MotoServer::start();
     let proxy = FaultProxy::start(&moto, 0);
     proxy.state().failing_first_attempts = 1;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = cdc_mask_transformer::aws::defaults()
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "testing", "testing", None, None, "selftest",

@@ -220,7 +220,7 @@ struct StartError {
 /// An SDK config for in-process clients pointing at `endpoint` (moto, or a
 /// proxy in front of it) with moto's static test credentials.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    cdc_mask_transformer::aws::defaults()
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "testing",

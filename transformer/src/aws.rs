@@ -11,7 +11,9 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 
 /// How long an AWS call may go without its answer (headers) before the
@@ -39,7 +41,7 @@ impl Aws {
     /// attempts); every client made here counts those retries in
     /// [`retried_attempts`].
     pub async fn load(endpoint_url: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = defaults();
         if let Some(url) = endpoint_url {
             loader = loader.endpoint_url(url);
         }
@@ -60,20 +62,21 @@ impl Aws {
     }
 
     /// A given SDK configuration (a test's, say), with the same read
-    /// timeout; S3 is addressed path-style when it sets an endpoint.
+    /// timeout, and [`https_client`] if it has no HTTP client; S3 is
+    /// addressed path-style when it sets an endpoint.
     pub fn from_config(config: &SdkConfig) -> Self {
         let mut timeouts = config
             .timeout_config()
             .cloned()
             .map_or_else(TimeoutConfig::builder, TimeoutConfig::into_builder);
         timeouts.set_read_timeout(Some(READ_TIMEOUT));
+        let mut builder = config.clone().into_builder();
+        if config.http_client().is_none() {
+            builder.set_http_client(Some(https_client()));
+        }
         Aws {
             custom_endpoint: config.endpoint_url().is_some(),
-            config: config
-                .clone()
-                .into_builder()
-                .timeout_config(timeouts.build())
-                .build(),
+            config: builder.timeout_config(timeouts.build()).build(),
         }
     }
 
@@ -107,6 +110,23 @@ impl Aws {
             .build();
         aws_sdk_secretsmanager::Client::from_conf(config)
     }
+}
+
+/// The SDK's configuration loader (`aws_config::defaults`, latest
+/// behaviour) with [`https_client`]: the SDK crates are built without a
+/// default HTTP client, so every configuration starts here.
+pub fn defaults() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// The HTTPS client of every AWS call: the SDK's hyper client with rustls,
+/// ring as its crypto provider (instead of aws-lc-rs: smaller binaries and
+/// a much shorter cross build) and the system's root certificates, as the
+/// SDK's default client loads them.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Attempts the SDK retried so far (all clients, all calls).

@@ -8,7 +8,7 @@
 //! only, never values.
 
 use tracing::{Level, Metadata};
-use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt as _, LevelFilter};
+use tracing_subscriber::filter::{filter_fn, FilterExt as _, LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::Layer as _;
@@ -21,11 +21,36 @@ pub fn allowed(meta: &Metadata<'_>) -> bool {
     *meta.level() <= Level::INFO || OWN_TARGETS.iter().any(|t| meta.target().starts_with(t))
 }
 
+/// `RUST_LOG` as levels per target (`debug`, `cdc_mask_core=trace,info`):
+/// directives it cannot read are skipped; none readable means INFO. Plain
+/// target prefixes, no span or field filters: `EnvFilter` would bring a
+/// regex engine into the Lambda for those, which nobody uses there.
+fn env_targets(spec: Option<&str>) -> Targets {
+    let mut targets = Targets::new();
+    let mut any = false;
+    // An empty directive would parse as a bare level: ERROR.
+    let parts = spec.unwrap_or_default().split(',').map(str::trim);
+    for part in parts.filter(|part| !part.is_empty()) {
+        let Ok(parsed) = part.parse::<Targets>() else {
+            continue;
+        };
+        if let Some(level) = parsed.default_level() {
+            targets = targets.with_default(level);
+            any = true;
+        }
+        any |= parsed.iter().next().is_some();
+        targets = targets.with_targets(&parsed);
+    }
+    if any {
+        targets
+    } else {
+        Targets::new().with_default(LevelFilter::INFO)
+    }
+}
+
 /// Logs at INFO (`RUST_LOG` for more of our own), to stderr.
 pub fn init() {
-    let env = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .from_env_lossy();
+    let env = env_targets(std::env::var("RUST_LOG").ok().as_deref());
     let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()
@@ -62,6 +87,25 @@ mod tests {
             FieldSet::new(&[], Identifier(&CALLSITE)),
             Kind::EVENT,
         )
+    }
+
+    #[test]
+    fn rust_log_sets_levels_per_target_and_defaults_to_info() {
+        for unset in [None, Some(""), Some("x=loud, ")] {
+            let targets = env_targets(unset);
+            assert!(targets.would_enable("anything", &Level::INFO), "{unset:?}");
+            assert!(
+                !targets.would_enable("anything", &Level::DEBUG),
+                "{unset:?}"
+            );
+        }
+        let targets = env_targets(Some("warn, cdc_mask_core=trace,x=loud"));
+        assert!(targets.would_enable("cdc_mask_core::scan", &Level::TRACE));
+        assert!(targets.would_enable("hyper", &Level::WARN));
+        assert!(!targets.would_enable("hyper", &Level::INFO));
+        let targets = env_targets(Some("cdc_mask_transformer=debug"));
+        assert!(targets.would_enable("cdc_mask_transformer", &Level::DEBUG));
+        assert!(!targets.would_enable("hyper", &Level::ERROR));
     }
 
     #[test]
