@@ -88,9 +88,9 @@ impl Batch {
         // arena is not copied as it grows.
         let lines = match plan {
             Plan::Transform { transformer, .. } if transformer.view() == View::Encrypted => {
-                event.bytes.len() * 2
+                event.data.len() * 2
             }
-            _ => event.bytes.len() + event.bytes.len() / 4,
+            _ => event.data.len() + event.data.len() / 4,
         };
         let mut batch = Batch {
             answers: Vec::with_capacity(event.records.len()),

@@ -4,8 +4,9 @@
 //! serde's type errors do (`invalid type: string "…"`).
 //!
 //! Record `data` is decoded as it is read, borrowed from the event's bytes
-//! (which therefore must be a slice: `serde_json::from_slice`), into one
-//! buffer for the whole event: no allocation and no copy per record.
+//! (which therefore must be a slice: `serde_json::from_slice`), into a few
+//! large chunks for the whole event ([`Arena`]): no allocation per record,
+//! and no chunk is ever reallocated (copied) as the event grows.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -30,8 +31,8 @@ const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
 pub struct Event {
     pub(super) delivery_stream_arn: Option<String>,
     pub(super) records: Vec<EventRecord>,
-    /// Every record's [`Data`], back to back.
-    pub(super) bytes: Vec<u8>,
+    /// Every record's [`Data`].
+    pub(super) data: Arena,
 }
 
 /// One record of an event.
@@ -42,14 +43,70 @@ pub(super) struct EventRecord {
     pub(super) arrival_millis: Option<f64>,
 }
 
-/// A record's `data`, in [`Event::bytes`].
+/// A record's `data`, in [`Event::data`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Data {
     /// The bytes its base64 encodes.
-    Decoded(Range<usize>),
+    Decoded(Span),
     /// Not base64, or not a string: its JSON text, as sent (empty when the
     /// record has no `data`).
-    NotBase64(Range<usize>),
+    NotBase64(Span),
+}
+
+/// Where a record's bytes are in an [`Arena`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct Span {
+    chunk: usize,
+    range: Range<usize>,
+}
+
+/// Bytes of an [`Arena`] chunk (a record larger than this gets a chunk of
+/// its own).
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// The records' bytes, in chunks each allocated once at its final size: an
+/// event's size is not known while it is read, and one growing buffer
+/// would be copied at every doubling.
+#[derive(Default)]
+pub(super) struct Arena {
+    chunks: Vec<Vec<u8>>,
+    len: usize,
+}
+
+impl Arena {
+    /// Appends what `write` writes, which is at most `at_most` bytes, to a
+    /// chunk with room for it; returns where the bytes are.
+    fn append(&mut self, at_most: usize, write: impl FnOnce(&mut Vec<u8>)) -> Span {
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= at_most);
+        if !fits {
+            self.chunks
+                .push(Vec::with_capacity(at_most.max(CHUNK_BYTES)));
+        }
+        let chunk = self.chunks.len() - 1;
+        let bytes = &mut self.chunks[chunk];
+        let start = bytes.len();
+        write(bytes);
+        self.len += bytes.len() - start;
+        Span {
+            chunk,
+            range: start..bytes.len(),
+        }
+    }
+
+    /// The bytes at `span`.
+    fn get(&self, span: &Span) -> &[u8] {
+        self.chunks
+            .get(span.chunk)
+            .map_or(&[], |c| &c[span.range.clone()])
+    }
+
+    /// Bytes held.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
 }
 
 impl Event {
@@ -57,8 +114,8 @@ impl Event {
     /// of `data` when that is not base64; and whether it was decoded.
     pub(super) fn original(&self, record: &EventRecord) -> (bool, &[u8]) {
         match &record.data {
-            Data::Decoded(range) => (true, &self.bytes[range.clone()]),
-            Data::NotBase64(range) => (false, &self.bytes[range.clone()]),
+            Data::Decoded(span) => (true, self.data.get(span)),
+            Data::NotBase64(span) => (false, self.data.get(span)),
         }
     }
 }
@@ -138,11 +195,11 @@ impl<'de> Visitor<'de> for EventVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
         let mut delivery_stream_arn = None;
         let mut records = None;
-        let mut bytes = Vec::new();
+        let mut data = Arena::default();
         while let Some(key) = map.next_key::<Key>()? {
-            match key.0.as_str() {
-                "deliveryStreamArn" => delivery_stream_arn = map.next_value::<Text>()?.0,
-                "records" => records = Some(map.next_value_seed(Records(&mut bytes))?),
+            match key {
+                Key::DeliveryStreamArn => delivery_stream_arn = map.next_value::<Text>()?.0,
+                Key::Records => records = Some(map.next_value_seed(Records(&mut data))?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -151,7 +208,7 @@ impl<'de> Visitor<'de> for EventVisitor {
         Ok(Event {
             delivery_stream_arn,
             records: records.ok_or_else(|| de::Error::custom("no records"))?,
-            bytes,
+            data,
         })
     }
 }
@@ -162,12 +219,37 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
-/// A member name (names are the contract's own, safe to compare).
-struct Key(String);
+/// The member names the contract reads; any other is `Other`. Compared
+/// as they are read, never kept (no allocation per member).
+enum Key {
+    DeliveryStreamArn,
+    Records,
+    RecordId,
+    Data,
+    ApproximateArrivalTimestamp,
+    Other,
+}
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Key)
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(match name {
+                    "deliveryStreamArn" => Key::DeliveryStreamArn,
+                    "records" => Key::Records,
+                    "recordId" => Key::RecordId,
+                    "data" => Key::Data,
+                    "approximateArrivalTimestamp" => Key::ApproximateArrivalTimestamp,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -176,24 +258,54 @@ struct Text(Option<String>);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(deserializer)?;
-        match raw.get() {
-            "null" => Ok(Text(None)),
-            text => serde_json::from_str::<String>(text)
-                .map(|s| Text(Some(s)))
-                .map_err(|_| de::Error::custom("a string member is not a string")),
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Text, E> {
+                Ok(Text(Some(text.to_owned())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Text, E> {
+                Err(not_a_string())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Text, E> {
+                Err(not_a_string())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Text, E> {
+                Err(not_a_string())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Text, E> {
+                Err(not_a_string())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Text, A::Error> {
+                Err(not_a_string())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Text, A::Error> {
+                Err(not_a_string())
+            }
         }
+        deserializer.deserialize_any(TextVisitor)
     }
 }
 
-/// The `records` array, their data decoded into the buffer.
-struct Records<'b>(&'b mut Vec<u8>);
+/// The error of a string member that is not a string (its value unsaid).
+fn not_a_string<E: de::Error>() -> E {
+    E::custom("a string member is not a string")
+}
+
+/// The `records` array, their data decoded into the arena.
+struct Records<'b>(&'b mut Arena);
 
 impl<'de> DeserializeSeed<'de> for Records<'_> {
     type Value = Vec<EventRecord>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        struct RecordsVisitor<'b>(&'b mut Vec<u8>);
+        struct RecordsVisitor<'b>(&'b mut Arena);
         impl<'de> Visitor<'de> for RecordsVisitor<'_> {
             type Value = Vec<EventRecord>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -215,14 +327,14 @@ impl<'de> DeserializeSeed<'de> for Records<'_> {
     }
 }
 
-/// One record, its data decoded into the buffer.
-struct Record<'b>(&'b mut Vec<u8>);
+/// One record, its data decoded into the arena.
+struct Record<'b>(&'b mut Arena);
 
 impl<'de> DeserializeSeed<'de> for Record<'_> {
     type Value = EventRecord;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        struct RecordVisitor<'b>(&'b mut Vec<u8>);
+        struct RecordVisitor<'b>(&'b mut Arena);
         impl<'de> Visitor<'de> for RecordVisitor<'_> {
             type Value = EventRecord;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -233,18 +345,18 @@ impl<'de> DeserializeSeed<'de> for Record<'_> {
                 Err(de::Error::custom("not a record, an object"))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventRecord, A::Error> {
-                let bytes = self.0;
+                let arena = self.0;
                 let mut record_id = None;
                 let mut data = None;
                 let mut arrival = None;
                 while let Some(key) = map.next_key::<Key>()? {
-                    match key.0.as_str() {
-                        "recordId" => record_id = map.next_value::<Text>()?.0,
-                        "data" => {
+                    match key {
+                        Key::RecordId => record_id = map.next_value::<Text>()?.0,
+                        Key::Data => {
                             let raw = map.next_value::<&'de RawValue>()?;
-                            data = Some(decode_data(raw, bytes));
+                            data = Some(decode_data(raw, arena));
                         }
-                        "approximateArrivalTimestamp" => {
+                        Key::ApproximateArrivalTimestamp => {
                             let raw = map.next_value::<&'de RawValue>()?;
                             arrival = raw.get().parse::<f64>().ok();
                         }
@@ -256,7 +368,7 @@ impl<'de> DeserializeSeed<'de> for Record<'_> {
                 Ok(EventRecord {
                     record_id: record_id
                         .ok_or_else(|| de::Error::custom("a record without a recordId"))?,
-                    data: data.unwrap_or(Data::NotBase64(bytes.len()..bytes.len())),
+                    data: data.unwrap_or(Data::NotBase64(Span::default())),
                     arrival_millis: arrival,
                 })
             }
@@ -265,20 +377,24 @@ impl<'de> DeserializeSeed<'de> for Record<'_> {
     }
 }
 
-/// Decodes a record's `data` (its JSON text `raw`) into `bytes`.
-fn decode_data(raw: &RawValue, bytes: &mut Vec<u8>) -> Data {
-    let start = bytes.len();
+/// Decodes a record's `data` (its JSON text `raw`) into `arena`.
+fn decode_data(raw: &RawValue, arena: &mut Arena) -> Data {
     if let Some(text) = string_value(raw) {
-        if decode_base64(text.as_bytes(), bytes) {
-            return Data::Decoded(start..bytes.len());
+        // Base64 of n characters encodes at most 3n/4 bytes.
+        let mut decoded = false;
+        let span = arena.append(text.len().div_ceil(4) * 3, |bytes| {
+            decoded = decode_base64(text.as_bytes(), bytes);
+        });
+        if decoded {
+            return Data::Decoded(span);
         }
-        bytes.truncate(start);
     }
-    bytes.extend_from_slice(raw.get().as_bytes());
-    Data::NotBase64(start..bytes.len())
+    let text = raw.get().as_bytes();
+    Data::NotBase64(arena.append(text.len(), |bytes| bytes.extend_from_slice(text)))
 }
 
-/// Appends the bytes `text` encodes to `out`; false if it is not base64.
+/// Appends the bytes `text` encodes to `out`; false (and `out` as it was)
+/// if it is not base64.
 ///
 /// Canonical padded base64 (what Firehose sends) goes through the SIMD
 /// decoder, which accepts exactly that; anything else through the lenient
@@ -290,7 +406,11 @@ fn decode_base64(text: &[u8], out: &mut Vec<u8>) -> bool {
         return true;
     }
     out.truncate(start);
-    LENIENT_BASE64.decode_vec(text, out).is_ok()
+    if LENIENT_BASE64.decode_vec(text, out).is_ok() {
+        return true;
+    }
+    out.truncate(start);
+    false
 }
 
 /// The text of a JSON string value, or `None` if `raw` is not a string.
