@@ -220,3 +220,94 @@ async fn the_response_stays_under_six_megabytes() {
         assert_eq!(entry.reason, "response_overflow");
     }
 }
+
+/// Records past the point where the answers can no longer fit are bundled
+/// as they came, without being transformed: rows, malformed records and
+/// records that are not base64 alike, in order; control records are still
+/// answered `Dropped` and counted as such, wherever they are.
+#[tokio::test]
+async fn records_past_the_limit_are_bundled_and_control_records_still_dropped() {
+    let env = Env::new();
+    let row = insert(
+        "customer",
+        &format!(
+            r#"{{"name":"{}","mail":"m","username":"u"}}"#,
+            "n".repeat(3000)
+        ),
+    );
+    let control = br#"{"control":{"table-def":{}},"metadata":{"timestamp":"2026-11-28T10:00:00.000000Z","record-type":"control","operation":"create-table","partition-key-type":"task-id","schema-name":"dataset","table-name":"customer"}}"#.to_vec();
+    let malformed = br#"{"data":{"mail":"cut@example.com""#.to_vec();
+    // Every 50th record a control record, every 50th (offset 25) a
+    // malformed one, and every 50th (offset 10) data that is not base64.
+    let records: Vec<&[u8]> = (0..1500)
+        .map(|i| match i % 50 {
+            0 => control.as_slice(),
+            25 => malformed.as_slice(),
+            _ => row.as_slice(),
+        })
+        .collect();
+    let mut event: Value = serde_json::from_slice(&event(&records)).unwrap();
+    let mut originals: Vec<Vec<u8>> = records.iter().map(|r| r.to_vec()).collect();
+    for (i, record) in event["records"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        if i % 50 == 10 {
+            record["data"] = json!("!!not base64!!");
+            originals[i] = br#""!!not base64!!""#.to_vec();
+        }
+    }
+    let event = serde_json::to_vec(&event).unwrap();
+    let controls = records.len() as u64 / 50;
+
+    let processor = env.processor(View::Encrypted, Shape::Flat).await;
+    let result = processor.process(&event).await.unwrap();
+    assert!(result.response.len() <= cdc_mask_core::firehose::MAX_RESPONSE_BYTES);
+    let stats = &result.stats;
+    assert_eq!(stats.dropped_control, controls);
+    assert_eq!(stats.lost, 0);
+    assert_eq!(
+        stats.rows + stats.dropped_control + stats.quarantined_total(),
+        records.len() as u64,
+        "every record counted once"
+    );
+    let response: Value = serde_json::from_slice(&result.response).unwrap();
+    let answers = response["records"].as_array().unwrap();
+    assert_eq!(answers.len(), records.len());
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer["recordId"], format!("r{i}"));
+        if i % 50 == 0 {
+            assert_eq!(answer["result"], "Dropped", "control record {i}");
+        }
+    }
+    let carrier = answers
+        .iter()
+        .position(|a| a["metadata"]["partitionKeys"]["view"] == "quarantine" && {
+            let line = BASE64.decode(a["data"].as_str().unwrap()).unwrap();
+            String::from_utf8_lossy(&line).contains("response_overflow")
+        })
+        .expect("an overflow bundle");
+    assert!(carrier < 1400, "the batch overflows well before its end");
+    let line = BASE64
+        .decode(answers[carrier]["data"].as_str().unwrap())
+        .unwrap();
+    let unsealed = env.unwrap_cache().unseal(&line).await.unwrap();
+    let expected: Vec<usize> = (carrier..records.len()).filter(|i| i % 50 != 0).collect();
+    assert_eq!(unsealed.len(), expected.len());
+    for (entry, &i) in unsealed.iter().zip(&expected) {
+        assert_eq!(entry.record_id, format!("r{i}"));
+        assert_eq!(entry.original.as_slice(), originals[i].as_slice(), "record {i}");
+        assert_eq!(entry.reason, "response_overflow");
+    }
+    // Before the carrier, malformed records are sealed one by one.
+    let singles = answers[..carrier]
+        .iter()
+        .filter(|a| a["metadata"]["partitionKeys"]["view"] == "quarantine")
+        .count();
+    assert_eq!(
+        singles,
+        (0..carrier).filter(|i| i % 50 == 10 || i % 50 == 25).count()
+    );
+}

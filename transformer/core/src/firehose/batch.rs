@@ -7,7 +7,9 @@ use super::{
     iceberg_operation, BatchStats, Event, EventRecord, IcebergDatabases, Plan, Routing,
     CONTROL_VIEW, QUARANTINE_VIEW,
 };
+use super::response::Budget;
 use crate::cipher::{self, Sealing};
+use crate::envelope::{self, DmsRecord};
 use crate::json;
 use crate::keys::{DataKeyCache, WrapError};
 use crate::partition;
@@ -60,11 +62,19 @@ pub(super) enum Answer {
         reason: Reason,
         original: Range<usize>,
     },
+    /// Past the response limit, so not transformed: its original bytes go
+    /// into the overflow bundle, as its answer (a row or a sealed record)
+    /// would have.
+    Overflow,
 }
 
 /// Every record of an event, answered in arenas.
 pub(super) struct Batch {
     pub(super) answers: Vec<Answer>,
+    /// Every record id as a JSON string, back to back.
+    pub(super) id_text: Vec<u8>,
+    /// Each record's id in `id_text`.
+    pub(super) ids: Vec<Range<usize>>,
     /// Output lines, back to back.
     pub(super) lines: Vec<u8>,
     /// Rendered `partitionKeys` objects.
@@ -82,6 +92,12 @@ pub(super) struct Batch {
 impl Batch {
     /// Answers every record of `event` as `plan` says, addressed as
     /// `routing` says; rejected records wait for [`Batch::seal_rejected`].
+    ///
+    /// Delivering to S3, records after the point where the answers can no
+    /// longer all fit ([`Budget`]) are not transformed: they end up in the
+    /// overflow bundle whatever their answer would be, unless they are
+    /// control records (answered `Dropped` either way). The guard's tally
+    /// therefore counts only what is transformed.
     pub(super) fn new(event: &Event, plan: Plan<'_>, routing: Routing<'_>) -> Self {
         // Masked lines weigh about as much as the records, encrypted ones
         // 1.7 times (measured on the sample tables): reserved once, so the
@@ -92,8 +108,23 @@ impl Batch {
             }
             _ => event.data.len() + event.data.len() / 4,
         };
+        let mut id_text = Vec::with_capacity(event.records.len() * 64);
+        let ids: Vec<Range<usize>> = event
+            .records
+            .iter()
+            .map(|r| {
+                let start = id_text.len();
+                json::write_string(&mut id_text, &r.record_id);
+                start..id_text.len()
+            })
+            .collect();
+        // Iceberg view streams bundle nothing, and the quarantine stream
+        // drops rows: both answer every record as it is.
+        let mut budget = matches!(routing, Routing::S3).then(|| Budget::new(&ids));
         let mut batch = Batch {
             answers: Vec::with_capacity(event.records.len()),
+            id_text,
+            ids,
             lines: Vec::with_capacity(lines),
             keys: Vec::new(),
             stats: BatchStats::default(),
@@ -102,9 +133,17 @@ impl Batch {
             originals: Vec::new(),
             scratch: Scratch::default(),
         };
-        for record in &event.records {
+        let mut spent = false;
+        for (record, id) in event.records.iter().zip(0..) {
             batch.stats.records += 1;
+            if spent {
+                batch.add_overflowing(plan, event, record);
+                continue;
+            }
             batch.add(plan, event, record);
+            if let (Some(budget), Some(answer)) = (&mut budget, batch.answers.last()) {
+                spent = budget.spend(answer, batch.ids[id].len());
+            }
         }
         batch.stats.guard = batch.scratch.take_guard_tally();
         batch
@@ -151,6 +190,25 @@ impl Batch {
                 }
             }
             Outcome::Rejected(reason) => self.reject(reason, decoded),
+        }
+    }
+
+    /// Answers a record past the response limit without transforming it
+    /// (see [`Batch::new`]).
+    fn add_overflowing(&mut self, plan: Plan<'_>, event: &Event, record: &EventRecord) {
+        let (decoded, original) = event.original(record);
+        if decoded {
+            self.stats.bytes_in += u64::try_from(original.len()).unwrap_or(u64::MAX);
+        }
+        // Only a plan that transforms tells control records apart.
+        let control = decoded
+            && matches!(plan, Plan::Transform { .. })
+            && matches!(envelope::parse(original), Ok(DmsRecord::Control { .. }));
+        if control {
+            self.stats.dropped_control += 1;
+            self.answers.push(Answer::Dropped { keys: 0..0 });
+        } else {
+            self.answers.push(Answer::Overflow);
         }
     }
 

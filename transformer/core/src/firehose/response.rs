@@ -13,7 +13,6 @@
 use super::batch::{quarantine_keys, Answer, Batch, Carried};
 use super::{BatchStats, Event, MAX_RESPONSE_BYTES};
 use crate::cipher::{self, Sealing};
-use crate::json;
 use crate::keys::{DataKey, DataKeyCache, WrapError};
 use crate::reason::Reason;
 
@@ -50,17 +49,8 @@ pub(super) fn write(
     event: &Event,
     quarantine: &DataKeyCache,
 ) -> Result<(Vec<u8>, BatchStats), WrapError> {
-    // Every record id as a JSON string, back to back in one buffer.
-    let mut id_text = Vec::with_capacity(event.records.len() * 64);
-    let ids: Vec<std::ops::Range<usize>> = event
-        .records
-        .iter()
-        .map(|r| {
-            let start = id_text.len();
-            json::write_string(&mut id_text, &r.record_id);
-            start..id_text.len()
-        })
-        .collect();
+    let id_text = std::mem::take(&mut batch.id_text);
+    let ids = std::mem::take(&mut batch.ids);
     let full: Vec<usize> = batch
         .answers
         .iter()
@@ -134,7 +124,7 @@ pub(super) fn write(
                 carried: Carried::Sealed(reason),
                 ..
             } => stats.unquarantine(*reason),
-            Answer::Dropped { .. } | Answer::Rejected { .. } => {}
+            Answer::Dropped { .. } | Answer::Rejected { .. } | Answer::Overflow => {}
         }
         match &bundle {
             Some(b) if i == b.carrier => {
@@ -170,6 +160,33 @@ pub(super) fn write(
     }
     stats.bytes_out = u64::try_from(out.len()).unwrap_or(u64::MAX);
     Ok((out, stats))
+}
+
+/// The response's size while a batch is answered in order: the frame, the
+/// answers so far in full and every later one as a bare `Dropped`. Once
+/// that exceeds [`MAX_RESPONSE_BYTES`], no later answer is written in full
+/// ([`write`]'s cut only ever moves earlier), so later records need not be
+/// transformed. Rejected records count as bare (they grow when sealed), so
+/// the budget is never spent too early.
+pub(super) struct Budget {
+    used: usize,
+}
+
+impl Budget {
+    /// The budget of a response to records with these ids (JSON strings).
+    pub(super) fn new(ids: &[std::ops::Range<usize>]) -> Self {
+        let minimal: usize = ids.iter().map(|id| minimal_len(id.len())).sum();
+        Budget {
+            used: OPEN.len() + CLOSE.len() + ids.len().saturating_sub(1) + minimal,
+        }
+    }
+
+    /// Counts `answer` (its id `id_len` bytes as a JSON string) in full;
+    /// whether the response is now certain to overflow.
+    pub(super) fn spend(&mut self, answer: &Answer, id_len: usize) -> bool {
+        self.used += full_len(answer, id_len).saturating_sub(minimal_len(id_len));
+        self.used > MAX_RESPONSE_BYTES
+    }
 }
 
 /// The sizes the cut is chosen from, per answer.
@@ -210,7 +227,7 @@ fn overflow(
     quarantine: &DataKeyCache,
 ) -> Result<(usize, usize, Option<Bundle>), WrapError> {
     let n = sizes.full.len();
-    let is_member = |i: usize| matches!(batch.answers[i], Answer::Ok { .. });
+    let is_member = |i: usize| matches!(batch.answers[i], Answer::Ok { .. } | Answer::Overflow);
     // What each record adds to the bundle's plaintext before DEFLATE.
     let raw: Vec<usize> = (0..n)
         .map(|i| {
@@ -372,8 +389,8 @@ fn full_len(answer: &Answer, id_len: usize) -> usize {
             Answer::Dropped { keys } => {
                 DROPPED_HEAD.len() + KEYS_HEAD.len() + keys.len() + KEYS_TAIL.len()
             }
-            // Sealed before the response; never answered as is.
-            Answer::Rejected { .. } => DROPPED_HEAD.len() + 1,
+            // Sealed before the response, or bundled: never answered as is.
+            Answer::Rejected { .. } | Answer::Overflow => DROPPED_HEAD.len() + 1,
         }
 }
 
@@ -403,8 +420,9 @@ fn write_full(out: &mut Vec<u8>, answer: &Answer, batch: &Batch) {
             out.extend_from_slice(&batch.keys[keys.clone()]);
             out.extend_from_slice(KEYS_TAIL);
         }
-        // Every rejected record is sealed before the response is written.
-        Answer::Rejected { .. } => {
+        // Every rejected record is sealed before the response is written;
+        // overflowing ones come after the cut.
+        Answer::Rejected { .. } | Answer::Overflow => {
             out.extend_from_slice(DROPPED_HEAD);
             out.push(b'}');
         }
