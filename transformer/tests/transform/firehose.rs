@@ -236,12 +236,25 @@ async fn records_past_the_limit_are_bundled_and_control_records_still_dropped() 
         ),
     );
     let control = br#"{"control":{"table-def":{}},"metadata":{"timestamp":"2026-11-28T10:00:00.000000Z","record-type":"control","operation":"create-table","partition-key-type":"task-id","schema-name":"dataset","table-name":"customer"}}"#.to_vec();
+    // The same without the word `control`: its record type spelled with
+    // an escape, no `control` member.
+    let escaped = String::from_utf8(control.clone())
+        .unwrap()
+        .replace(
+            r#""record-type":"control""#,
+            r#""record-type":"contro\u006c""#,
+        )
+        .replace(r#""control":{"table-def":{}},"#, "")
+        .into_bytes();
+    assert!(!String::from_utf8_lossy(&escaped).contains("control"));
     let malformed = br#"{"data":{"mail":"cut@example.com""#.to_vec();
-    // Every 50th record a control record, every 50th (offset 25) a
-    // malformed one, and every 50th (offset 10) data that is not base64.
+    // Every 50th record a control record (every other one escaped), every
+    // 50th (offset 25) a malformed one, and every 50th (offset 10) data
+    // that is not base64.
     let records: Vec<&[u8]> = (0..1500)
         .map(|i| match i % 50 {
-            0 => control.as_slice(),
+            0 if i % 100 == 0 => control.as_slice(),
+            0 => escaped.as_slice(),
             25 => malformed.as_slice(),
             _ => row.as_slice(),
         })
@@ -284,9 +297,11 @@ async fn records_past_the_limit_are_bundled_and_control_records_still_dropped() 
     }
     let carrier = answers
         .iter()
-        .position(|a| a["metadata"]["partitionKeys"]["view"] == "quarantine" && {
-            let line = BASE64.decode(a["data"].as_str().unwrap()).unwrap();
-            String::from_utf8_lossy(&line).contains("response_overflow")
+        .position(|a| {
+            a["metadata"]["partitionKeys"]["view"] == "quarantine" && {
+                let line = BASE64.decode(a["data"].as_str().unwrap()).unwrap();
+                String::from_utf8_lossy(&line).contains("response_overflow")
+            }
         })
         .expect("an overflow bundle");
     assert!(carrier < 1400, "the batch overflows well before its end");
@@ -298,7 +313,11 @@ async fn records_past_the_limit_are_bundled_and_control_records_still_dropped() 
     assert_eq!(unsealed.len(), expected.len());
     for (entry, &i) in unsealed.iter().zip(&expected) {
         assert_eq!(entry.record_id, format!("r{i}"));
-        assert_eq!(entry.original.as_slice(), originals[i].as_slice(), "record {i}");
+        assert_eq!(
+            entry.original.as_slice(),
+            originals[i].as_slice(),
+            "record {i}"
+        );
         assert_eq!(entry.reason, "response_overflow");
     }
     // Before the carrier, malformed records are sealed one by one.
@@ -308,6 +327,8 @@ async fn records_past_the_limit_are_bundled_and_control_records_still_dropped() 
         .count();
     assert_eq!(
         singles,
-        (0..carrier).filter(|i| i % 50 == 10 || i % 50 == 25).count()
+        (0..carrier)
+            .filter(|i| i % 50 == 10 || i % 50 == 25)
+            .count()
     );
 }
