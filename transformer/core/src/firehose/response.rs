@@ -259,13 +259,15 @@ fn overflow(
     };
     let wrapped = key.wrapped().len();
     let mut first_lost = n;
+    // The carrier's partition keys, rendered again for each candidate.
+    let mut keys = Vec::new();
     loop {
         // The largest cut whose estimated response fits.
         let mut raw_sum: usize = (first_overflow..first_lost)
             .filter(|&i| is_member(i))
             .map(|i| raw[i])
             .sum();
-        let estimate = |k: usize, raw_sum: usize| -> Option<usize> {
+        let mut estimate = |k: usize, raw_sum: usize| -> Option<usize> {
             let carrier = (k..first_lost).find(|&i| is_member(i))?;
             let record = &event.records[carrier];
             let deflated = (raw_sum as f64 * ratio).ceil() as usize + 64;
@@ -273,7 +275,7 @@ fn overflow(
                 + wrapped
                 + sizes.ids[carrier].len()
                 + (12 + deflated + 16).div_ceil(3) * 4;
-            let mut keys = Vec::new();
+            keys.clear();
             quarantine_keys(&mut keys, record);
             Some(
                 (sizes.kept)(k) - sizes.minimal[carrier]
