@@ -89,10 +89,12 @@ pub(super) fn write(
         (first_overflow, full.len(), None)
     };
 
-    let mut out = Vec::with_capacity(
-        (batch.lines.len() * 4 / 3 + batch.keys.len() + frame + 64 * ids.len())
-            .min(MAX_RESPONSE_BYTES + 1024),
-    );
+    // The exact size, so that the response is never copied as it grows.
+    let size = kept(first_overflow)
+        + bundle.as_ref().map_or(0, |b| {
+            carrier_len(ids[b.carrier].len(), b.line.len(), b.keys.len()) - minimal[b.carrier]
+        });
+    let mut out = Vec::with_capacity(size);
     out.extend_from_slice(OPEN);
     for (i, (answer, id)) in batch.answers.iter().zip(&ids).enumerate() {
         if i > 0 {
@@ -145,6 +147,7 @@ pub(super) fn write(
         }
     }
     out.extend_from_slice(CLOSE);
+    debug_assert_eq!(out.len(), size, "the response's size, computed beforehand");
     if let Some(b) = &bundle {
         stats.quarantine(Reason::ResponseOverflow, b.records);
         tracing::warn!(
