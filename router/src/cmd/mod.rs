@@ -1,5 +1,5 @@
 //! One module per subcommand, each mapping its arguments to the work (for
-//! `run` and `replay`, a [`Plan`](crate::plan::Plan)); this one only
+//! `run` and `replay`, a `Plan`); this one only
 //! dispatches.
 
 mod decrypt;

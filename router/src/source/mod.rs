@@ -1,6 +1,6 @@
-//! Where DMS records come from. [`SourceSpec`] parses `--source`.
+//! Where DMS records come from. `SourceSpec` parses `--source`.
 //!
-//! - `feed`: what `run` reads on a thread of its own, in [`Chunk`]s: a file
+//! - `feed`: what `run` reads on a thread of its own, in `Chunk`s: a file
 //!   or stdin (`file`) or the generator at a pace (`paced`).
 //! - [`generate`]: the sample generator (also used by benchmarks, tests and
 //!   fuzzing for realistic records).

@@ -168,7 +168,7 @@ pub(super) fn write(
 /// The response's size while a batch is answered in order: the frame, the
 /// answers so far in full and every later one as a bare `Dropped`. Once
 /// that exceeds [`MAX_RESPONSE_BYTES`], no later answer is written in full
-/// ([`write`]'s cut only ever moves earlier), so later records need not be
+/// ([`write()`]'s cut only ever moves earlier), so later records need not be
 /// transformed. Rejected records count as bare (they grow when sealed), so
 /// the budget is never spent too early.
 pub(super) struct Budget {

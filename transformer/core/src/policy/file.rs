@@ -33,7 +33,7 @@ pub struct GuardSection {
     /// What the guard does with a detected value (default `protect`).
     #[serde(default)]
     pub mode: GuardMode,
-    /// The detectors that run (names of [`Detector::as_str`]); absent means
+    /// The detectors that run (names of [`Detector::as_str`](crate::guard::Detector::as_str)); absent means
     /// every detector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detectors: Option<Vec<String>>,
