@@ -18,10 +18,12 @@
 //! - `progress`: progress on a terminal or as plain lines.
 //! - `signal`: SIGINT/SIGTERM as a stop that delivers what was read first.
 //! - `aws`: the AWS configuration of a command, loaded once on first use.
+//! - `atomic_file`: files written whole or not at all.
 //! - `settings`: the transformer's settings from command-line arguments.
 //! - `backoff`: waits between retries.
 //! - `test_support` (unit tests only): a pipeline over the sample policy.
 
+mod atomic_file;
 mod aws;
 mod backoff;
 mod batcher;

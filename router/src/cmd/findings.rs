@@ -103,7 +103,7 @@ async fn compile(args: CompileArgs) -> anyhow::Result<()> {
             "stdout".to_owned()
         }
         Output::File(path) => {
-            write_atomically(&path, &bytes)?;
+            crate::atomic_file::write(&path, &bytes)?;
             path.display().to_string()
         }
         Output::S3(url) => match s3.store().await.write_if_changed(&url, &bytes).await? {
@@ -221,37 +221,6 @@ pub(super) fn render(policy: &PolicyFile) -> anyhow::Result<Vec<u8>> {
     checked_policy_json(policy).context("the compiled policy is not usable")
 }
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it over
-/// `path`: readers see the old file or the whole new one, never a part.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file name", path.display()))?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&temp, path));
-    if result.is_err() {
-        // Best effort: the temporary file is ours and half-written.
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
-}
-
 /// Prints up to [`MAX_LISTED`] problems on stderr, one per line.
 fn list(kind: &str, problems: &[Problem]) {
     for problem in problems.iter().take(MAX_LISTED) {
@@ -355,18 +324,6 @@ fn describe(action: &Action) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_write_replaces_or_leaves_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("policy.json");
-        std::fs::write(&path, "old").unwrap();
-        write_atomically(&path, b"new").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"new");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1, "no temporary file left");
-        assert!(write_atomically(&dir.path().join("missing/p.json"), b"x").is_err());
-    }
 
     #[test]
     fn sources_expand_sorted_with_s3_prefixes_apart() {

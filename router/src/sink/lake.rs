@@ -167,17 +167,12 @@ fn object_key(root: &str, prefix: &str, name: &str) -> String {
     }
 }
 
-/// Writes a file whole or not at all (temp file and rename), so a reader of
-/// the local lake never sees half an object.
+/// Writes an object of the local lake whole or not at all, so a reader
+/// never sees half an object.
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    crate::atomic_file::write(path, bytes)
 }
 
 /// Gzip with a zero modification time, so equal lines give equal objects.

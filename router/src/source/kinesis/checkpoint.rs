@@ -5,7 +5,6 @@
 //! replay finds either the old or the new checkpoint.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -88,18 +87,9 @@ impl Checkpoint {
     /// # Errors
     /// Any I/O error, naming the path.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
         let mut json = serde_json::to_vec_pretty(self).context("checkpoint")?;
         json.push(b'\n');
-        let mut file = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot write checkpoint {}", tmp.display()))?;
-        file.write_all(&json)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write checkpoint {}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot write checkpoint {}", path.display()))
+        crate::atomic_file::write(path, &json).context("cannot save the checkpoint")
     }
 }
 
