@@ -37,8 +37,9 @@ pub fn date_from_millis(millis: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+/// Proleptic Gregorian `(year, month, day)` of `days` since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -133,7 +133,7 @@ fn push_padded(out: &mut Vec<u8>, mut value: u64, width: usize) {
 
 /// Writes `YYYY-MM-DD` for `days` since 1970-01-01 (years 0..=9999).
 fn push_date(out: &mut Vec<u8>, days: i64) {
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = cdc_mask_core::partition::civil_from_days(days);
     push_padded(out, year as u64, 4);
     out.push(b'-');
     push_padded(out, month.into(), 2);
@@ -155,26 +155,6 @@ pub(super) fn push_timestamp(out: &mut Vec<u8>, micros: i64) {
     out.push(b'.');
     push_padded(out, of_day % 1_000_000, 6);
     out.push(b'Z');
-}
-
-/// Proleptic Gregorian (year, month, day) of `days` since 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-pub(super) fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097); // [0, 146096]
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365; // [0, 399]
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100); // [0, 365]
-    let shifted_month = (5 * day_of_year + 2) / 153; // [0, 11], March-based
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u8;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    } as u8;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).

@@ -5,9 +5,10 @@ use std::collections::{HashMap, HashSet};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::dms_json::{civil_from_days, days_from_civil, push_timestamp};
+use super::dms_json::{days_from_civil, push_timestamp};
 use super::values::{iban_check_digits, luhn_check_digit, CARD_PROVIDERS};
 use super::*;
+use cdc_mask_core::partition::civil_from_days;
 
 fn records(config: GeneratorConfig, count: usize) -> Vec<Vec<u8>> {
     Generator::new(config).take(count).collect()
