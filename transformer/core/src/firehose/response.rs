@@ -58,7 +58,7 @@ pub(super) fn write(
         .map(|(answer, id)| full_len(answer, id.len()))
         .collect();
     let minimal: Vec<usize> = ids.iter().map(|id| minimal_len(id.len())).collect();
-    let frame = OPEN.len() + CLOSE.len() + ids.len().saturating_sub(1);
+    let frame = frame_len(ids.len());
     let mut stats = std::mem::take(&mut batch.stats);
 
     // `kept(k)`: answers before k in full, from k on minimal.
@@ -180,7 +180,7 @@ impl Budget {
     pub(super) fn new(ids: &[std::ops::Range<usize>]) -> Self {
         let minimal: usize = ids.iter().map(|id| minimal_len(id.len())).sum();
         Budget {
-            used: OPEN.len() + CLOSE.len() + ids.len().saturating_sub(1) + minimal,
+            used: frame_len(ids.len()) + minimal,
         }
     }
 
@@ -397,6 +397,12 @@ fn full_len(answer: &Answer, id_len: usize) -> usize {
             // Sealed before the response, or bundled: never answered as is.
             Answer::Rejected { .. } | Answer::Overflow => DROPPED_HEAD.len() + 1,
         }
+}
+
+/// Bytes of a response to `answers` records around the answers themselves:
+/// `{"records":[`, `]}` and the commas between them.
+fn frame_len(answers: usize) -> usize {
+    OPEN.len() + CLOSE.len() + answers.saturating_sub(1)
 }
 
 /// Bytes of a bare `Dropped` answer.
