@@ -7,23 +7,22 @@
 //! - `guard`: the guard's part (unlisted columns scanned and protected).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 mod guard;
+mod plan;
 mod row;
 
+use plan::PlanCache;
 use row::{field_name, RowWriter};
 
 use crate::cipher::{self, Place};
 use crate::envelope::{self, DataRecord, DmsRecord};
-use crate::guard::{Context, Tally};
+use crate::guard::Tally;
 use crate::json::{self, Kind, Member};
 use crate::keys::{det, DataKey, DeterministicKey, TokenKey};
 use crate::mask;
-use crate::policy::{
-    lowercase, Action, GuardMode, Policy, TableRules, View, COLLISION_SUFFIX, RESERVED_NAMES,
-};
+use crate::policy::{Action, GuardMode, Policy, TableRules, View, COLLISION_SUFFIX};
 use crate::reason::Reason;
 
 /// How output rows are laid out.
@@ -95,9 +94,8 @@ pub struct Scratch {
     table_key: String,
     aad: Vec<u8>,
     sealed: Vec<u8>,
-    /// Guard context per lower-cased column name (all detectors' hints; the
-    /// guard masks them with its own).
-    contexts: HashMap<String, Context>,
+    /// What the policy says of each column, per table and row layout.
+    plans: PlanCache,
     /// Columns of the current row the guard protected.
     guarded: Vec<String>,
     /// What the guard found, until the caller takes it.
@@ -206,6 +204,7 @@ impl Transformer {
         };
         let start = out.len();
         scratch.guarded.clear();
+        scratch.plans.keep_for(self);
         let mut writer = RowWriter {
             transformer: self,
             record: &record,

@@ -41,8 +41,10 @@ impl ColumnRule {
 /// The compiled rules of one table.
 #[derive(Debug, Clone, Default)]
 pub struct TableRules {
-    /// Lower-cased column name → rule.
-    columns: HashMap<String, ColumnRule, NameHash>,
+    /// The rules, in no particular order.
+    rules: Vec<ColumnRule>,
+    /// Lower-cased column name → its rule's index in `rules`.
+    columns: HashMap<String, usize, NameHash>,
     /// Lower-cased names that the protected columns produce, per view; a
     /// source column with such a name would collide.
     generated: [HashSet<String, NameHash>; 2],
@@ -78,7 +80,22 @@ impl Hasher for Fnv1a {
 impl TableRules {
     /// The rule of a column, by its lower-cased name.
     pub fn column(&self, lowercase_name: &str) -> Option<&ColumnRule> {
-        self.columns.get(lowercase_name)
+        self.column_index(lowercase_name).map(|i| &self.rules[i])
+    }
+
+    /// Where the rule of a column (by its lower-cased name) is, for
+    /// [`TableRules::rule_at`]: so that a caller can remember a lookup
+    /// without borrowing the policy.
+    pub fn column_index(&self, lowercase_name: &str) -> Option<usize> {
+        self.columns.get(lowercase_name).copied()
+    }
+
+    /// The rule at `index`, from [`TableRules::column_index`] of this table.
+    ///
+    /// # Panics
+    /// If `index` did not come from this table.
+    pub fn rule_at(&self, index: usize) -> &ColumnRule {
+        &self.rules[index]
     }
 
     /// Whether an unprotected source column (lower-cased name) would collide
@@ -186,9 +203,10 @@ impl Policy {
                     rename: column.rename,
                     domain,
                 };
-                if rules.columns.insert(lower, rule).is_some() {
+                if rules.columns.insert(lower, rules.rules.len()).is_some() {
                     return Err(invalid(format!("column {at} is listed twice")));
                 }
+                rules.rules.push(rule);
             }
             policy.tables.insert(key, rules);
         }

@@ -3,35 +3,14 @@
 //! DDL records that announce unlisted columns.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use super::{field_name, RowWriter, Scratch, Transformer};
 use crate::cipher::Place;
-use crate::guard::{Context, Detector, Guard};
+use crate::guard::{Context, Detector};
 use crate::json::{self, Kind, Member};
 use crate::mask;
 use crate::policy::{View, GUARDED_FIELD};
 use crate::reason::Reason;
-
-/// Column names kept in the guard's context cache before it starts over
-/// (input cannot grow it without bound).
-const MAX_CACHED_CONTEXTS: usize = 4096;
-
-/// The guard context of a lower-cased column name, computed once.
-pub(super) fn cached_context(
-    contexts: &mut HashMap<String, Context>,
-    lowercase_column: &str,
-) -> Context {
-    if let Some(context) = contexts.get(lowercase_column) {
-        return *context;
-    }
-    if contexts.len() >= MAX_CACHED_CONTEXTS {
-        contexts.clear();
-    }
-    let context = Guard::default().context(lowercase_column);
-    contexts.insert(lowercase_column.to_owned(), context);
-    context
-}
 
 impl Transformer {
     /// Logs (names only) and counts the columns a DDL control record
@@ -79,7 +58,7 @@ impl RowWriter<'_, '_, '_> {
 
     /// The detector that fires on an unlisted column's value, if the guard
     /// runs; counted in the tally.
-    pub(super) fn guard(&mut self, member: &Member<'_>) -> Option<Detector> {
+    pub(super) fn guard(&mut self, member: &Member<'_>, context: Context) -> Option<Detector> {
         let guard = self.transformer.policy.guard()?;
         let (bytes, is_number): (Cow<'_, [u8]>, bool) = match member.kind {
             Kind::Null | Kind::Bool => return None,
@@ -98,8 +77,6 @@ impl RowWriter<'_, '_, '_> {
         if !guard.may_match(&bytes, is_number) {
             return None;
         }
-        let scratch = &mut *self.scratch;
-        let context = cached_context(&mut scratch.contexts, &scratch.name);
         let detector = guard.detect_bytes(&context, &bytes, is_number)?;
         self.scratch.tally.add(
             &self.record.schema,

@@ -2,6 +2,7 @@
 //! then `_op`, `_ts`, … ) and the DMS envelope, each protected value
 //! masked or encrypted where it sits and renamed as the policy says.
 
+use super::plan::ColumnPlan;
 use super::*;
 
 pub(super) struct RowWriter<'t, 'r, 'a> {
@@ -115,44 +116,52 @@ impl RowWriter<'_, '_, '_> {
         first: &mut bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
-        for member in members {
+        let scratch = &mut *self.scratch;
+        let mut layout = scratch.plans.take(&scratch.table_key, place);
+        let mut written = Ok(());
+        for (position, member) in members.iter().enumerate() {
             if !*first {
                 out.push(b',');
             }
             *first = false;
-            self.column(member, place, out)?;
+            let plan = layout.plan(position, member.raw_name, || {
+                ColumnPlan::new(
+                    self.transformer,
+                    self.rules,
+                    &member.name,
+                    &mut self.scratch.name,
+                )
+            });
+            written = self.column(member, &plan, place, out);
+            if written.is_err() {
+                break;
+            }
         }
-        Ok(())
+        let scratch = &mut *self.scratch;
+        scratch.plans.put(&scratch.table_key, place, layout);
+        written
     }
 
     /// Writes `"name":value` for one column, protected as the policy says.
     pub(super) fn column(
         &mut self,
         member: &Member<'_>,
+        plan: &ColumnPlan,
         place: Place,
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
         let view = self.transformer.view;
         let flat = self.transformer.shape == Shape::Flat;
-        let lower = &mut self.scratch.name;
-        lower.clear();
-        if member.name.is_ascii() {
-            lower.push_str(&member.name);
-            lower.make_ascii_lowercase();
-        } else {
-            lower.push_str(&lowercase(&member.name));
-        }
-        let reserved = flat && RESERVED_NAMES.contains(&lower.as_str());
-        let rule = self.rules.and_then(|r| r.column(lower));
+        let rules = self.rules;
+        let rule = rules.zip(plan.rule).map(|(r, i)| r.rule_at(i));
         let action = match rule.map(|r| r.action(view)) {
             Some(Action::Keep) | None => {
-                let collides = reserved || self.rules.is_some_and(|r| r.collides(view, lower));
                 let detected = if rule.is_none() {
-                    self.guard(member)
+                    self.guard(member, plan.context)
                 } else {
                     None
                 };
-                if collides {
+                if plan.collides_unprotected {
                     write_name(member, COLLISION_SUFFIX, out);
                 } else {
                     out.extend_from_slice(member.raw_name);
@@ -174,7 +183,7 @@ impl RowWriter<'_, '_, '_> {
         };
         let renamed = rule.is_some_and(|r| r.rename);
         let suffix = if renamed { view.suffix() } else { "" };
-        let collides = flat && !renamed && reserved;
+        let collides = flat && !renamed && plan.reserved;
         write_name(
             member,
             if collides { COLLISION_SUFFIX } else { suffix },

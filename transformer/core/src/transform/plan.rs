@@ -1,0 +1,291 @@
+//! What the policy says of each column, remembered per table and row
+//! layout. Rows of one table nearly always list the same columns in the
+//! same order, so a column's plan is found by its position in the row and
+//! confirmed by its name as written: no lower-casing and no hash lookup per
+//! column. A row whose layout differs is planned afresh from where it
+//! differs, and that layout is remembered instead.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::{Shape, Transformer};
+use crate::cipher::Place;
+use crate::guard::{Context, Guard};
+use crate::policy::{lowercase, Policy, TableRules, View, RESERVED_NAMES};
+
+/// Tables whose layouts are kept before the cache starts over (table names
+/// come from the records, so input cannot grow it without bound).
+const MAX_TABLES: usize = 256;
+
+/// Columns remembered per layout; later ones are planned every time.
+const MAX_COLUMNS: usize = 1024;
+
+/// What the policy says of one column of one table, in one view and shape.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ColumnPlan {
+    /// Its rule, as an index for [`TableRules::rule_at`]; `None` if the
+    /// policy does not list it.
+    pub(super) rule: Option<usize>,
+    /// Whether its name is one the flat shape writes itself (`_op`, …).
+    pub(super) reserved: bool,
+    /// Whether, written unprotected, its name would collide with a
+    /// reserved name or with one the table's protected columns generate.
+    pub(super) collides_unprotected: bool,
+    /// What its name hints at, for the guard (unlisted columns only).
+    pub(super) context: Context,
+}
+
+impl ColumnPlan {
+    /// Plans the column `name` (decoded) of the table with `rules`;
+    /// `lower` is a reusable buffer.
+    pub(super) fn new(
+        transformer: &Transformer,
+        rules: Option<&TableRules>,
+        name: &str,
+        lower: &mut String,
+    ) -> Self {
+        lower.clear();
+        if name.is_ascii() {
+            lower.push_str(name);
+            lower.make_ascii_lowercase();
+        } else {
+            lower.push_str(&lowercase(name));
+        }
+        let flat = transformer.shape == Shape::Flat;
+        let reserved = flat && RESERVED_NAMES.contains(&lower.as_str());
+        let rule = rules.and_then(|r| r.column_index(lower));
+        let collides_unprotected =
+            reserved || rules.is_some_and(|r| r.collides(transformer.view, lower));
+        let context = if rule.is_none() {
+            Guard::default().context(lower)
+        } else {
+            Context::NONE
+        };
+        ColumnPlan {
+            rule,
+            reserved,
+            collides_unprotected,
+            context,
+        }
+    }
+}
+
+/// The plans of one row layout: the names as written, one after the other
+/// in `names`, each with its plan.
+#[derive(Debug, Default)]
+pub(super) struct Layout {
+    names: Vec<u8>,
+    columns: Vec<(Range<usize>, ColumnPlan)>,
+}
+
+impl Layout {
+    /// The plan of the column at `position` whose name is written
+    /// `raw_name`: remembered, or made by `plan` and remembered in place
+    /// of what was there (and of the columns after it).
+    pub(super) fn plan(
+        &mut self,
+        position: usize,
+        raw_name: &[u8],
+        plan: impl FnOnce() -> ColumnPlan,
+    ) -> ColumnPlan {
+        if let Some((range, known)) = self.columns.get(position) {
+            if self.names[range.clone()] == *raw_name {
+                return *known;
+            }
+        }
+        let made = plan();
+        if position <= self.columns.len() && position < MAX_COLUMNS {
+            let start = self
+                .columns
+                .get(position)
+                .map_or(self.names.len(), |(range, _)| range.start);
+            self.columns.truncate(position);
+            self.names.truncate(start);
+            self.names.extend_from_slice(raw_name);
+            self.columns.push((start..self.names.len(), made));
+        }
+        made
+    }
+}
+
+/// The layouts of the tables seen, for one policy, view and shape.
+#[derive(Debug, Default)]
+pub(super) struct PlanCache {
+    /// What the plans were made for; any change empties the cache.
+    owner: Option<(Arc<Policy>, View, Shape)>,
+    /// Per table key (lower-cased `schema\0table`), the layout of the row
+    /// and of the before-image.
+    tables: HashMap<String, [Layout; 2]>,
+}
+
+impl PlanCache {
+    /// Forgets every plan unless they were made for `transformer`'s
+    /// policy, view and shape. The policy is held, so that its address
+    /// cannot be reused by another.
+    pub(super) fn keep_for(&mut self, transformer: &Transformer) {
+        let same = self.owner.as_ref().is_some_and(|(policy, view, shape)| {
+            Arc::ptr_eq(policy, &transformer.policy)
+                && *view == transformer.view
+                && *shape == transformer.shape
+        });
+        if !same {
+            self.tables.clear();
+            self.owner = Some((
+                Arc::clone(&transformer.policy),
+                transformer.view,
+                transformer.shape,
+            ));
+        }
+    }
+
+    /// Takes the layout of `table_key`'s `place` out of the cache (an empty
+    /// one if there is none), for [`PlanCache::put`] to return.
+    pub(super) fn take(&mut self, table_key: &str, place: Place) -> Layout {
+        self.tables
+            .get_mut(table_key)
+            .map(|layouts| std::mem::take(&mut layouts[place as usize]))
+            .unwrap_or_default()
+    }
+
+    /// Returns a layout that [`PlanCache::take`] took.
+    pub(super) fn put(&mut self, table_key: &str, place: Place, layout: Layout) {
+        if let Some(layouts) = self.tables.get_mut(table_key) {
+            layouts[place as usize] = layout;
+            return;
+        }
+        if self.tables.len() >= MAX_TABLES {
+            self.tables.clear();
+        }
+        let mut layouts = <[Layout; 2]>::default();
+        layouts[place as usize] = layout;
+        self.tables.insert(table_key.to_owned(), layouts);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use zeroize::Zeroizing;
+
+    use crate::keys::{DataKey, TokenKey};
+    use crate::policy::{Policy, View};
+    use crate::transform::{Outcome, Scratch, Shape, Transformer};
+
+    /// Two policies that list the same names differently, so that plans
+    /// made under one are wrong under the other.
+    const POLICIES: [&str; 2] = [
+        r#"{"version":1,"tables":[
+          {"schema":"s","table":"a","columns":{"mail":{"masked":"token"},"name":{},
+            "card":{"masked":{"action":"partial","keep_last":2},"rename":false}}},
+          {"schema":"s","table":"b","columns":{"id":{"masked":"null"},"mail":{"rename":false}}}]}"#,
+        r#"{"version":1,"tables":[
+          {"schema":"s","table":"a","columns":{"id":{},"note":{"masked":"token"}}},
+          {"schema":"s","table":"c","columns":{"mail":{}}}]}"#,
+    ];
+
+    /// Column names as written: listed in one policy or the other, in
+    /// other cases, escaped, reserved, or colliding with generated names.
+    const NAMES: [&str; 10] = [
+        "id",
+        "mail",
+        "MAIL",
+        r"m\u0061il",
+        "name",
+        "card",
+        "note",
+        "_op",
+        "mail_masked",
+        "email",
+    ];
+
+    const TABLES: [&str; 4] = ["a", "b", "c", "A"];
+
+    fn record(table: &str, columns: &[usize], with_before: bool) -> Vec<u8> {
+        let body: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| format!(r#""{}":"v{i}@example.com""#, NAMES[n]))
+            .collect();
+        let body = body.join(",");
+        let before = if with_before {
+            format!(r#","before-image":{{{body}}}"#)
+        } else {
+            String::new()
+        };
+        format!(
+            r#"{{"data":{{{body}}}{before},"metadata":{{"record-type":"data","operation":"update","schema-name":"s","table-name":"{table}"}}}}"#
+        )
+        .into_bytes()
+    }
+
+    /// A line with every encrypted value replaced by `enc2:` (their nonces
+    /// differ from run to run).
+    fn comparable(line: &[u8]) -> serde_json::Value {
+        fn strip(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::String(s) if s.starts_with("enc2:") => *s = "enc2:".into(),
+                serde_json::Value::Object(members) => members.values_mut().for_each(strip),
+                serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        let mut value: serde_json::Value = serde_json::from_slice(line).unwrap();
+        strip(&mut value);
+        value
+    }
+
+    proptest! {
+        /// One scratch kept across records of changing layouts and tables,
+        /// both views, both shapes and two policies writes exactly what a
+        /// fresh scratch per record writes.
+        #[test]
+        fn a_kept_scratch_writes_what_a_fresh_one_writes(
+            records in prop::collection::vec(
+                (
+                    0..TABLES.len(),
+                    prop::collection::vec(0..NAMES.len(), 0..6),
+                    any::<bool>(),
+                    0..2usize,
+                    any::<bool>(),
+                    any::<bool>(),
+                ),
+                1..40,
+            ),
+        ) {
+            let policies = POLICIES.map(|p| Arc::new(Policy::from_slice(p.as_bytes()).unwrap()));
+            let token = TokenKey::new(&[3; 32], 1).unwrap();
+            let key = DataKey::new(&Zeroizing::new([5; 32]), "test:key".into());
+            let mut kept = Scratch::default();
+            for (table, mut columns, before, policy, encrypted, envelope) in records {
+                // Duplicate names make the record invalid; keep the first.
+                let mut seen = Vec::new();
+                columns.retain(|c| {
+                    let lower = NAMES[*c].to_ascii_lowercase().replace(r"\u0061", "a");
+                    let fresh = !seen.contains(&lower);
+                    seen.push(lower);
+                    fresh
+                });
+                let view = if encrypted { View::Encrypted } else { View::Masked };
+                let shape = if envelope { Shape::Envelope } else { Shape::Flat };
+                let transformer =
+                    Transformer::new(policies[policy].clone(), view, shape, Some(token.clone()))
+                        .unwrap();
+                let input = record(TABLES[table], &columns, before);
+                let (mut with_kept, mut with_fresh) = (Vec::new(), Vec::new());
+                let kept_outcome = transformer.transform(&input, Some(&key), &mut with_kept, &mut kept);
+                let fresh_outcome = transformer.transform(
+                    &input,
+                    Some(&key),
+                    &mut with_fresh,
+                    &mut Scratch::default(),
+                );
+                prop_assert_eq!(&kept_outcome, &fresh_outcome);
+                prop_assert!(matches!(kept_outcome, Outcome::Row(_)), "{:?}", kept_outcome);
+                prop_assert_eq!(comparable(&with_kept), comparable(&with_fresh));
+            }
+        }
+    }
+}
