@@ -43,12 +43,51 @@ pub struct DataRecord<'a> {
     pub schema: Cow<'a, str>,
     /// `table-name`.
     pub table: Cow<'a, str>,
+    /// The raw values of `operation`, `timestamp` and `transaction-id`
+    /// (the first of each), as the flat shape writes them.
+    pub written_meta: [Option<&'a [u8]>; 3],
 }
 
-impl<'a> DataRecord<'a> {
-    /// The raw value of a metadata member (`operation`, `timestamp`, …).
-    pub fn meta(&self, name: &str) -> Option<&Member<'a>> {
-        self.metadata.iter().find(|m| m.name == name)
+/// The metadata members the flat shape writes, in the order of
+/// [`DataRecord::written_meta`], with the names it writes them under.
+pub const WRITTEN_META: [(&str, &str); 3] = [
+    ("operation", "_op"),
+    ("timestamp", "_ts"),
+    ("transaction-id", "_txn"),
+];
+
+/// The metadata members a record is parsed by (where each first occurs,
+/// and whether it occurs again), found in one pass.
+#[derive(Default)]
+struct MetaIndex {
+    first: [Option<usize>; 6],
+    repeated: [bool; 6],
+}
+
+/// Positions in [`MetaIndex`]: the three of [`WRITTEN_META`], then these.
+const RECORD_TYPE: usize = 3;
+const SCHEMA_NAME: usize = 4;
+const TABLE_NAME: usize = 5;
+
+impl MetaIndex {
+    fn of(metadata: &[Member<'_>]) -> Self {
+        let mut index = MetaIndex::default();
+        for (i, member) in metadata.iter().enumerate() {
+            let known = match member.name.as_ref() {
+                "operation" => 0,
+                "timestamp" => 1,
+                "transaction-id" => 2,
+                "record-type" => RECORD_TYPE,
+                "schema-name" => SCHEMA_NAME,
+                "table-name" => TABLE_NAME,
+                _ => continue,
+            };
+            match index.first[known] {
+                None => index.first[known] = Some(i),
+                Some(_) => index.repeated[known] = true,
+            }
+        }
+        index
     }
 }
 
@@ -85,23 +124,21 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
         (Some(m), Some(members)) if m.kind == Kind::Object => members,
         _ => return Err(Reason::NotDms),
     };
-    let text = |name: &str| -> Result<Option<Cow<'a, str>>, Reason> {
-        let mut found = metadata.iter().filter(|m| m.name == name);
-        match (found.next(), found.next()) {
-            (None, _) => Ok(None),
-            (Some(m), None) if m.kind == Kind::String => Ok(Some(m.text())),
-            _ => Err(Reason::NotDms),
+    let index = MetaIndex::of(&metadata);
+    let text = |known: usize| -> Result<Option<Cow<'a, str>>, Reason> {
+        match index.first[known].map(|i| &metadata[i]) {
+            None => Ok(None),
+            Some(m) if m.kind == Kind::String && !index.repeated[known] => Ok(Some(m.text())),
+            Some(_) => Err(Reason::NotDms),
         }
     };
-    let record_type = text("record-type")?.ok_or(Reason::NotDms)?;
+    let raw = |known: usize| index.first[known].map(|i| metadata[i].raw);
+    let record_type = text(RECORD_TYPE)?.ok_or(Reason::NotDms)?;
     match record_type.as_ref() {
         "control" => {
-            let schema = text("schema-name")?;
-            let table = text("table-name")?;
-            let timestamp = metadata
-                .iter()
-                .find(|m| m.name == "timestamp")
-                .map(|m| m.raw);
+            let schema = text(SCHEMA_NAME)?;
+            let table = text(TABLE_NAME)?;
+            let timestamp = raw(1);
             Ok(DmsRecord::Control {
                 schema,
                 table,
@@ -109,8 +146,9 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
             })
         }
         "data" => {
-            let schema = text("schema-name")?.ok_or(Reason::NotDms)?;
-            let table = text("table-name")?.ok_or(Reason::NotDms)?;
+            let schema = text(SCHEMA_NAME)?.ok_or(Reason::NotDms)?;
+            let table = text(TABLE_NAME)?.ok_or(Reason::NotDms)?;
+            let written_meta = [raw(0), raw(1), raw(2)];
             let data = match (data, data_members) {
                 (Some(d), Some(members)) if d.kind == Kind::Object => members,
                 _ => return Err(Reason::NotDms),
@@ -128,6 +166,7 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
                 metadata,
                 schema,
                 table,
+                written_meta,
             }))
         }
         _ => Err(Reason::UnknownRecordType),
@@ -181,7 +220,14 @@ mod tests {
         );
         assert_eq!(d.data.len(), 2);
         assert_eq!(d.before.as_ref().unwrap().len(), 1);
-        assert_eq!(d.meta("transaction-id").unwrap().raw, b"42");
+        assert_eq!(
+            d.written_meta,
+            [
+                Some(&b"\"update\""[..]),
+                Some(&b"\"2026-01-02T03:04:05.000006Z\""[..]),
+                Some(&b"42"[..])
+            ]
+        );
 
         let ctl = br#"{"control":{"table-def":{}},"metadata":{"record-type":"control","operation":"create-table","schema-name":"","table-name":"awsdms_apply_exceptions"}}"#;
         assert!(matches!(parse(ctl).unwrap(), DmsRecord::Control { .. }));
@@ -196,6 +242,8 @@ mod tests {
             (br#"{"data":{},"metadata":{"record-type":"oops"}}"#, Reason::UnknownRecordType),
             (br#"{"data":{},"data":{},"metadata":{"record-type":"data"}}"#, Reason::DuplicateField),
             (br#"{"data":{},"metadata":{"record-type":"data","record-type":"control"}}"#, Reason::NotDms),
+            (br#"{"data":{},"metadata":{"record-type":"data","schema-name":"s","table-name":"t","table-name":"u"}}"#, Reason::NotDms),
+            (br#"{"data":{},"metadata":{"record-type":"data","schema-name":1,"table-name":"t"}}"#, Reason::NotDms),
             (br#"{"data":{},"metadata":{"record-type":"data","schema-name":"s","table-name":"t"},"before-image":"x"}"#, Reason::NotDms),
             (b"{\"data\":", Reason::InvalidJson),
             (b"\xff", Reason::InvalidUtf8),

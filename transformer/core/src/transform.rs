@@ -223,8 +223,9 @@ impl Transformer {
             out.truncate(start);
             return Outcome::Rejected(reason);
         }
-        let date = record.meta("timestamp").and_then(|m| date_of(m.raw));
-        let operation = record.meta("operation").and_then(|m| plain_string(m.raw));
+        let [operation, timestamp, _] = record.written_meta;
+        let date = timestamp.and_then(date_of);
+        let operation = operation.and_then(plain_string);
         Outcome::Row(Route {
             schema: record.schema,
             table: record.table,

@@ -19,14 +19,10 @@ impl RowWriter<'_, '_, '_> {
         out.push(b'{');
         let mut first = true;
         self.columns(&self.record.data, Place::Row, &mut first, out)?;
-        for (meta, name) in [
-            ("operation", "_op"),
-            ("timestamp", "_ts"),
-            ("transaction-id", "_txn"),
-        ] {
-            if let Some(m) = self.record.meta(meta) {
+        for ((_, name), raw) in envelope::WRITTEN_META.iter().zip(self.record.written_meta) {
+            if let Some(raw) = raw {
                 field_name(name, &mut first, out);
-                json::write_raw_one_line(out, m.raw);
+                json::write_raw_one_line(out, raw);
             }
         }
         if let Some(before) = &self.record.before {
