@@ -114,7 +114,7 @@ impl Batch {
             .iter()
             .map(|r| {
                 let start = id_text.len();
-                json::write_string(&mut id_text, &r.record_id);
+                json::write_string(&mut id_text, event.record_id(r));
                 start..id_text.len()
             })
             .collect();
@@ -323,12 +323,12 @@ impl Batch {
             let Answer::Rejected { reason, original } = answer else {
                 continue;
             };
-            tracing::warn!(record_id = %input.record_id, reason = %reason, "quarantined");
+            tracing::warn!(record_id = %event.record_id(input), reason = %reason, "quarantined");
             let start = self.lines.len();
             cipher::write_quarantine(
                 &key,
                 reason.as_str(),
-                &input.record_id,
+                event.record_id(input),
                 Sealing::Record(&self.originals[original.clone()]),
                 &mut sealed,
                 &mut self.lines,

@@ -33,11 +33,14 @@ pub struct Event {
     pub(super) records: Vec<EventRecord>,
     /// Every record's [`Data`].
     pub(super) data: Arena,
+    /// Every record's id, back to back.
+    ids: String,
 }
 
 /// One record of an event.
 pub(super) struct EventRecord {
-    pub(super) record_id: String,
+    /// Where its `recordId` is in [`Event::record_id`]'s text.
+    record_id: Range<usize>,
     pub(super) data: Data,
     /// `approximateArrivalTimestamp` when it is a number (milliseconds).
     pub(super) arrival_millis: Option<f64>,
@@ -110,6 +113,11 @@ impl Arena {
 }
 
 impl Event {
+    /// The `recordId` of `record`.
+    pub(super) fn record_id(&self, record: &EventRecord) -> &str {
+        self.ids.get(record.record_id.clone()).unwrap_or_default()
+    }
+
     /// The original bytes of `record`: its decoded `data`, or the JSON text
     /// of `data` when that is not base64; and whether it was decoded.
     pub(super) fn original(&self, record: &EventRecord) -> (bool, &[u8]) {
@@ -196,10 +204,19 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut delivery_stream_arn = None;
         let mut records = None;
         let mut data = Arena::default();
+        let mut ids = String::new();
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::DeliveryStreamArn => delivery_stream_arn = map.next_value::<Text>()?.0,
-                Key::Records => records = Some(map.next_value_seed(Records(&mut data))?),
+                Key::DeliveryStreamArn => {
+                    let mut arn = String::new();
+                    delivery_stream_arn = map.next_value_seed(Text(&mut arn))?.map(|_| arn);
+                }
+                Key::Records => {
+                    records = Some(map.next_value_seed(Records {
+                        data: &mut data,
+                        ids: &mut ids,
+                    })?)
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -209,6 +226,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             delivery_stream_arn,
             records: records.ok_or_else(|| de::Error::custom("no records"))?,
             data,
+            ids,
         })
     }
 }
@@ -253,43 +271,48 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
-/// An optional string member; anything else is refused without its value.
-struct Text(Option<String>);
+/// An optional string member, appended to the `String`: its place there,
+/// or `None` for `null`. Anything else is refused without its value.
+struct Text<'b>(&'b mut String);
 
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text;
+impl<'de> DeserializeSeed<'de> for Text<'_> {
+    type Value = Option<Range<usize>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        struct TextVisitor<'b>(&'b mut String);
+        impl<'de> Visitor<'de> for TextVisitor<'_> {
+            type Value = Option<Range<usize>>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string")
             }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Text, E> {
-                Ok(Text(Some(text.to_owned())))
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                let start = self.0.len();
+                self.0.push_str(text);
+                Ok(Some(start..self.0.len()))
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
-                Ok(Text(None))
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Text, E> {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
                 Err(not_a_string())
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Text, E> {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
                 Err(not_a_string())
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Text, E> {
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
                 Err(not_a_string())
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Text, E> {
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
                 Err(not_a_string())
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Text, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
                 Err(not_a_string())
             }
-            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Text, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
                 Err(not_a_string())
             }
         }
-        deserializer.deserialize_any(TextVisitor)
+        deserializer.deserialize_any(TextVisitor(self.0))
     }
 }
 
@@ -298,14 +321,18 @@ fn not_a_string<E: de::Error>() -> E {
     E::custom("a string member is not a string")
 }
 
-/// The `records` array, their data decoded into the arena.
-struct Records<'b>(&'b mut Arena);
+/// The `records` array, their data decoded into the arena and their ids
+/// appended to `ids`.
+struct Records<'b> {
+    data: &'b mut Arena,
+    ids: &'b mut String,
+}
 
 impl<'de> DeserializeSeed<'de> for Records<'_> {
     type Value = Vec<EventRecord>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        struct RecordsVisitor<'b>(&'b mut Arena);
+        struct RecordsVisitor<'b>(Records<'b>);
         impl<'de> Visitor<'de> for RecordsVisitor<'_> {
             type Value = Vec<EventRecord>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -317,24 +344,27 @@ impl<'de> DeserializeSeed<'de> for Records<'_> {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(record) = seq.next_element_seed(Record(&mut *self.0))? {
+                while let Some(record) = seq.next_element_seed(Record(Records {
+                    data: &mut *self.0.data,
+                    ids: &mut *self.0.ids,
+                }))? {
                     records.push(record);
                 }
                 Ok(records)
             }
         }
-        deserializer.deserialize_any(RecordsVisitor(self.0))
+        deserializer.deserialize_any(RecordsVisitor(self))
     }
 }
 
-/// One record, its data decoded into the arena.
-struct Record<'b>(&'b mut Arena);
+/// One record, its data decoded into the arena and its id appended.
+struct Record<'b>(Records<'b>);
 
 impl<'de> DeserializeSeed<'de> for Record<'_> {
     type Value = EventRecord;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        struct RecordVisitor<'b>(&'b mut Arena);
+        struct RecordVisitor<'b>(Records<'b>);
         impl<'de> Visitor<'de> for RecordVisitor<'_> {
             type Value = EventRecord;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -345,13 +375,14 @@ impl<'de> DeserializeSeed<'de> for Record<'_> {
                 Err(de::Error::custom("not a record, an object"))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventRecord, A::Error> {
-                let arena = self.0;
+                let Records { data: arena, ids } = self.0;
                 let mut record_id = None;
                 let mut data = None;
                 let mut arrival = None;
                 while let Some(key) = map.next_key::<Key>()? {
                     match key {
-                        Key::RecordId => record_id = map.next_value::<Text>()?.0,
+                        // A repeated id: the last one counts.
+                        Key::RecordId => record_id = map.next_value_seed(Text(&mut *ids))?,
                         Key::Data => {
                             let raw = map.next_value::<&'de RawValue>()?;
                             data = Some(decode_data(raw, arena));
@@ -446,6 +477,19 @@ mod tests {
         assert_eq!(event.records[0].arrival_millis, Some(1764321303000.0));
         assert_eq!(event.original(&event.records[1]), (false, &b"42"[..]));
         assert_eq!(event.records[1].arrival_millis, None);
+        let ids: Vec<&str> = event.records.iter().map(|r| event.record_id(r)).collect();
+        assert_eq!(ids, ["1", "2"]);
+        let repeated = Event::parse(
+            br#"{"records":[{"recordId":"a","recordId":"b\u00e9"},{"recordId":"c"}]}"#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = repeated
+            .records
+            .iter()
+            .map(|r| repeated.record_id(r))
+            .collect();
+        assert_eq!(ids, ["b\u{e9}", "c"], "the last id counts");
+        assert!(Event::parse(br#"{"records":[{"recordId":"a","recordId":null}]}"#).is_err());
     }
 
     #[test]

@@ -235,7 +235,7 @@ fn overflow(
     let raw: Vec<usize> = (0..n)
         .map(|i| {
             let record = &event.records[i];
-            8 + record.record_id.len() + event.original(record).1.len()
+            8 + event.record_id(record).len() + event.original(record).1.len()
         })
         .collect();
     let members_of = |from: usize, to: usize| (from..to).filter(|&i| is_member(i)).collect();
@@ -342,7 +342,7 @@ fn entries_of<'a>(event: &'a Event, members: &[usize]) -> Vec<(&'a str, &'a [u8]
         .iter()
         .map(|&i| {
             let record = &event.records[i];
-            (record.record_id.as_ref(), event.original(record).1)
+            (event.record_id(record), event.original(record).1)
         })
         .collect()
 }
@@ -358,7 +358,7 @@ fn seal_bundle(event: &Event, members: &[usize], carrier: usize, key: &DataKey) 
     cipher::write_quarantine(
         key,
         Reason::ResponseOverflow.as_str(),
-        &event.records[carrier].record_id,
+        event.record_id(&event.records[carrier]),
         Sealing::Bundle {
             records: members.len(),
             encoded: &plaintext,
