@@ -405,6 +405,10 @@ fn write_otf(
 }
 
 /// Writes `"partitionKeys":{"view":…,"schema":…,"table":…,"dt":…}`.
+///
+/// Every value is a partition value (a view name, [`partition::segment`],
+/// a date or [`partition::UNKNOWN`]), so none needs escaping: each is
+/// written as it is between quotes.
 fn write_keys(out: &mut Vec<u8>, view: &str, schema: &str, table: &str, date: &str) {
     out.extend_from_slice(b"\"partitionKeys\":");
     for (i, (name, value)) in super::PARTITION_KEYS
@@ -412,10 +416,17 @@ fn write_keys(out: &mut Vec<u8>, view: &str, schema: &str, table: &str, date: &s
         .zip([view, schema, table, date])
         .enumerate()
     {
+        debug_assert!(
+            value
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'),
+            "partition values need no escaping"
+        );
         out.extend_from_slice(if i == 0 { b"{\"" } else { b",\"" });
         out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b"\":");
-        json::write_string(out, value);
+        out.extend_from_slice(b"\":\"");
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
     }
     out.push(b'}');
 }
