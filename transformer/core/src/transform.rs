@@ -91,7 +91,6 @@ pub enum Outcome<'a> {
 #[derive(Default)]
 pub struct Scratch {
     name: String,
-    table_key: String,
     aad: Vec<u8>,
     sealed: Vec<u8>,
     /// What the policy says of each column, per table and row layout.
@@ -204,13 +203,14 @@ impl Transformer {
         };
         let start = out.len();
         scratch.guarded.clear();
-        scratch.plans.keep_for(self);
+        let table = scratch
+            .plans
+            .table(self, &record.schema, &record.table, &mut scratch.name);
         let mut writer = RowWriter {
             transformer: self,
             record: &record,
-            rules: self
-                .policy
-                .table_with(&record.schema, &record.table, &mut scratch.table_key),
+            rules: table.rules.map(|i| self.policy.table_at(i)),
+            table,
             key,
             scratch,
             encrypted_any: false,

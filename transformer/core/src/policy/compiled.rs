@@ -108,7 +108,10 @@ impl TableRules {
 /// A checked, compiled policy ready for lookups.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
-    tables: HashMap<String, TableRules, NameHash>,
+    /// The tables' rules, in no particular order.
+    tables: Vec<TableRules>,
+    /// Lower-cased `schema\0table` → the table's index in `tables`.
+    table_index: HashMap<String, usize, NameHash>,
     redact_with: String,
     uses_token: [bool; 2],
     uses_deterministic: bool,
@@ -140,7 +143,8 @@ impl Policy {
             return Err(invalid(format!("unsupported version {}", file.version)));
         }
         let mut policy = Policy {
-            tables: HashMap::default(),
+            tables: Vec::new(),
+            table_index: HashMap::default(),
             redact_with: file
                 .redact_with
                 .clone()
@@ -164,8 +168,16 @@ impl Policy {
         }
         for table in &file.tables {
             check_key(table)?;
+            // The lookup key joins the names with a NUL: with one in a
+            // name, two tables could share a key.
+            if table.schema.contains('\0') || table.table.contains('\0') {
+                return Err(invalid(format!(
+                    "table {:?}.{:?}: names cannot hold U+0000",
+                    table.schema, table.table
+                )));
+            }
             let key = table_key(&table.schema, &table.table);
-            if policy.tables.contains_key(&key) {
+            if policy.table_index.contains_key(&key) {
                 return Err(invalid(format!(
                     "table {}.{} is listed twice",
                     table.schema, table.table
@@ -208,7 +220,8 @@ impl Policy {
                 }
                 rules.rules.push(rule);
             }
-            policy.tables.insert(key, rules);
+            policy.table_index.insert(key, policy.tables.len());
+            policy.tables.push(rules);
         }
         Ok(policy)
     }
@@ -217,11 +230,27 @@ impl Policy {
     /// built in `buf` (reused between records, so the hot path does not
     /// allocate).
     pub fn table_with(&self, schema: &str, table: &str, buf: &mut String) -> Option<&TableRules> {
+        self.table_index(schema, table, buf)
+            .map(|i| self.table_at(i))
+    }
+
+    /// Where the rules of a table are, for [`Policy::table_at`]: so that a
+    /// caller can remember a lookup without borrowing the policy. `buf` as
+    /// in [`Policy::table_with`].
+    pub fn table_index(&self, schema: &str, table: &str, buf: &mut String) -> Option<usize> {
         buf.clear();
         push_lowercase(buf, schema);
         buf.push('\0');
         push_lowercase(buf, table);
-        self.tables.get(buf.as_str())
+        self.table_index.get(buf.as_str()).copied()
+    }
+
+    /// The rules at `index`, from [`Policy::table_index`] of this policy.
+    ///
+    /// # Panics
+    /// If `index` did not come from this policy.
+    pub fn table_at(&self, index: usize) -> &TableRules {
+        &self.tables[index]
     }
 
     /// The guard's detectors, if it runs (mode `report` or `protect`).

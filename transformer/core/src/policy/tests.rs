@@ -61,6 +61,10 @@ fn rejects_bad_policies() {
             "listed twice",
         ),
         (
+            r#"{"version":1,"tables":[{"schema":"a","table":"b\u0000c","columns":{}}]}"#,
+            "U+0000",
+        ),
+        (
             r#"{"version":1,"tables":[{"schema":"a","table":"b","columns":{"c":{"masked":{"action":"partial","keep_last":0}}}}]}"#,
             "keep_last",
         ),

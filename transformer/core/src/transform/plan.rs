@@ -6,6 +6,7 @@
 //! differs, and that layout is remembered instead.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -109,57 +110,97 @@ impl Layout {
     }
 }
 
-/// The layouts of the tables seen, for one policy, view and shape.
+/// The plans of one table: where its rules are in the policy, and the
+/// layouts of its rows and of its before-images.
+#[derive(Debug, Default)]
+struct TablePlans {
+    rules: Option<usize>,
+    layouts: [Layout; 2],
+}
+
+/// The tables seen and their layouts, for one policy, view and shape.
 #[derive(Debug, Default)]
 pub(super) struct PlanCache {
     /// What the plans were made for; any change empties the cache.
     owner: Option<(Arc<Policy>, View, Shape)>,
-    /// Per table key (lower-cased `schema\0table`), the layout of the row
-    /// and of the before-image.
-    tables: HashMap<String, [Layout; 2]>,
+    /// `<len(schema)>:<schema><table>`, names as DMS wrote them → the
+    /// table's index in `tables`.
+    index: HashMap<String, usize>,
+    tables: Vec<TablePlans>,
+    /// Reused to build lookup keys.
+    key: String,
+}
+
+/// A table of a [`PlanCache`], from [`PlanCache::table`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TableSlot {
+    /// Where its rules are in the policy ([`Policy::table_at`]).
+    pub(super) rules: Option<usize>,
+    at: usize,
 }
 
 impl PlanCache {
-    /// Forgets every plan unless they were made for `transformer`'s
-    /// policy, view and shape. The policy is held, so that its address
-    /// cannot be reused by another.
-    pub(super) fn keep_for(&mut self, transformer: &Transformer) {
+    /// The table `schema.table` for `transformer`, looked up in its policy
+    /// the first time only; `lower` is a reusable buffer. Every plan is
+    /// forgotten first unless they were made for `transformer`'s policy,
+    /// view and shape (the policy is held, so that its address cannot be
+    /// reused by another).
+    pub(super) fn table(
+        &mut self,
+        transformer: &Transformer,
+        schema: &str,
+        table: &str,
+        lower: &mut String,
+    ) -> TableSlot {
         let same = self.owner.as_ref().is_some_and(|(policy, view, shape)| {
             Arc::ptr_eq(policy, &transformer.policy)
                 && *view == transformer.view
                 && *shape == transformer.shape
         });
         if !same {
-            self.tables.clear();
+            self.forget();
             self.owner = Some((
                 Arc::clone(&transformer.policy),
                 transformer.view,
                 transformer.shape,
             ));
         }
+        // Length-prefixed: names may hold any character.
+        self.key.clear();
+        let _ = write!(self.key, "{}:", schema.len());
+        self.key.push_str(schema);
+        self.key.push_str(table);
+        if let Some(&at) = self.index.get(self.key.as_str()) {
+            let rules = self.tables[at].rules;
+            return TableSlot { rules, at };
+        }
+        if self.tables.len() >= MAX_TABLES {
+            self.forget();
+        }
+        let rules = transformer.policy.table_index(schema, table, lower);
+        let at = self.tables.len();
+        self.tables.push(TablePlans {
+            rules,
+            layouts: Default::default(),
+        });
+        self.index.insert(self.key.clone(), at);
+        TableSlot { rules, at }
     }
 
-    /// Takes the layout of `table_key`'s `place` out of the cache (an empty
-    /// one if there is none), for [`PlanCache::put`] to return.
-    pub(super) fn take(&mut self, table_key: &str, place: Place) -> Layout {
-        self.tables
-            .get_mut(table_key)
-            .map(|layouts| std::mem::take(&mut layouts[place as usize]))
-            .unwrap_or_default()
+    fn forget(&mut self) {
+        self.index.clear();
+        self.tables.clear();
+    }
+
+    /// Takes the layout of `table`'s `place` out of the cache, for
+    /// [`PlanCache::put`] to return.
+    pub(super) fn take(&mut self, table: TableSlot, place: Place) -> Layout {
+        std::mem::take(&mut self.tables[table.at].layouts[place as usize])
     }
 
     /// Returns a layout that [`PlanCache::take`] took.
-    pub(super) fn put(&mut self, table_key: &str, place: Place, layout: Layout) {
-        if let Some(layouts) = self.tables.get_mut(table_key) {
-            layouts[place as usize] = layout;
-            return;
-        }
-        if self.tables.len() >= MAX_TABLES {
-            self.tables.clear();
-        }
-        let mut layouts = <[Layout; 2]>::default();
-        layouts[place as usize] = layout;
-        self.tables.insert(table_key.to_owned(), layouts);
+    pub(super) fn put(&mut self, table: TableSlot, place: Place, layout: Layout) {
+        self.tables[table.at].layouts[place as usize] = layout;
     }
 }
 
@@ -201,9 +242,15 @@ mod tests {
         "email",
     ];
 
-    const TABLES: [&str; 4] = ["a", "b", "c", "A"];
+    /// Table names as written; the schema is `s`, or `s\u0000` with the
+    /// last one (a name with a NUL, which must not pass for `s.a`).
+    const TABLES: [&str; 5] = ["a", "b", "c", "A", r"\u0000a"];
 
     fn record(table: &str, columns: &[usize], with_before: bool) -> Vec<u8> {
+        let (schema, table) = match table.strip_prefix(r"\u0000") {
+            Some(rest) => (r"s\u0000", rest),
+            None => ("s", table),
+        };
         let body: Vec<String> = columns
             .iter()
             .enumerate()
@@ -216,7 +263,7 @@ mod tests {
             String::new()
         };
         format!(
-            r#"{{"data":{{{body}}}{before},"metadata":{{"record-type":"data","operation":"update","schema-name":"s","table-name":"{table}"}}}}"#
+            r#"{{"data":{{{body}}}{before},"metadata":{{"record-type":"data","operation":"update","schema-name":"{schema}","table-name":"{table}"}}}}"#
         )
         .into_bytes()
     }

@@ -2,13 +2,14 @@
 //! then `_op`, `_ts`, … ) and the DMS envelope, each protected value
 //! masked or encrypted where it sits and renamed as the policy says.
 
-use super::plan::ColumnPlan;
+use super::plan::{ColumnPlan, TableSlot};
 use super::*;
 
 pub(super) struct RowWriter<'t, 'r, 'a> {
     pub(super) transformer: &'t Transformer,
     pub(super) record: &'r DataRecord<'a>,
     pub(super) rules: Option<&'t TableRules>,
+    pub(super) table: TableSlot,
     pub(super) key: Option<&'t DataKey>,
     pub(super) scratch: &'t mut Scratch,
     pub(super) encrypted_any: bool,
@@ -112,8 +113,7 @@ impl RowWriter<'_, '_, '_> {
         first: &mut bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
-        let scratch = &mut *self.scratch;
-        let mut layout = scratch.plans.take(&scratch.table_key, place);
+        let mut layout = self.scratch.plans.take(self.table, place);
         let mut written = Ok(());
         for (position, member) in members.iter().enumerate() {
             if !*first {
@@ -133,8 +133,7 @@ impl RowWriter<'_, '_, '_> {
                 break;
             }
         }
-        let scratch = &mut *self.scratch;
-        scratch.plans.put(&scratch.table_key, place, layout);
+        self.scratch.plans.put(self.table, place, layout);
         written
     }
 
@@ -269,7 +268,8 @@ pub(super) fn looks_encrypted(member: &Member<'_>) -> bool {
 /// (then writing the decoded name would give the same bytes).
 pub(super) fn write_name(member: &Member<'_>, suffix: &str, out: &mut Vec<u8>) {
     let raw = member.raw_name;
-    if memchr::memchr(b'\\', raw).is_none() {
+    // The scanner borrows a name exactly when it has no escapes.
+    if let Cow::Borrowed(_) = member.name {
         out.extend_from_slice(&raw[..raw.len() - 1]);
     } else {
         json::write_string(out, &member.name);
