@@ -29,6 +29,9 @@
 //! the last answers overflow into a sealed bundle; the bench prints how
 //! many records it holds as `quarantined`).
 //!
+//! `CDCMASK_RUN_ONLY=<path>` runs one path five times and nothing else,
+//! for instruction counts (see [`run_only`]).
+//!
 //! `CDCMASK_WRITE_EVENT=/path/event.json cargo bench --bench transform`
 //! writes the event and exits without benchmarking, e.g. to measure the CLI:
 //! `/usr/bin/time -v target/release/cdc-mask transform-event --view masked
@@ -102,6 +105,10 @@ fn main() {
         event.records,
         event.dms_bytes
     );
+    if let Ok(path) = std::env::var("CDCMASK_RUN_ONLY") {
+        run_only(&path, &runtime, [&masked, &encrypted], &mut floor, json);
+        return;
+    }
     check(&runtime, &masked, &mut floor, json, event.records);
     check(&runtime, &encrypted, &mut floor, json, event.records);
 
@@ -172,6 +179,33 @@ fn handler(runtime: &tokio::runtime::Runtime, processor: &Processor, event: &[u8
         .expect("the event is answered");
     black_box(metrics);
     serde_json::to_vec(&response).expect("a response")
+}
+
+/// `CDCMASK_RUN_ONLY=<path>`: runs only `path` (`floor`, `masked`,
+/// `encrypted`, `handler-masked` or `handler-encrypted`), five times,
+/// untimed, and nothing else after the event is built: for instruction
+/// counts under `valgrind --tool=callgrind`, which this shared machine's
+/// noise does not move (e.g. `callgrind_annotate --inclusive=yes` of
+/// `run_only`, one run per path).
+#[inline(never)]
+fn run_only(
+    path: &str,
+    runtime: &tokio::runtime::Runtime,
+    [masked, encrypted]: [&Processor; 2],
+    floor: &mut Floor,
+    event: &[u8],
+) {
+    for _ in 0..5 {
+        let len = match path {
+            "floor" => floor.run(black_box(event)),
+            "masked" => process(runtime, masked, black_box(event)).response.len(),
+            "encrypted" => process(runtime, encrypted, black_box(event)).response.len(),
+            "handler-masked" => handler(runtime, masked, black_box(event)).len(),
+            "handler-encrypted" => handler(runtime, encrypted, black_box(event)).len(),
+            other => panic!("CDCMASK_RUN_ONLY: unknown path {other:?}"),
+        };
+        black_box(len);
+    }
 }
 
 /// Runs each side once and reports what it produced, so the figures can be
