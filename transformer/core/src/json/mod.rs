@@ -64,7 +64,8 @@ pub enum Kind {
 /// One `"name": value` member of an object, borrowed from the input.
 #[derive(Debug, Clone)]
 pub struct Member<'a> {
-    /// The member name, decoded (escapes resolved).
+    /// The member name, decoded (escapes resolved); the scanner borrows it
+    /// exactly when it has no escapes.
     pub name: Cow<'a, str>,
     /// The member name exactly as written, quotes included.
     pub raw_name: &'a [u8],

@@ -52,7 +52,10 @@ pub fn write_members<'m, 'a: 'm>(
 /// (pretty-printed objects or arrays) lose their insignificant whitespace,
 /// everything else is copied byte for byte.
 pub fn write_raw_one_line(out: &mut Vec<u8>, raw: &[u8]) {
-    if memchr::memchr2(b'\n', b'\r', raw).is_none() {
+    // Only an object or an array can span lines: a string cannot hold a
+    // raw line break, and the other values are one token each.
+    let container = matches!(raw.first(), Some(b'{' | b'['));
+    if !container || memchr::memchr2(b'\n', b'\r', raw).is_none() {
         out.extend_from_slice(raw);
         return;
     }
