@@ -81,7 +81,7 @@ pub fn check(data: &[u8]) {
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
             assert_eq!(names, keys, "member names");
             for (name, member) in last {
-                let raw: Value = serde_json::from_slice(member.raw)
+                let raw: Value = serde_json::from_str(member.raw)
                     .unwrap_or_else(|e| panic!("raw bytes of {name:?} do not parse: {e}"));
                 assert_eq!(raw, map[name], "raw bytes of {name:?}");
                 let kind = match &raw {

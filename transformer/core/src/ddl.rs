@@ -42,7 +42,7 @@ fn object<'a>(members: &[Member<'a>], name: &str) -> Option<&'a [u8]> {
     members
         .iter()
         .find(|m| m.name == name && m.kind == Kind::Object)
-        .map(|m| m.raw)
+        .map(|m| m.raw.as_bytes())
 }
 
 #[cfg(test)]

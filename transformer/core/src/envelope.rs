@@ -132,7 +132,7 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
             Some(_) => Err(Reason::NotDms),
         }
     };
-    let raw = |known: usize| index.first[known].map(|i| metadata[i].raw);
+    let raw = |known: usize| index.first[known].map(|i| metadata[i].raw.as_bytes());
     let record_type = text(RECORD_TYPE)?.ok_or(Reason::NotDms)?;
     match record_type.as_ref() {
         "control" => {

@@ -52,7 +52,7 @@ impl QuarantineRecord {
         let number = |name: &str| {
             member(name)
                 .filter(|m| m.kind == Kind::Number)
-                .and_then(|m| std::str::from_utf8(m.raw).ok()?.parse::<u64>().ok())
+                .and_then(|m| m.raw.parse::<u64>().ok())
         };
         let version = number("v").ok_or(DecryptError::WrongKind(
             "quarantine record without a version",

@@ -184,7 +184,7 @@ fn decrypt_member(
             _ => out.extend_from_slice(member.raw_name),
         }
         out.push(b':');
-        json::write_raw_one_line(out, member.raw);
+        json::write_raw_one_line(out, member.raw.as_bytes());
     };
     let Some(shaped) = text.as_deref().and_then(Shaped::of) else {
         pass_through(out);

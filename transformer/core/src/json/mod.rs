@@ -22,6 +22,7 @@ mod scan;
 mod tests;
 mod write;
 
+use decode::decode_str;
 pub use decode::decode_string_body;
 use scan::Scanner;
 pub use write::{write_members, write_raw_one_line, write_string};
@@ -69,8 +70,8 @@ pub struct Member<'a> {
     pub name: Cow<'a, str>,
     /// The member name exactly as written, quotes included.
     pub raw_name: &'a [u8],
-    /// The value exactly as it appeared in the input.
-    pub raw: &'a [u8],
+    /// The value exactly as it appeared in the input (validated UTF-8).
+    pub raw: &'a str,
     /// The value's type.
     pub kind: Kind,
 }
@@ -81,9 +82,8 @@ impl<'a> Member<'a> {
     pub fn text(&self) -> Cow<'a, str> {
         match self.kind {
             // The scanner validated the string, so decoding cannot fail.
-            Kind::String => decode_string_body(&self.raw[1..self.raw.len() - 1]),
-            // Validated UTF-8, so this borrows.
-            _ => String::from_utf8_lossy(self.raw),
+            Kind::String => decode_str(&self.raw[1..self.raw.len() - 1]),
+            _ => Cow::Borrowed(self.raw),
         }
     }
 }
@@ -153,11 +153,9 @@ pub fn members<'a>(object: &Member<'a>) -> Result<Vec<Member<'a>>, JsonError> {
     if object.kind != Kind::Object {
         return Err(JsonError::Syntax(0));
     }
-    // Validated with the whole document; this only regains the `str`.
-    let text = simdutf8::basic::from_utf8(object.raw).map_err(|_| JsonError::Utf8)?;
     let mut scanner = Scanner {
-        text,
-        input: object.raw,
+        text: object.raw,
+        input: object.raw.as_bytes(),
         pos: 0,
     };
     // The document's top level is depth 1, so this object's own members

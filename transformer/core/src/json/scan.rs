@@ -69,7 +69,7 @@ impl<'a> Scanner<'a> {
         Member {
             name: decoded,
             raw_name: &self.input[name.start..name.end],
-            raw: &self.input[value_start..self.pos],
+            raw: &self.text[value_start..self.pos],
             kind,
         }
     }

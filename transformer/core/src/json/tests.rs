@@ -8,13 +8,7 @@ fn names(input: &str) -> Vec<(String, String, Kind)> {
     parse_object(input.as_bytes())
         .unwrap()
         .into_iter()
-        .map(|m| {
-            (
-                m.name.into_owned(),
-                String::from_utf8(m.raw.to_vec()).unwrap(),
-                m.kind,
-            )
-        })
+        .map(|m| (m.name.into_owned(), m.raw.to_owned(), m.kind))
         .collect()
 }
 
@@ -121,7 +115,7 @@ fn expanding_gives_the_nested_members_in_the_same_pass() {
     let doc = br#"{"a":{"x":1,"y\u0041":"s"},"b":[1],"c":null,"d":{}}"#;
     let (top, [a, b, c, d, e]) = parse_object_expanding(doc, ["a", "b", "c", "d", "e"]).unwrap();
     assert_eq!(top.len(), 4);
-    assert_eq!(top[0].raw, br#"{"x":1,"y\u0041":"s"}"#);
+    assert_eq!(top[0].raw, r#"{"x":1,"y\u0041":"s"}"#);
     assert_eq!(top[0].kind, Kind::Object);
     let a = a.unwrap();
     let again = members(&top[0]).unwrap();

@@ -43,7 +43,7 @@ pub fn write_members<'m, 'a: 'm>(
         }
         out.extend_from_slice(member.raw_name);
         out.push(b':');
-        write_raw_one_line(out, member.raw);
+        write_raw_one_line(out, member.raw.as_bytes());
     }
     out.push(b'}');
 }

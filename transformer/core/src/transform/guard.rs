@@ -62,9 +62,9 @@ impl RowWriter<'_, '_, '_> {
         let guard = self.transformer.policy.guard()?;
         let (bytes, is_number): (Cow<'_, [u8]>, bool) = match member.kind {
             Kind::Null | Kind::Bool => return None,
-            Kind::Number => (Cow::Borrowed(member.raw), true),
+            Kind::Number => (Cow::Borrowed(member.raw.as_bytes()), true),
             Kind::String => {
-                let body = &member.raw[1..member.raw.len() - 1];
+                let body = &member.raw.as_bytes()[1..member.raw.len() - 1];
                 if memchr::memchr(b'\\', body).is_none() {
                     (Cow::Borrowed(body), false)
                 } else {
@@ -72,7 +72,7 @@ impl RowWriter<'_, '_, '_> {
                 }
             }
             // Nested JSON is scanned as its text.
-            Kind::Object | Kind::Array => (Cow::Borrowed(member.raw), false),
+            Kind::Object | Kind::Array => (Cow::Borrowed(member.raw.as_bytes()), false),
         };
         if !guard.may_match(&bytes, is_number) {
             return None;

@@ -171,7 +171,7 @@ impl RowWriter<'_, '_, '_> {
                     // open, so one never passes in clear: it is encrypted.
                     return self.encrypt(member, place, out);
                 }
-                json::write_raw_one_line(out, member.raw);
+                json::write_raw_one_line(out, member.raw.as_bytes());
                 return Ok(());
             }
             Some(action) => action,
@@ -211,14 +211,14 @@ impl RowWriter<'_, '_, '_> {
                     .ok_or(Reason::NoDataKey)?;
                 let domain = rule.map_or("", |r| &r.domain);
                 let value = key
-                    .encrypt_json(domain, member.raw)
+                    .encrypt_json(domain, member.raw.as_bytes())
                     .map_err(|_| Reason::UnsupportedValue)?
                     .ok_or(Reason::UnsupportedValue)?;
                 out.push(b'"');
                 out.extend_from_slice(value.as_bytes());
                 out.push(b'"');
             }
-            Action::Keep => out.extend_from_slice(member.raw),
+            Action::Keep => out.extend_from_slice(member.raw.as_bytes()),
         }
         Ok(())
     }
@@ -242,7 +242,7 @@ impl RowWriter<'_, '_, '_> {
         cipher::write_cell(
             key,
             &self.scratch.aad,
-            member.raw,
+            member.raw.as_bytes(),
             &mut self.scratch.sealed,
             out,
         );
@@ -256,7 +256,7 @@ impl RowWriter<'_, '_, '_> {
 /// decoded to find out.
 pub(super) fn looks_encrypted(member: &Member<'_>) -> bool {
     if member.kind != Kind::String
-        || !(member.raw.starts_with(b"\"enc") || member.raw.starts_with(b"\"det"))
+        || !(member.raw.starts_with("\"enc") || member.raw.starts_with("\"det"))
     {
         return false;
     }
