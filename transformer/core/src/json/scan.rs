@@ -59,6 +59,7 @@ impl<'a> Scanner<'a> {
 
     /// The member named `name` (decoded: `decoded`) whose value spans from
     /// `value_start` to the current position.
+    #[inline]
     pub(super) fn member(
         &self,
         name: &Name,
