@@ -39,9 +39,10 @@ pub struct DataRecord<'a> {
     pub before: Option<Vec<Member<'a>>>,
     /// The members of `metadata`.
     pub metadata: Vec<Member<'a>>,
-    /// `schema-name`.
+    /// `schema-name`, decoded ([`Member::text`]: borrowed exactly when it
+    /// has no escapes).
     pub schema: Cow<'a, str>,
-    /// `table-name`.
+    /// `table-name`, decoded as `schema`.
     pub table: Cow<'a, str>,
     /// The raw values of `operation`, `timestamp` and `transaction-id`
     /// (the first of each), as the flat shape writes them.

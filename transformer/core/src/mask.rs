@@ -21,16 +21,16 @@ pub fn partial(member: &Member<'_>, keep_last: usize, out: &mut Vec<u8>) {
     } else {
         0
     };
-    let mut masked = String::with_capacity(text.len());
-    masked.extend(std::iter::repeat_n('*', count - keep));
+    out.push(b'"');
+    out.resize(out.len() + (count - keep), b'*');
     if keep > 0 {
         let start = text
             .char_indices()
             .nth(count - keep)
             .map_or(text.len(), |(i, _)| i);
-        masked.push_str(&text[start..]);
+        json::write_string_body(out, &text[start..]);
     }
-    json::write_string(out, &masked);
+    out.push(b'"');
 }
 
 /// Appends the keyed token of the value's text (a string's decoded content,

@@ -25,7 +25,7 @@ mod write;
 use decode::decode_str;
 pub use decode::decode_string_body;
 use scan::Scanner;
-pub use write::{write_members, write_raw_one_line, write_string};
+pub use write::{write_members, write_raw_one_line, write_string, write_string_body};
 
 /// Deepest nesting accepted; deeper documents are rejected instead of
 /// risking the stack (serde_json's default is 128).
@@ -77,8 +77,9 @@ pub struct Member<'a> {
 }
 
 impl<'a> Member<'a> {
-    /// Decodes a string value (escapes resolved); other kinds give their
-    /// literal text (`42`, `true`, `{"a":1}`).
+    /// Decodes a string value (escapes resolved; borrowed exactly when it
+    /// has none); other kinds give their literal text (`42`, `true`,
+    /// `{"a":1}`).
     pub fn text(&self) -> Cow<'a, str> {
         match self.kind {
             // The scanner validated the string, so decoding cannot fail.

@@ -8,6 +8,13 @@ use super::Member;
 /// what JSON requires.
 pub fn write_string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
+    write_string_body(out, value);
+    out.push(b'"');
+}
+
+/// Appends `value` escaped as the body of a JSON string literal (without
+/// its quotes), escaping only what JSON requires.
+pub fn write_string_body(out: &mut Vec<u8>, value: &str) {
     let mut rest = value.as_bytes();
     while let Some(plain) = plain_len(rest) {
         out.extend_from_slice(&rest[..plain]);
@@ -27,7 +34,6 @@ pub fn write_string(out: &mut Vec<u8>, value: &str) {
         rest = &rest[plain + 1..];
     }
     out.extend_from_slice(rest);
-    out.push(b'"');
 }
 
 /// Appends `{"name":value,…}` of `members` as they came (names raw, values

@@ -31,9 +31,9 @@ impl RowWriter<'_, '_, '_> {
             self.object(before, Place::Before, out)?;
         }
         field_name("_schema", &mut first, out);
-        json::write_string(out, &self.record.schema);
+        write_decoded(out, &self.record.schema);
         field_name("_table", &mut first, out);
-        json::write_string(out, &self.record.table);
+        write_decoded(out, &self.record.table);
         self.guarded_field(&mut first, out);
         self.key_field(&mut first, out);
         out.extend_from_slice(b"}\n");
@@ -279,6 +279,20 @@ pub(super) fn write_name(member: &Member<'_>, suffix: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+/// Writes a string the scanner decoded ([`Member::text`]) as a JSON string:
+/// as it was written when the scanner borrowed it (it had no escapes, so
+/// it holds no quote, backslash or control character), else escaped.
+fn write_decoded(out: &mut Vec<u8>, text: &Cow<'_, str>) {
+    match text {
+        Cow::Borrowed(plain) => {
+            out.push(b'"');
+            out.extend_from_slice(plain.as_bytes());
+            out.push(b'"');
+        }
+        Cow::Owned(decoded) => json::write_string(out, decoded),
+    }
+}
+
 /// Writes `,"name":` (or without the comma for the first field).
 pub(super) fn field_name(name: &str, first: &mut bool, out: &mut Vec<u8>) {
     if !*first {
@@ -288,4 +302,35 @@ pub(super) fn field_name(name: &str, first: &mut bool, out: &mut Vec<u8>) {
     out.push(b'"');
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::policy::{Policy, View};
+    use crate::transform::{Outcome, Scratch, Shape, Transformer};
+
+    #[test]
+    fn schema_and_table_are_written_as_json_strings_whatever_their_escapes() {
+        let policy = Arc::new(Policy::from_slice(br#"{"version":1,"tables":[]}"#).unwrap());
+        let transformer = Transformer::new(policy, View::Masked, Shape::Flat, None).unwrap();
+        for (schema, table) in [
+            ("plain", "t"),
+            (r#"q\"uote"#, r"back\\slash"),
+            (r"d\u0061taset", r"tab\tle\u0001"),
+        ] {
+            let input = format!(
+                r#"{{"data":{{"id":1}},"metadata":{{"record-type":"data","schema-name":"{schema}","table-name":"{table}"}}}}"#
+            );
+            let mut out = Vec::new();
+            let outcome =
+                transformer.transform(input.as_bytes(), None, &mut out, &mut Scratch::default());
+            assert!(matches!(outcome, Outcome::Row(_)), "{outcome:?}");
+            let row: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            let decoded = |s: &str| serde_json::from_str::<String>(&format!("\"{s}\"")).unwrap();
+            assert_eq!(row["_schema"], decoded(schema), "{input}");
+            assert_eq!(row["_table"], decoded(table), "{input}");
+        }
+    }
 }
