@@ -91,7 +91,6 @@ pub enum Outcome<'a> {
 #[derive(Default)]
 pub struct Scratch {
     name: String,
-    aad: Vec<u8>,
     sealed: Vec<u8>,
     /// What the policy says of each column, per table and row layout.
     plans: PlanCache,

@@ -66,6 +66,12 @@ pub fn lp(part: &[u8], out: &mut Vec<u8>) {
 /// column name.
 pub fn cell_aad(schema: &str, table: &str, column: &str, place: Place, out: &mut Vec<u8>) {
     out.clear();
+    append_cell_aad(schema, table, column, place, out);
+}
+
+/// Appends to `out` the associated data of an `enc2:` value, as
+/// [`cell_aad`] writes it.
+pub fn append_cell_aad(schema: &str, table: &str, column: &str, place: Place, out: &mut Vec<u8>) {
     out.extend_from_slice(CELL_AAD_LABEL);
     for part in [schema, table, column, place.as_str()] {
         lp(part.as_bytes(), out);

@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 
 use super::{field_name, RowWriter, Scratch, Transformer};
-use crate::cipher::Place;
 use crate::guard::{Context, Detector};
 use crate::json::{self, Kind, Member};
 use crate::mask;
@@ -94,7 +93,7 @@ impl RowWriter<'_, '_, '_> {
     pub(super) fn protect(
         &mut self,
         member: &Member<'_>,
-        place: Place,
+        aad: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
         if !self.scratch.guarded.iter().any(|n| *n == member.name) {
@@ -105,7 +104,7 @@ impl RowWriter<'_, '_, '_> {
                 mask::redact(self.transformer.policy.redact_with(), out);
                 Ok(())
             }
-            View::Encrypted => self.encrypt(member, place, out),
+            View::Encrypted => self.encrypt(member, aad, out),
         }
     }
 }

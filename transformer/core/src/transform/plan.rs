@@ -73,40 +73,61 @@ impl ColumnPlan {
 }
 
 /// The plans of one row layout: the names as written, one after the other
-/// in `names`, each with its plan.
+/// in `names`, each with its plan and the associated data of its encrypted
+/// values (in `aads`; empty in the masked view).
 #[derive(Debug, Default)]
 pub(super) struct Layout {
     names: Vec<u8>,
-    columns: Vec<(Range<usize>, ColumnPlan)>,
+    aads: Vec<u8>,
+    columns: Vec<PlannedColumn>,
+    /// The associated data of a column planned but not remembered.
+    unremembered_aad: Vec<u8>,
+}
+
+/// One column of a [`Layout`].
+#[derive(Debug)]
+struct PlannedColumn {
+    name: Range<usize>,
+    aad: Range<usize>,
+    plan: ColumnPlan,
 }
 
 impl Layout {
     /// The plan of the column at `position` whose name is written
-    /// `raw_name`: remembered, or made by `plan` and remembered in place
-    /// of what was there (and of the columns after it).
+    /// `raw_name`, and the associated data of its encrypted values:
+    /// remembered, or made by `plan` (which writes the associated data into
+    /// the buffer it is given) and remembered in place of what was there
+    /// (and of the columns after it).
     pub(super) fn plan(
         &mut self,
         position: usize,
         raw_name: &[u8],
-        plan: impl FnOnce() -> ColumnPlan,
-    ) -> ColumnPlan {
-        if let Some((range, known)) = self.columns.get(position) {
-            if self.names[range.clone()] == *raw_name {
-                return *known;
+        plan: impl FnOnce(&mut Vec<u8>) -> ColumnPlan,
+    ) -> (ColumnPlan, &[u8]) {
+        if let Some(known) = self.columns.get(position) {
+            if self.names[known.name.clone()] == *raw_name {
+                return (known.plan, &self.aads[known.aad.clone()]);
             }
         }
-        let made = plan();
-        if position <= self.columns.len() && position < MAX_COLUMNS {
-            let start = self
-                .columns
-                .get(position)
-                .map_or(self.names.len(), |(range, _)| range.start);
-            self.columns.truncate(position);
-            self.names.truncate(start);
-            self.names.extend_from_slice(raw_name);
-            self.columns.push((start..self.names.len(), made));
+        if position > self.columns.len() || position >= MAX_COLUMNS {
+            self.unremembered_aad.clear();
+            let made = plan(&mut self.unremembered_aad);
+            return (made, &self.unremembered_aad);
         }
-        made
+        if let Some(stale) = self.columns.get(position) {
+            self.names.truncate(stale.name.start);
+            self.aads.truncate(stale.aad.start);
+            self.columns.truncate(position);
+        }
+        let (name_start, aad_start) = (self.names.len(), self.aads.len());
+        let made = plan(&mut self.aads);
+        self.names.extend_from_slice(raw_name);
+        self.columns.push(PlannedColumn {
+            name: name_start..self.names.len(),
+            aad: aad_start..self.aads.len(),
+            plan: made,
+        });
+        (made, &self.aads[aad_start..])
     }
 }
 
@@ -211,6 +232,7 @@ mod tests {
     use proptest::prelude::*;
     use zeroize::Zeroizing;
 
+    use crate::decrypt::EncryptedRow;
     use crate::keys::{DataKey, TokenKey};
     use crate::policy::{Policy, View};
     use crate::transform::{Outcome, Scratch, Shape, Transformer};
@@ -332,6 +354,19 @@ mod tests {
                 prop_assert_eq!(&kept_outcome, &fresh_outcome);
                 prop_assert!(matches!(kept_outcome, Outcome::Row(_)), "{:?}", kept_outcome);
                 prop_assert_eq!(comparable(&with_kept), comparable(&with_fresh));
+                if encrypted {
+                    // Bound to the same associated data: both decrypt alike.
+                    let (mut kept_clear, mut fresh_clear) = (Vec::new(), Vec::new());
+                    EncryptedRow::parse(&with_kept)
+                        .unwrap()
+                        .decrypt(Some(&key), &mut kept_clear)
+                        .unwrap();
+                    EncryptedRow::parse(&with_fresh)
+                        .unwrap()
+                        .decrypt(Some(&key), &mut fresh_clear)
+                        .unwrap();
+                    prop_assert_eq!(kept_clear, fresh_clear);
+                }
             }
         }
     }

@@ -120,7 +120,16 @@ impl RowWriter<'_, '_, '_> {
                 out.push(b',');
             }
             *first = false;
-            let plan = layout.plan(position, member.raw_name, || {
+            let (plan, aad) = layout.plan(position, member.raw_name, |aad| {
+                if self.transformer.view == View::Encrypted {
+                    cipher::append_cell_aad(
+                        &self.record.schema,
+                        &self.record.table,
+                        &member.name,
+                        place,
+                        aad,
+                    );
+                }
                 ColumnPlan::new(
                     self.transformer,
                     self.rules,
@@ -128,7 +137,7 @@ impl RowWriter<'_, '_, '_> {
                     &mut self.scratch.name,
                 )
             });
-            written = self.column(member, &plan, place, out);
+            written = self.column(member, &plan, aad, out);
             if written.is_err() {
                 break;
             }
@@ -137,12 +146,13 @@ impl RowWriter<'_, '_, '_> {
         written
     }
 
-    /// Writes `"name":value` for one column, protected as the policy says.
+    /// Writes `"name":value` for one column, protected as the policy says;
+    /// `aad` is the associated data of its encrypted values.
     pub(super) fn column(
         &mut self,
         member: &Member<'_>,
         plan: &ColumnPlan,
-        place: Place,
+        aad: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
         let view = self.transformer.view;
@@ -164,12 +174,12 @@ impl RowWriter<'_, '_, '_> {
                 out.push(b':');
                 if detected.is_some() && self.transformer.policy.guard_mode() == GuardMode::Protect
                 {
-                    return self.protect(member, place, out);
+                    return self.protect(member, aad, out);
                 }
                 if view == View::Encrypted && looks_encrypted(member) {
                     // Readers must refuse a whole ciphertext that does not
                     // open, so one never passes in clear: it is encrypted.
-                    return self.encrypt(member, place, out);
+                    return self.encrypt(member, aad, out);
                 }
                 json::write_raw_one_line(out, member.raw.as_bytes());
                 return Ok(());
@@ -201,7 +211,7 @@ impl RowWriter<'_, '_, '_> {
             },
             Action::Null => out.extend_from_slice(b"null"),
             Action::Generalize { to } => mask::generalize(member, *to, redaction, out),
-            Action::Encrypt => return self.encrypt(member, place, out),
+            Action::Encrypt => return self.encrypt(member, aad, out),
             Action::EncryptDeterministic => {
                 // Checked in `with_keys`; fail closed all the same.
                 let key = self
@@ -223,25 +233,18 @@ impl RowWriter<'_, '_, '_> {
         Ok(())
     }
 
-    /// Writes the value encrypted under the row's data key, bound to its
-    /// schema, table, column and place.
+    /// Writes the value encrypted under the row's data key, bound by `aad`
+    /// to its schema, table, column and place ([`cipher::cell_aad`]).
     pub(super) fn encrypt(
         &mut self,
         member: &Member<'_>,
-        place: Place,
+        aad: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
         let key = self.key.ok_or(Reason::NoDataKey)?;
-        cipher::cell_aad(
-            &self.record.schema,
-            &self.record.table,
-            &member.name,
-            place,
-            &mut self.scratch.aad,
-        );
         cipher::write_cell(
             key,
-            &self.scratch.aad,
+            aad,
             member.raw.as_bytes(),
             &mut self.scratch.sealed,
             out,
