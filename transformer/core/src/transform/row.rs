@@ -285,6 +285,7 @@ pub(super) fn write_name(member: &Member<'_>, suffix: &str, out: &mut Vec<u8>) {
 /// Writes a string the scanner decoded ([`Member::text`]) as a JSON string:
 /// as it was written when the scanner borrowed it (it had no escapes, so
 /// it holds no quote, backslash or control character), else escaped.
+#[expect(clippy::ptr_arg, reason = "whether it is borrowed is what counts")]
 fn write_decoded(out: &mut Vec<u8>, text: &Cow<'_, str>) {
     match text {
         Cow::Borrowed(plain) => {
