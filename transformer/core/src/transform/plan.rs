@@ -19,8 +19,19 @@ use crate::policy::{lowercase, Policy, TableRules, View, RESERVED_NAMES};
 /// come from the records, so input cannot grow it without bound).
 const MAX_TABLES: usize = 256;
 
+/// Longest `schema` and `table` (together) whose plans are kept; a table
+/// with longer names is planned afresh for every record.
+const MAX_KEPT_NAME_BYTES: usize = 1024;
+
 /// Columns remembered per layout; later ones are planned every time.
 const MAX_COLUMNS: usize = 1024;
+
+/// Bytes of names and associated data remembered per layout. The
+/// associated data repeats the schema and table names for every column, so
+/// without a bound a record with long names and many columns would hold
+/// their product; columns past it are planned every time. With
+/// [`MAX_TABLES`], the cache holds at most 32 MiB.
+const MAX_LAYOUT_BYTES: usize = 64 * 1024;
 
 /// What the policy says of one column of one table, in one view and shape.
 #[derive(Debug, Clone, Copy)]
@@ -80,8 +91,8 @@ pub(super) struct Layout {
     names: Vec<u8>,
     aads: Vec<u8>,
     columns: Vec<PlannedColumn>,
-    /// The associated data of a column planned but not remembered.
-    unremembered_aad: Vec<u8>,
+    /// The associated data of the column planned last.
+    fresh_aad: Vec<u8>,
 }
 
 /// One column of a [`Layout`].
@@ -109,18 +120,25 @@ impl Layout {
                 return (known.plan, &self.aads[known.aad.clone()]);
             }
         }
-        if position > self.columns.len() || position >= MAX_COLUMNS {
-            self.unremembered_aad.clear();
-            let made = plan(&mut self.unremembered_aad);
-            return (made, &self.unremembered_aad);
+        self.fresh_aad.clear();
+        let made = plan(&mut self.fresh_aad);
+        // What stays remembered before this column.
+        let (name_start, aad_start) = self
+            .columns
+            .get(position)
+            .map_or((self.names.len(), self.aads.len()), |stale| {
+                (stale.name.start, stale.aad.start)
+            });
+        let remembered = position <= self.columns.len()
+            && position < MAX_COLUMNS
+            && name_start + aad_start + raw_name.len() + self.fresh_aad.len() <= MAX_LAYOUT_BYTES;
+        if !remembered {
+            return (made, &self.fresh_aad);
         }
-        if let Some(stale) = self.columns.get(position) {
-            self.names.truncate(stale.name.start);
-            self.aads.truncate(stale.aad.start);
-            self.columns.truncate(position);
-        }
-        let (name_start, aad_start) = (self.names.len(), self.aads.len());
-        let made = plan(&mut self.aads);
+        self.names.truncate(name_start);
+        self.aads.truncate(aad_start);
+        self.columns.truncate(position);
+        self.aads.extend_from_slice(&self.fresh_aad);
         self.names.extend_from_slice(raw_name);
         self.columns.push(PlannedColumn {
             name: name_start..self.names.len(),
@@ -148,6 +166,9 @@ pub(super) struct PlanCache {
     /// table's index in `tables`.
     index: HashMap<String, usize>,
     tables: Vec<TablePlans>,
+    /// The plans of a table whose names are too long to keep, for one
+    /// record at a time.
+    oversized: TablePlans,
     /// Reused to build lookup keys.
     key: String,
 }
@@ -157,7 +178,8 @@ pub(super) struct PlanCache {
 pub(super) struct TableSlot {
     /// Where its rules are in the policy ([`Policy::table_at`]).
     pub(super) rules: Option<usize>,
-    at: usize,
+    /// Its index in `tables`, or `None` for `oversized`.
+    at: Option<usize>,
 }
 
 impl PlanCache {
@@ -193,19 +215,32 @@ impl PlanCache {
         self.key.push_str(table);
         if let Some(&at) = self.index.get(self.key.as_str()) {
             let rules = self.tables[at].rules;
-            return TableSlot { rules, at };
+            return TableSlot {
+                rules,
+                at: Some(at),
+            };
+        }
+        let rules = transformer.policy.table_index(schema, table, lower);
+        if schema.len() + table.len() > MAX_KEPT_NAME_BYTES {
+            self.oversized = TablePlans {
+                rules,
+                layouts: Default::default(),
+            };
+            return TableSlot { rules, at: None };
         }
         if self.tables.len() >= MAX_TABLES {
             self.forget();
         }
-        let rules = transformer.policy.table_index(schema, table, lower);
         let at = self.tables.len();
         self.tables.push(TablePlans {
             rules,
             layouts: Default::default(),
         });
         self.index.insert(self.key.clone(), at);
-        TableSlot { rules, at }
+        TableSlot {
+            rules,
+            at: Some(at),
+        }
     }
 
     fn forget(&mut self) {
@@ -216,12 +251,19 @@ impl PlanCache {
     /// Takes the layout of `table`'s `place` out of the cache, for
     /// [`PlanCache::put`] to return.
     pub(super) fn take(&mut self, table: TableSlot, place: Place) -> Layout {
-        std::mem::take(&mut self.tables[table.at].layouts[place as usize])
+        std::mem::take(&mut self.plans_of(table).layouts[place as usize])
     }
 
     /// Returns a layout that [`PlanCache::take`] took.
     pub(super) fn put(&mut self, table: TableSlot, place: Place, layout: Layout) {
-        self.tables[table.at].layouts[place as usize] = layout;
+        self.plans_of(table).layouts[place as usize] = layout;
+    }
+
+    fn plans_of(&mut self, table: TableSlot) -> &mut TablePlans {
+        match table.at {
+            Some(at) => &mut self.tables[at],
+            None => &mut self.oversized,
+        }
     }
 }
 
@@ -243,7 +285,8 @@ mod tests {
         r#"{"version":1,"tables":[
           {"schema":"s","table":"a","columns":{"mail":{"masked":"token"},"name":{},
             "card":{"masked":{"action":"partial","keep_last":2},"rename":false}}},
-          {"schema":"s","table":"b","columns":{"id":{"masked":"null"},"mail":{"rename":false}}}]}"#,
+          {"schema":"s","table":"b","columns":{"id":{"masked":"null"},"mail":{"rename":false}}},
+          {"schema":"s","table":"LONG","columns":{"mail":{"masked":"token"}}}]}"#,
         r#"{"version":1,"tables":[
           {"schema":"s","table":"a","columns":{"id":{},"note":{"masked":"token"}}},
           {"schema":"s","table":"c","columns":{"mail":{}}}]}"#,
@@ -266,12 +309,17 @@ mod tests {
 
     /// Table names as written; the schema is `s`, or `s\u0000` with the
     /// last one (a name with a NUL, which must not pass for `s.a`).
-    const TABLES: [&str; 5] = ["a", "b", "c", "A", r"\u0000a"];
+    const TABLES: [&str; 6] = ["a", "b", "c", "A", r"\u0000a", "LONG"];
+
+    /// What `LONG` stands for: a name too long for its plans to be kept.
+    fn long_name() -> String {
+        "l".repeat(super::MAX_KEPT_NAME_BYTES)
+    }
 
     fn record(table: &str, columns: &[usize], with_before: bool) -> Vec<u8> {
         let (schema, table) = match table.strip_prefix(r"\u0000") {
-            Some(rest) => (r"s\u0000", rest),
-            None => ("s", table),
+            Some(rest) => (r"s\u0000", rest.to_owned()),
+            None => ("s", table.replace("LONG", &long_name())),
         };
         let body: Vec<String> = columns
             .iter()
@@ -324,7 +372,10 @@ mod tests {
                 1..40,
             ),
         ) {
-            let policies = POLICIES.map(|p| Arc::new(Policy::from_slice(p.as_bytes()).unwrap()));
+            let policies = POLICIES.map(|p| {
+                let p = p.replace("LONG", &long_name());
+                Arc::new(Policy::from_slice(p.as_bytes()).unwrap())
+            });
             let token = TokenKey::new(&[3; 32], 1).unwrap();
             let key = DataKey::new(&Zeroizing::new([5; 32]), "test:key".into());
             let mut kept = Scratch::default();
@@ -369,5 +420,42 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    fn plan() -> ColumnPlan {
+        ColumnPlan {
+            rule: None,
+            reserved: false,
+            collides_unprotected: false,
+            context: Context::NONE,
+        }
+    }
+
+    #[test]
+    fn a_layout_holds_no_more_than_its_bound_and_still_answers() {
+        let mut layout = Layout::default();
+        let aad = vec![7u8; 20_000];
+        for position in 0..10 {
+            let name = format!("\"column{position}\"");
+            let (_, given) = layout.plan(position, name.as_bytes(), |out| {
+                out.extend_from_slice(&aad);
+                plan()
+            });
+            assert_eq!(given, &aad[..], "column {position}");
+            assert!(layout.names.len() + layout.aads.len() <= MAX_LAYOUT_BYTES);
+        }
+        // Three columns fit; the others are planned every time.
+        assert_eq!(layout.columns.len(), 3);
+        let mut planned = false;
+        let (_, given) = layout.plan(1, b"\"column1\"", |_| {
+            planned = true;
+            plan()
+        });
+        assert!(!planned && given == &aad[..], "a remembered column");
     }
 }
