@@ -65,7 +65,19 @@ struct MetaIndex {
     repeated: [bool; 6],
 }
 
-/// Positions in [`MetaIndex`]: the three of [`WRITTEN_META`], then these.
+/// The members [`MetaIndex`] finds: the three of [`WRITTEN_META`], then
+/// the three a record is told apart by.
+const PARSED_META: [&str; 6] = [
+    WRITTEN_META[0].0,
+    WRITTEN_META[1].0,
+    WRITTEN_META[2].0,
+    "record-type",
+    "schema-name",
+    "table-name",
+];
+
+/// Positions in [`PARSED_META`].
+const TIMESTAMP: usize = 1;
 const RECORD_TYPE: usize = 3;
 const SCHEMA_NAME: usize = 4;
 const TABLE_NAME: usize = 5;
@@ -74,14 +86,8 @@ impl MetaIndex {
     fn of(metadata: &[Member<'_>]) -> Self {
         let mut index = MetaIndex::default();
         for (i, member) in metadata.iter().enumerate() {
-            let known = match member.name.as_ref() {
-                "operation" => 0,
-                "timestamp" => 1,
-                "transaction-id" => 2,
-                "record-type" => RECORD_TYPE,
-                "schema-name" => SCHEMA_NAME,
-                "table-name" => TABLE_NAME,
-                _ => continue,
+            let Some(known) = PARSED_META.iter().position(|name| *name == member.name) else {
+                continue;
             };
             match index.first[known] {
                 None => index.first[known] = Some(i),
@@ -139,7 +145,7 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
         "control" => {
             let schema = text(SCHEMA_NAME)?;
             let table = text(TABLE_NAME)?;
-            let timestamp = raw(1);
+            let timestamp = raw(TIMESTAMP);
             Ok(DmsRecord::Control {
                 schema,
                 table,
@@ -149,7 +155,7 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
         "data" => {
             let schema = text(SCHEMA_NAME)?.ok_or(Reason::NotDms)?;
             let table = text(TABLE_NAME)?.ok_or(Reason::NotDms)?;
-            let written_meta = [raw(0), raw(1), raw(2)];
+            let written_meta = std::array::from_fn(raw);
             let data = match (data, data_members) {
                 (Some(d), Some(members)) if d.kind == Kind::Object => members,
                 _ => return Err(Reason::NotDms),
