@@ -1,12 +1,13 @@
-//! The Firehose transformation event. The Lambda runtime deserializes the
-//! body once, into an [`Event`], and reports a failure in the invocation's
-//! error (and its log): so deserialization errors never quote input, which
-//! serde's type errors do (`invalid type: string "…"`).
+//! The Firehose transformation event, read with the core's own JSON
+//! scanner. The Lambda runtime deserializes the body once, into an
+//! [`Event`] (serde hands over the body's text, which the scanner reads),
+//! and reports a failure in the invocation's error (and its log): so
+//! errors never quote input, which serde's type errors do
+//! (`invalid type: string "…"`).
 //!
-//! Record `data` is decoded as it is read, borrowed from the event's bytes
-//! (which therefore must be a slice: `serde_json::from_slice`), into a few
-//! large chunks for the whole event ([`Arena`]): no allocation per record,
-//! and no chunk is ever reallocated (copied) as the event grows.
+//! Record `data` is decoded as it is read, into a few large chunks for the
+//! whole event ([`Arena`]): no allocation per record, and no chunk is ever
+//! reallocated (copied) as the event grows.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,11 +16,12 @@ use std::ops::Range;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::BatchError;
+use crate::json::{JsonError, Scanner};
 
 /// Accepts base64 with or without padding, as producers differ.
 const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -129,26 +131,30 @@ impl Event {
 }
 
 impl Event {
-    /// Parses an event.
+    /// Parses an event (strictly: RFC 8259, as `serde_json` reads it, but
+    /// at most [`crate::json::MAX_DEPTH`] deep).
+    ///
+    /// One pass: record `data` is decoded where it sits, and a base64
+    /// `data` is scanned only by the decoder (SIMD), which accepts nothing
+    /// a JSON string would have to escape.
     ///
     /// # Errors
     /// [`BatchError::BadEvent`] if it is not a Firehose transformation event
     /// (the message says where and what kind, never quotes input).
     pub fn parse(bytes: &[u8]) -> Result<Self, BatchError> {
-        serde_json::from_slice(bytes).map_err(|e| {
-            BatchError::BadEvent(format!(
-                "{:?} error at line {} column {}: {}",
-                e.classify(),
-                e.line(),
-                e.column(),
-                // Our visitors' messages name fields only; serde_json's own
-                // (syntax, EOF) quote nothing.
-                e.to_string().split(" at line ").next().unwrap_or_default()
-            ))
-        })
+        read_event(bytes).map_err(|refusal| BatchError::BadEvent(refusal.to_string()))
     }
 }
 
+impl<'de> Deserialize<'de> for Event {
+    /// As [`Event::parse`] of the document's text, borrowed: the
+    /// deserializer must read from a slice (`serde_json::from_slice`, as
+    /// `lambda_runtime` does), and checks it is JSON first.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <&'de RawValue>::deserialize(deserializer)?;
+        Event::parse(raw.get().as_bytes()).map_err(de::Error::custom)
+    }
+}
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never the records' data: it is raw PII.
@@ -159,269 +165,188 @@ impl fmt::Debug for Event {
     }
 }
 
-/// A visitor whose type errors name what was expected, never the value.
-macro_rules! refuse_scalars {
-    ($what:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Err(E::custom(concat!("not ", $what)))
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Err(E::custom(concat!("not ", $what)))
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Err(E::custom(concat!("not ", $what)))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Err(E::custom(concat!("not ", $what)))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Err(E::custom(concat!("not ", $what)))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Err(E::custom(concat!("not ", $what)))
-        }
-    };
+/// Why an event was refused: what, and the byte where it was seen. Never
+/// any of the input's bytes.
+#[derive(Debug)]
+struct Refusal {
+    what: Cow<'static, str>,
+    at: usize,
 }
 
-struct EventVisitor;
-
-impl<'de> Visitor<'de> for EventVisitor {
-    type Value = Event;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Firehose transformation event")
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.what, self.at)
     }
+}
 
-    refuse_scalars!("a Firehose transformation event (an object)");
+impl From<JsonError> for Refusal {
+    fn from(error: JsonError) -> Self {
+        let at = match error {
+            JsonError::Syntax(at) => at,
+            JsonError::TooDeep | JsonError::Utf8 => 0,
+        };
+        // JsonError's messages name no input either.
+        Refusal {
+            what: Cow::Owned(error.to_string()),
+            at,
+        }
+    }
+}
 
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Event, A::Error> {
-        Err(de::Error::custom(
+/// Refuses the value the scanner is at because it is not `what`.
+fn refuse(scanner: &Scanner<'_>, what: &'static str) -> Refusal {
+    Refusal {
+        what: Cow::Borrowed(what),
+        at: scanner.position(),
+    }
+}
+
+/// The event's members (depth 1).
+fn read_event(bytes: &[u8]) -> Result<Event, Refusal> {
+    let mut scanner = Scanner::new(bytes)?;
+    if scanner.peek() != Some(b'{') {
+        return Err(refuse(
+            &scanner,
             "not a Firehose transformation event (an object)",
-        ))
+        ));
     }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
-        let mut delivery_stream_arn = None;
-        let mut records = None;
-        let mut data = Arena::default();
-        let mut ids = String::new();
-        while let Some(key) = map.next_key::<Key>()? {
-            match key {
-                Key::DeliveryStreamArn => {
-                    let mut arn = String::new();
-                    delivery_stream_arn = map.next_value_seed(Text(&mut arn))?.map(|_| arn);
-                }
-                Key::Records => {
-                    records = Some(map.next_value_seed(Records {
-                        data: &mut data,
-                        ids: &mut ids,
-                    })?)
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+    let mut delivery_stream_arn = None;
+    let mut records = None;
+    let mut data = Arena::default();
+    let mut ids = String::new();
+    scanner.object(1, |s, name| {
+        match s.name_text(&name).as_ref() {
+            "deliveryStreamArn" => {
+                let mut arn = String::new();
+                delivery_stream_arn = read_text(s, &mut arn)?.map(|_| arn);
+            }
+            // A repeated member: the last one counts.
+            "records" => records = Some(read_records(s, &mut data, &mut ids)?),
+            _ => {
+                s.value(1)?;
             }
         }
-        Ok(Event {
-            delivery_stream_arn,
-            records: records.ok_or_else(|| de::Error::custom("no records"))?,
-            data,
-            ids,
-        })
+        Ok::<_, Refusal>(())
+    })?;
+    scanner.end()?;
+    Ok(Event {
+        delivery_stream_arn,
+        records: records.ok_or_else(|| refuse(&scanner, "no records"))?,
+        data,
+        ids,
+    })
+}
+
+/// The `records` array (depth 2), their data decoded into `arena` and
+/// their ids appended to `ids`.
+fn read_records(
+    scanner: &mut Scanner<'_>,
+    arena: &mut Arena,
+    ids: &mut String,
+) -> Result<Vec<EventRecord>, Refusal> {
+    if scanner.peek() != Some(b'[') {
+        return Err(refuse(scanner, "not records, an array"));
     }
+    let mut records = Vec::new();
+    scanner.array(2, |s| {
+        records.push(read_record(s, arena, ids)?);
+        Ok::<_, Refusal>(())
+    })?;
+    Ok(records)
 }
 
-impl<'de> Deserialize<'de> for Event {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(EventVisitor)
+/// One record (depth 3).
+fn read_record(
+    scanner: &mut Scanner<'_>,
+    arena: &mut Arena,
+    ids: &mut String,
+) -> Result<EventRecord, Refusal> {
+    if scanner.peek() != Some(b'{') {
+        return Err(refuse(scanner, "not a record, an object"));
     }
-}
-
-/// The member names the contract reads; any other is `Other`. Compared
-/// as they are read, never kept (no allocation per member).
-enum Key {
-    DeliveryStreamArn,
-    Records,
-    RecordId,
-    Data,
-    ApproximateArrivalTimestamp,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
+    let mut record_id = None;
+    let mut data = None;
+    let mut arrival = None;
+    scanner.object(3, |s, name| {
+        match s.name_text(&name).as_ref() {
+            // A repeated id: the last one counts (`null` as none).
+            "recordId" => record_id = read_text(s, ids)?,
+            "data" => data = Some(read_data(s, arena)?),
+            "approximateArrivalTimestamp" => {
+                let start = s.position();
+                s.value(3)?;
+                arrival = s.raw_since(start).parse::<f64>().ok();
             }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
-                Ok(match name {
-                    "deliveryStreamArn" => Key::DeliveryStreamArn,
-                    "records" => Key::Records,
-                    "recordId" => Key::RecordId,
-                    "data" => Key::Data,
-                    "approximateArrivalTimestamp" => Key::ApproximateArrivalTimestamp,
-                    _ => Key::Other,
-                })
+            _ => {
+                s.value(3)?;
             }
         }
-        deserializer.deserialize_str(KeyVisitor)
+        Ok::<_, Refusal>(())
+    })?;
+    Ok(EventRecord {
+        record_id: record_id.ok_or_else(|| refuse(scanner, "a record without a recordId"))?,
+        data: data.unwrap_or(Data::NotBase64(Span::default())),
+        arrival_millis: arrival,
+    })
+}
+
+/// An optional string member, appended to `out`: its place there, or
+/// `None` for `null`. Anything else is refused without its value.
+fn read_text(scanner: &mut Scanner<'_>, out: &mut String) -> Result<Option<Range<usize>>, Refusal> {
+    match scanner.peek() {
+        Some(b'"') => {
+            let at = out.len();
+            out.push_str(&scanner.string_text()?);
+            Ok(Some(at..out.len()))
+        }
+        Some(b'n') => {
+            // `null` nests nothing: the depth does not matter.
+            scanner.value(1)?;
+            Ok(None)
+        }
+        _ => Err(refuse(scanner, "a string member is not a string")),
     }
 }
 
-/// An optional string member, appended to the `String`: its place there,
-/// or `None` for `null`. Anything else is refused without its value.
-struct Text<'b>(&'b mut String);
-
-impl<'de> DeserializeSeed<'de> for Text<'_> {
-    type Value = Option<Range<usize>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        struct TextVisitor<'b>(&'b mut String);
-        impl<'de> Visitor<'de> for TextVisitor<'_> {
-            type Value = Option<Range<usize>>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-                let start = self.0.len();
-                self.0.push_str(text);
-                Ok(Some(start..self.0.len()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Err(not_a_string())
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Err(not_a_string())
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Err(not_a_string())
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Err(not_a_string())
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-                Err(not_a_string())
-            }
-            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-                Err(not_a_string())
+/// A record's `data` (depth 3), decoded into `arena`.
+///
+/// Base64 without escapes, as Firehose sends it, is read by the decoder
+/// alone; anything else is scanned, and its decoded text tried as base64,
+/// else kept as its JSON text.
+fn read_data(scanner: &mut Scanner<'_>, arena: &mut Arena) -> Result<Data, Refusal> {
+    let mut decoded = None;
+    if scanner.plain_string_with(|body| {
+        decoded = decode_into(arena, body);
+        decoded.is_some()
+    }) {
+        return Ok(Data::Decoded(decoded.unwrap_or_default()));
+    }
+    let start = scanner.position();
+    if scanner.peek() == Some(b'"') {
+        // Escaped base64 (`\/`) decodes like the plain.
+        if let Cow::Owned(text) = scanner.string_text()? {
+            if let Some(span) = decode_into(arena, &text) {
+                return Ok(Data::Decoded(span));
             }
         }
-        deserializer.deserialize_any(TextVisitor(self.0))
+    } else {
+        scanner.value(3)?;
     }
+    let raw = scanner.raw_since(start);
+    Ok(Data::NotBase64(arena.append(raw.len(), |bytes| {
+        bytes.extend_from_slice(raw.as_bytes())
+    })))
 }
 
-/// The error of a string member that is not a string (its value unsaid).
-fn not_a_string<E: de::Error>() -> E {
-    E::custom("a string member is not a string")
-}
-
-/// The `records` array, their data decoded into the arena and their ids
-/// appended to `ids`.
-struct Records<'b> {
-    data: &'b mut Arena,
-    ids: &'b mut String,
-}
-
-impl<'de> DeserializeSeed<'de> for Records<'_> {
-    type Value = Vec<EventRecord>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        struct RecordsVisitor<'b>(Records<'b>);
-        impl<'de> Visitor<'de> for RecordsVisitor<'_> {
-            type Value = Vec<EventRecord>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("records, an array")
-            }
-            refuse_scalars!("records, an array");
-            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-                Err(de::Error::custom("not records, an array"))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(record) = seq.next_element_seed(Record(Records {
-                    data: &mut *self.0.data,
-                    ids: &mut *self.0.ids,
-                }))? {
-                    records.push(record);
-                }
-                Ok(records)
-            }
-        }
-        deserializer.deserialize_any(RecordsVisitor(self))
-    }
-}
-
-/// One record, its data decoded into the arena and its id appended.
-struct Record<'b>(Records<'b>);
-
-impl<'de> DeserializeSeed<'de> for Record<'_> {
-    type Value = EventRecord;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        struct RecordVisitor<'b>(Records<'b>);
-        impl<'de> Visitor<'de> for RecordVisitor<'_> {
-            type Value = EventRecord;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a record, an object")
-            }
-            refuse_scalars!("a record, an object");
-            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<EventRecord, A::Error> {
-                Err(de::Error::custom("not a record, an object"))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventRecord, A::Error> {
-                let Records { data: arena, ids } = self.0;
-                let mut record_id = None;
-                let mut data = None;
-                let mut arrival = None;
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key {
-                        // A repeated id: the last one counts.
-                        Key::RecordId => record_id = map.next_value_seed(Text(&mut *ids))?,
-                        Key::Data => {
-                            let raw = map.next_value::<&'de RawValue>()?;
-                            data = Some(decode_data(raw, arena));
-                        }
-                        Key::ApproximateArrivalTimestamp => {
-                            let raw = map.next_value::<&'de RawValue>()?;
-                            arrival = raw.get().parse::<f64>().ok();
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EventRecord {
-                    record_id: record_id
-                        .ok_or_else(|| de::Error::custom("a record without a recordId"))?,
-                    data: data.unwrap_or(Data::NotBase64(Span::default())),
-                    arrival_millis: arrival,
-                })
-            }
-        }
-        deserializer.deserialize_any(RecordVisitor(self.0))
-    }
-}
-
-/// Decodes a record's `data` (its JSON text `raw`) into `arena`.
-fn decode_data(raw: &RawValue, arena: &mut Arena) -> Data {
-    if let Some(text) = string_value(raw) {
-        // Base64 of n characters encodes at most 3n/4 bytes.
-        let mut decoded = false;
-        let span = arena.append(text.len().div_ceil(4) * 3, |bytes| {
-            decoded = decode_base64(text.as_bytes(), bytes);
-        });
-        if decoded {
-            return Data::Decoded(span);
-        }
-    }
-    let text = raw.get().as_bytes();
-    Data::NotBase64(arena.append(text.len(), |bytes| bytes.extend_from_slice(text)))
+/// The bytes `text` encodes as base64, appended to `arena`; `None` (and
+/// nothing kept) if it is not base64.
+fn decode_into(arena: &mut Arena, text: &str) -> Option<Span> {
+    // Base64 of n characters encodes at most 3n/4 bytes.
+    let mut decoded = false;
+    let span = arena.append(text.len().div_ceil(4) * 3, |bytes| {
+        decoded = decode_base64(text.as_bytes(), bytes);
+    });
+    decoded.then_some(span)
 }
 
 /// Appends the bytes `text` encodes to `out`; false (and `out` as it was)
@@ -444,22 +369,11 @@ fn decode_base64(text: &[u8], out: &mut Vec<u8>) -> bool {
     false
 }
 
-/// The text of a JSON string value, or `None` if `raw` is not a string.
-/// Borrowed when it has no escapes, as base64 never needs any: then it
-/// is not scanned a second time.
-fn string_value(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
-    match text.as_bytes() {
-        // A valid JSON string without a backslash is its body, as written.
-        [b'"', body @ .., b'"'] if memchr::memchr(b'\\', body).is_none() => {
-            text.get(1..text.len() - 1).map(Cow::Borrowed)
-        }
-        _ => serde_json::from_str(text).ok(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -532,6 +446,175 @@ mod tests {
             let e = Event::parse(bad.as_bytes()).unwrap_err().to_string();
             assert!(!e.contains("jdoe"), "{e}");
             assert!(e.starts_with("not a Firehose transformation event"), "{e}");
+        }
+    }
+
+    /// An object's members in order, repeated names included.
+    struct Members(Vec<(String, Box<RawValue>)>);
+
+    impl<'de> Deserialize<'de> for Members {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Ordered;
+            impl<'de> de::Visitor<'de> for Ordered {
+                type Value = Members;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                    let mut members = Vec::new();
+                    while let Some(member) = map.next_entry()? {
+                        members.push(member);
+                    }
+                    Ok(Members(members))
+                }
+            }
+            deserializer.deserialize_map(Ordered)
+        }
+    }
+
+    /// What `serde_json` reads in an event, by the contract's rules (a
+    /// repeated member: the last counts, but each must have the right
+    /// type): the reference the scanner's reader must agree with.
+    type Expected = Option<(Option<String>, Vec<(String, (bool, Vec<u8>), Option<f64>)>)>;
+
+    fn expected(text: &str) -> Expected {
+        use serde_json::Value;
+        let value = |raw: &RawValue| serde_json::from_str::<Value>(raw.get()).unwrap();
+        let Members(event) = serde_json::from_str(text).ok()?;
+        let mut arn = None;
+        let mut records = None;
+        for (name, raw) in &event {
+            match (name.as_str(), value(raw)) {
+                ("deliveryStreamArn", Value::Null) => arn = None,
+                ("deliveryStreamArn", Value::String(text)) => arn = Some(text),
+                ("deliveryStreamArn", _) => return None,
+                ("records", Value::Array(_)) => {
+                    records = Some(serde_json::from_str::<Vec<Members>>(raw.get()).ok()?);
+                }
+                ("records", _) => return None,
+                _ => {}
+            }
+        }
+        let mut read = Vec::new();
+        for Members(record) in records? {
+            let (mut id, mut data, mut arrival) = (None, (false, Vec::new()), None);
+            for (name, raw) in &record {
+                match (name.as_str(), value(raw)) {
+                    ("recordId", Value::Null) => id = None,
+                    ("recordId", Value::String(text)) => id = Some(text),
+                    ("recordId", _) => return None,
+                    ("data", Value::String(text)) => {
+                        let mut bytes = Vec::new();
+                        data = if decode_base64(text.as_bytes(), &mut bytes) {
+                            (true, bytes)
+                        } else {
+                            (false, raw.get().as_bytes().to_vec())
+                        };
+                    }
+                    ("data", _) => data = (false, raw.get().as_bytes().to_vec()),
+                    ("approximateArrivalTimestamp", value) => arrival = value.as_f64(),
+                    _ => {}
+                }
+            }
+            read.push((id?, data, arrival));
+        }
+        Some((arn, read))
+    }
+
+    fn read(text: &str) -> Expected {
+        let event = Event::parse(text.as_bytes()).ok()?;
+        let records = event
+            .records
+            .iter()
+            .map(|r| {
+                let (decoded, bytes) = event.original(r);
+                let id = event.record_id(r).to_owned();
+                (id, (decoded, bytes.to_vec()), r.arrival_millis)
+            })
+            .collect();
+        Some((event.delivery_stream_arn.clone(), records))
+    }
+
+    /// One record's members, as JSON text.
+    fn record_strategy() -> impl Strategy<Value = String> {
+        let id = prop_oneof![
+            "[a-zA-Z0-9]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just(r#""\u00e9\"\\""#.to_owned()),
+            Just("null".to_owned()),
+            Just("7".to_owned()),
+        ];
+        let bytes = prop::collection::vec(any::<u8>(), 0..40);
+        let data = prop_oneof![
+            bytes
+                .clone()
+                .prop_map(|b| format!("\"{}\"", STANDARD.encode(b))),
+            bytes
+                .clone()
+                .prop_map(|b| format!("\"{}\"", STANDARD_NO_PAD.encode(b))),
+            bytes.prop_map(|b| format!("\"{}\"", STANDARD.encode(b).replace('/', r"\/"))),
+            any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just(r#""eyJhIjoxfR==""#.to_owned()),
+            Just(r#""ey\"J9""#.to_owned()),
+            Just("null".to_owned()),
+            Just("-12.5e3".to_owned()),
+            Just(r#"{"a":[1,{"b":"c"}]}"#.to_owned()),
+        ];
+        let arrival = prop_oneof![
+            (0u64..1 << 50).prop_map(|n| n.to_string()),
+            Just(r#""1764321303000""#.to_owned()),
+            Just("1.5e12".to_owned()),
+        ];
+        let member = prop_oneof![
+            id.prop_map(|v| format!(r#""recordId":{v}"#)),
+            data.prop_map(|v| format!(r#""data":{v}"#)),
+            arrival.prop_map(|v| format!(r#""approximateArrivalTimestamp":{v}"#)),
+            Just(r#""kinesisRecordMetadata":{"shardId":"s","x":[true,false,null]}"#.to_owned()),
+            Just(r#""rec\u006frdId":"escaped name""#.to_owned()),
+        ];
+        prop::collection::vec(member, 0..5).prop_map(|m| format!("{{{}}}", m.join(",")))
+    }
+
+    /// Hand-made damage to an event's text: a byte replaced, or the text cut.
+    fn damaged(text: &str, at: usize, byte: u8, cut: bool) -> String {
+        let mut bytes = text.as_bytes().to_vec();
+        let at = at % (bytes.len() + 1);
+        if cut {
+            bytes.truncate(at);
+        } else if at < bytes.len() {
+            bytes[at] = byte;
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The reader agrees with `serde_json` on every event: whether it
+        /// is one, and then its stream, ids, data and arrival times; also
+        /// once a byte of it is damaged.
+        #[test]
+        fn reads_what_serde_json_reads(
+            records in prop::collection::vec(record_strategy(), 0..6),
+            arn in prop_oneof![
+                Just(String::new()),
+                Just(r#""deliveryStreamArn":"arn:x/cdc-masked","#.to_owned()),
+                Just(r#""deliveryStreamArn":null,"#.to_owned()),
+                Just(r#""deliveryStreamArn":1,"#.to_owned()),
+            ],
+            spaced in any::<bool>(),
+            at in 0..4096usize,
+            byte in any::<u8>(),
+            cut in any::<bool>(),
+        ) {
+            let (space, end) = if spaced { (" \n\t", "\r\n ") } else { ("", "") };
+            let text = format!(
+                r#"{space}{{{space}"invocationId":"i",{arn}"records"{space}:{space}[{}]{space}}}{end}"#,
+                records.join(",")
+            );
+            prop_assert_eq!(read(&text), expected(&text), "{}", text);
+            let damaged = damaged(&text, at, byte, cut);
+            prop_assert_eq!(read(&damaged), expected(&damaged), "{}", damaged);
         }
     }
 }

@@ -8,7 +8,8 @@
 //! acts on are ever decoded.
 //!
 //! # Layout
-//! - `scan`: the validating scanner, and the fast scan inside strings.
+//! - `scan`: the validating scanner (also for callers that read a known
+//!   shape member by member), and the fast scan inside strings.
 //! - `decode`: a string's escapes resolved.
 //! - `write`: string literals and members written back.
 //!
@@ -24,7 +25,7 @@ mod write;
 
 use decode::decode_str;
 pub use decode::decode_string_body;
-use scan::Scanner;
+pub use scan::{Name, Scanner};
 pub use write::{write_members, write_raw_one_line, write_string, write_string_body};
 
 /// Deepest nesting accepted; deeper documents are rejected instead of
@@ -114,18 +115,12 @@ pub fn parse_object_expanding<'a, const N: usize>(
     input: &'a [u8],
     expand: [&str; N],
 ) -> Result<(Vec<Member<'a>>, [Option<Vec<Member<'a>>>; N]), JsonError> {
-    let text = simdutf8::basic::from_utf8(input).map_err(|_| JsonError::Utf8)?;
-    let mut scanner = Scanner {
-        text,
-        input,
-        pos: 0,
-    };
+    let mut scanner = Scanner::new(input)?;
     let mut slots = [const { None }; N];
     let mut top = Vec::with_capacity(8);
-    scanner.skip_ws();
     // The document's top level is depth 1; its members' values are scanned
     // as children of depth 1, exactly as `value` would.
-    scanner.object(1, |s, name| {
+    scanner.object::<JsonError>(1, |s, name| {
         let decoded = s.name_text(&name);
         let slot = expand.iter().position(|e| *e == decoded);
         let start = s.pos;
@@ -139,10 +134,7 @@ pub fn parse_object_expanding<'a, const N: usize>(
         top.push(s.member(&name, decoded, start, kind));
         Ok(())
     })?;
-    scanner.skip_ws();
-    if scanner.pos != input.len() {
-        return Err(JsonError::Syntax(scanner.pos));
-    }
+    scanner.end()?;
     Ok((top, slots))
 }
 

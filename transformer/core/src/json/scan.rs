@@ -1,13 +1,18 @@
 //! The validating scanner: one pass over a document, RFC 8259 strictly,
 //! handing out the raw bytes of each member; and the fast scan inside
 //! strings (eight bytes at a time) that the writer shares.
+//!
+//! Outside this module the scanner reads documents of a known shape member
+//! by member (the Firehose event): [`Scanner::new`], [`Scanner::object`],
+//! [`Scanner::array`], [`Scanner::value`], [`Scanner::end`].
 
 use std::borrow::Cow;
 
 use super::decode::decode_str;
 use super::{JsonError, Kind, Member, MAX_DEPTH};
 
-pub(super) struct Scanner<'a> {
+/// A cursor over one JSON document that validates every byte it passes.
+pub struct Scanner<'a> {
     /// The whole input, known to be UTF-8.
     pub(super) text: &'a str,
     /// `text` as bytes.
@@ -17,14 +22,53 @@ pub(super) struct Scanner<'a> {
 
 /// A member name as the scanner hands it to an object's callback: where its
 /// raw bytes start and end (quotes included), and whether it has escapes.
-pub(super) struct Name {
+pub struct Name {
     start: usize,
     end: usize,
     escaped: bool,
 }
 
 impl<'a> Scanner<'a> {
-    pub(super) fn peek(&self) -> Option<u8> {
+    /// A scanner at the start of `input`, past any whitespace.
+    ///
+    /// # Errors
+    /// [`JsonError::Utf8`] if `input` is not UTF-8.
+    pub fn new(input: &'a [u8]) -> Result<Self, JsonError> {
+        let text = simdutf8::basic::from_utf8(input).map_err(|_| JsonError::Utf8)?;
+        let mut scanner = Scanner {
+            text,
+            input,
+            pos: 0,
+        };
+        scanner.skip_ws();
+        Ok(scanner)
+    }
+
+    /// Where the scanner is, in bytes from the start of the document.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The document's text from `start` to where the scanner is.
+    pub fn raw_since(&self, start: usize) -> &'a str {
+        self.text.get(start..self.pos).unwrap_or_default()
+    }
+
+    /// Checks that nothing but whitespace follows.
+    ///
+    /// # Errors
+    /// [`JsonError::Syntax`] where something else starts.
+    pub fn end(&mut self) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.pos == self.input.len() {
+            Ok(())
+        } else {
+            Err(self.err())
+        }
+    }
+
+    /// The next byte, if any.
+    pub fn peek(&self) -> Option<u8> {
         self.input.get(self.pos).copied()
     }
 
@@ -48,7 +92,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The decoded text of a member name; borrowed unless it has escapes.
-    pub(super) fn name_text(&self, name: &Name) -> Cow<'a, str> {
+    pub fn name_text(&self, name: &Name) -> Cow<'a, str> {
         let body = &self.text[name.start + 1..name.end - 1];
         if name.escaped {
             decode_str(body)
@@ -78,7 +122,7 @@ impl<'a> Scanner<'a> {
     /// Parses `{ ... }` at the current position, collecting its members.
     pub(super) fn object_members(&mut self, depth: usize) -> Result<Vec<Member<'a>>, JsonError> {
         let mut members = Vec::with_capacity(8);
-        self.object(depth, |s, name| {
+        self.object::<JsonError>(depth, |s, name| {
             let start = s.pos;
             let kind = s.value(depth)?;
             members.push(s.member(&name, s.name_text(&name), start, kind));
@@ -87,16 +131,20 @@ impl<'a> Scanner<'a> {
         Ok(members)
     }
 
-    /// Parses `{ ... }` at the current position. For each member,
-    /// `on_member` is called with the scanner at the start of the value,
-    /// which it must scan (as a child of `depth`).
-    pub(super) fn object(
+    /// Parses `{ ... }` at the current position (`depth` deep). For each
+    /// member, `on_member` is called with the scanner at the start of the
+    /// value, which it must scan (as a child of `depth`, e.g.
+    /// [`Scanner::value`]`(depth)`).
+    ///
+    /// # Errors
+    /// The first error of the object's syntax or of `on_member`.
+    pub fn object<E: From<JsonError>>(
         &mut self,
         depth: usize,
-        mut on_member: impl FnMut(&mut Self, Name) -> Result<(), JsonError>,
-    ) -> Result<(), JsonError> {
+        mut on_member: impl FnMut(&mut Self, Name) -> Result<(), E>,
+    ) -> Result<(), E> {
         if depth > MAX_DEPTH {
-            return Err(JsonError::TooDeep);
+            return Err(JsonError::TooDeep.into());
         }
         self.expect(b'{')?;
         self.skip_ws();
@@ -127,14 +175,24 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     return Ok(());
                 }
-                _ => return Err(self.err()),
+                _ => return Err(self.err().into()),
             }
         }
     }
 
-    pub(super) fn array(&mut self, depth: usize) -> Result<(), JsonError> {
+    /// Parses `[ ... ]` at the current position (`depth` deep). For each
+    /// element, `on_element` is called with the scanner at its start, which
+    /// it must scan (as a child of `depth`).
+    ///
+    /// # Errors
+    /// The first error of the array's syntax or of `on_element`.
+    pub fn array<E: From<JsonError>>(
+        &mut self,
+        depth: usize,
+        mut on_element: impl FnMut(&mut Self) -> Result<(), E>,
+    ) -> Result<(), E> {
         if depth > MAX_DEPTH {
-            return Err(JsonError::TooDeep);
+            return Err(JsonError::TooDeep.into());
         }
         self.expect(b'[')?;
         self.skip_ws();
@@ -144,7 +202,7 @@ impl<'a> Scanner<'a> {
         }
         loop {
             self.skip_ws();
-            self.value(depth)?;
+            on_element(self)?;
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -152,25 +210,76 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     return Ok(());
                 }
-                _ => return Err(self.err()),
+                _ => return Err(self.err().into()),
             }
         }
     }
 
     /// Validates one value; `depth` is the depth of its container.
-    pub(super) fn value(&mut self, depth: usize) -> Result<Kind, JsonError> {
+    ///
+    /// # Errors
+    /// [`JsonError`] where the value is not well-formed or nests too deep.
+    pub fn value(&mut self, depth: usize) -> Result<Kind, JsonError> {
         match self.peek() {
             Some(b'"') => self.string().map(|_| Kind::String),
             Some(b'{') => self
                 .object(depth + 1, |s, _| s.value(depth + 1).map(drop))
                 .map(|()| Kind::Object),
-            Some(b'[') => self.array(depth + 1).map(|()| Kind::Array),
+            Some(b'[') => self
+                .array(depth + 1, |s| s.value(depth + 1).map(drop))
+                .map(|()| Kind::Array),
             Some(b't') => self.literal(b"true").map(|()| Kind::Bool),
             Some(b'f') => self.literal(b"false").map(|()| Kind::Bool),
             Some(b'n') => self.literal(b"null").map(|()| Kind::Null),
             Some(b'-' | b'0'..=b'9') => self.number().map(|()| Kind::Number),
             _ => Err(self.err()),
         }
+    }
+
+    /// Reads the string value at the current position, decoded (borrowed
+    /// unless it has escapes).
+    ///
+    /// # Errors
+    /// [`JsonError::Syntax`] if no well-formed string starts here.
+    pub fn string_text(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        let start = self.pos;
+        let escaped = self.string()?;
+        let body = &self.text[start + 1..self.pos - 1];
+        Ok(if escaped {
+            decode_str(body)
+        } else {
+            Cow::Borrowed(body)
+        })
+    }
+
+    /// Reads a string value whose body its reader can vouch for without a
+    /// scan here, when one pass over it is all the work: `read` gets the
+    /// bytes from after the opening quote to the next quote. When it returns
+    /// true it vouches that they hold no backslash and no control character
+    /// (e.g. it decoded them as base64), so they are the whole string, and the
+    /// scanner moves past it. Otherwise (or if no string starts here) the
+    /// scanner stays where it was.
+    pub fn plain_string_with(&mut self, read: impl FnOnce(&'a str) -> bool) -> bool {
+        if self.peek() != Some(b'"') {
+            return false;
+        }
+        let body_start = self.pos + 1;
+        let Some(len) = memchr::memchr(b'"', &self.input[body_start..]) else {
+            return false;
+        };
+        let body_end = body_start + len;
+        // Both ends sit next to ASCII quotes: char boundaries.
+        let body = self.text.get(body_start..body_end).unwrap_or_default();
+        if !read(body) {
+            return false;
+        }
+        debug_assert_eq!(
+            plain_len(body.as_bytes()),
+            None,
+            "the reader vouched falsely"
+        );
+        self.pos = body_end + 1;
+        true
     }
 
     pub(super) fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
