@@ -10,10 +10,11 @@
 //!   core path).
 //! - `handler-masked`, `handler-encrypted`: the Lambda's handler path, from
 //!   the event bytes as the runtime hands them over to the response bytes
-//!   as `lambda_runtime` 1.x sends them: the event deserialized as it does
-//!   (`serde_path_to_error` over `serde_json::from_slice`), the handler's
-//!   [`answer`], and the response serialized as it does
-//!   (`serde_json::to_vec`).
+//!   as `lambda_runtime` 1.x sends them: the event read by the binary's
+//!   layer (`lambda::ReadFirstLayer`), the body it leaves deserialized as
+//!   the runtime does (`serde_path_to_error` over `serde_json::from_slice`),
+//!   the handler's [`answer`], and the response serialized as the runtime
+//!   does (`serde_json::to_vec`).
 //!
 //! After the criterion groups (only under `cargo bench`), one line per view
 //! is printed, measured in the same run with interleaved timings
@@ -48,7 +49,7 @@ use std::time::{Duration, Instant};
 
 use cdc_mask_core::firehose::Event;
 use cdc_mask_core::View;
-use cdc_mask_transformer::lambda::answer;
+use cdc_mask_transformer::lambda::{answer, EventSlot};
 use cdc_mask_transformer::settings::{Setting, SettingsBuilder};
 use cdc_mask_transformer::Processor;
 use criterion::{Criterion, Throughput};
@@ -167,13 +168,23 @@ fn process(
         .expect("the event is well-formed and the keyring local")
 }
 
-/// The handler path: what `lambda_runtime` 1.x does with the event bytes
-/// (`deserializer::deserialize`), the handler's [`answer`], and what it does
-/// with the answer (`serde_json::to_vec` of a buffered response).
+/// The handler path, as the Lambda binary runs it: its layer reads the
+/// event first (`EventSlot::keep`, in place of the body the runtime then
+/// gets), what `lambda_runtime` 1.x does with that body
+/// (`deserializer::deserialize`), the handler's [`answer`], and what the
+/// runtime does with the answer (`serde_json::to_vec` of a buffered
+/// response).
 fn handler(runtime: &tokio::runtime::Runtime, processor: &Processor, event: &[u8]) -> Vec<u8> {
-    let mut deserializer = serde_json::Deserializer::from_slice(event);
-    let event: Event =
+    let slot = EventSlot::default();
+    let body = if slot.keep("bench", event) {
+        EventSlot::KEPT
+    } else {
+        event
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let payload: Option<Event> =
         serde_path_to_error::deserialize(&mut deserializer).expect("a Firehose event");
+    let event = slot.event("bench", payload).expect("a Firehose event");
     let (response, metrics, _) = runtime
         .block_on(answer(processor, &event))
         .expect("the event is answered");

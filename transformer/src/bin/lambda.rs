@@ -5,9 +5,10 @@
 //! setting; after that every event is answered record by record, and what
 //! cannot be protected is sealed into the quarantine.
 
-use cdc_mask_transformer::lambda;
+use cdc_mask_transformer::lambda::{self, EventSlot, ReadFirstLayer};
 use cdc_mask_transformer::settings::SettingsBuilder;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::{service_fn, Error, LambdaEvent, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -22,8 +23,12 @@ async fn main() -> Result<(), Error> {
         Err(e) => lambda::exit_at_init(&e),
     };
     let processor = &processor;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
-        lambda::handle(processor, event)
-    }))
-    .await
+    let slot = EventSlot::default();
+    let handler = service_fn(|event: LambdaEvent<_>| lambda::handle(processor, &slot, event));
+    // What `lambda_runtime::run` builds, with the event read first.
+    Runtime::new(handler)
+        .layer(ReadFirstLayer(slot.clone()))
+        .layer(TracingLayer::new())
+        .run()
+        .await
 }

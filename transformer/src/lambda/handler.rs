@@ -1,10 +1,12 @@
-//! The transformer Lambda's handler: the event as the runtime deserialized
-//! it (once), the response handed back as the bytes the core wrote.
+//! The transformer Lambda's handler: the event as the layer in front of
+//! the runtime read it (once, [`super::read_first`]), the response handed
+//! back as the bytes the core wrote.
 
 use cdc_mask_core::firehose::{BatchResult, Event};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::{Serialize, Serializer};
 
+use super::EventSlot;
 use crate::Processor;
 
 /// JSON text passed to the runtime as is. `lambda_runtime` serializes a
@@ -30,15 +32,21 @@ impl Serialize for RawJson {
 }
 
 /// Answers one invocation and writes its metrics line to stdout and a
-/// summary (counts only) to the log.
+/// summary (counts only) to the log. The payload is the event when the
+/// runtime read one from the body, else `slot` holds it.
 ///
 /// # Errors
 /// Only an event that is not a Firehose event, or a failed system random
 /// generator: nothing about a record, the policy or a key fails an
 /// invocation.
-pub async fn handle(processor: &Processor, event: LambdaEvent<Event>) -> Result<RawJson, Error> {
+pub async fn handle(
+    processor: &Processor,
+    slot: &EventSlot,
+    event: LambdaEvent<Option<Event>>,
+) -> Result<RawJson, Error> {
     let started = std::time::Instant::now();
-    let (response, metrics, result) = answer(processor, &event.payload).await?;
+    let payload = slot.event(&event.context.request_id, event.payload)?;
+    let (response, metrics, result) = answer(processor, &payload).await?;
     println!("{metrics}");
     let stats = &result.stats;
     tracing::info!(

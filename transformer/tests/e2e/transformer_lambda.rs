@@ -171,6 +171,14 @@ fn both_views_over_the_runtime_api_with_a_local_keyring() {
     let error = String::from_utf8_lossy(&error).into_owned();
     assert!(error.contains("not records, an array"), "{error}");
     assert!(!error.contains("jdoe"), "{error}");
+    // `null` is also the body the binary's layer hands the runtime in
+    // place of an event it read: one sent as is fails all the same.
+    let error = lambda.invoke("null").expect_error();
+    let error = String::from_utf8_lossy(&error).into_owned();
+    assert!(
+        error.contains("not a Firehose transformation event"),
+        "{error}"
+    );
     let again = answers(&lambda.invoke(&masked_event).expect_response());
     assert_eq!(again.len(), 5);
 
