@@ -6,7 +6,6 @@
 //! differs, and that layout is remembered instead.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -162,15 +161,16 @@ struct TablePlans {
 pub(super) struct PlanCache {
     /// What the plans were made for; any change empties the cache.
     owner: Option<(Arc<Policy>, View, Shape)>,
-    /// `<len(schema)>:<schema><table>`, names as DMS wrote them → the
-    /// table's index in `tables`.
-    index: HashMap<String, usize>,
+    /// The length of the schema's name (8 bytes, little-endian), then the
+    /// schema's and the table's names as DMS wrote them → the table's
+    /// index in `tables`.
+    index: HashMap<Box<[u8]>, usize>,
     tables: Vec<TablePlans>,
     /// The plans of a table whose names are too long to keep, for one
     /// record at a time.
     oversized: TablePlans,
     /// Reused to build lookup keys.
-    key: String,
+    key: Vec<u8>,
 }
 
 /// A table of a [`PlanCache`], from [`PlanCache::table`].
@@ -210,10 +210,11 @@ impl PlanCache {
         }
         // Length-prefixed: names may hold any character.
         self.key.clear();
-        let _ = write!(self.key, "{}:", schema.len());
-        self.key.push_str(schema);
-        self.key.push_str(table);
-        if let Some(&at) = self.index.get(self.key.as_str()) {
+        self.key
+            .extend_from_slice(&(schema.len() as u64).to_le_bytes());
+        self.key.extend_from_slice(schema.as_bytes());
+        self.key.extend_from_slice(table.as_bytes());
+        if let Some(&at) = self.index.get(self.key.as_slice()) {
             let rules = self.tables[at].rules;
             return TableSlot {
                 rules,
@@ -236,7 +237,7 @@ impl PlanCache {
             rules,
             layouts: Default::default(),
         });
-        self.index.insert(self.key.clone(), at);
+        self.index.insert(self.key.as_slice().into(), at);
         TableSlot {
             rules,
             at: Some(at),
