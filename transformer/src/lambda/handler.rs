@@ -17,6 +17,14 @@ use crate::Processor;
 /// writes ASCII, and `std`'s check of 6 MB costs more than the copy).
 pub struct RawJson(pub Vec<u8>);
 
+impl Drop for RawJson {
+    /// Keeps the response's buffer for the next invocation
+    /// ([`cdc_mask_core::firehose::spare`]), once the runtime has sent it.
+    fn drop(&mut self) {
+        cdc_mask_core::firehose::spare::give(std::mem::take(&mut self.0));
+    }
+}
+
 /// `serde_json::value::RawValue`'s serialization token.
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::response::Budget;
 use super::{
-    iceberg_operation, BatchStats, Event, EventRecord, IcebergDatabases, Plan, Routing,
+    iceberg_operation, spare, BatchStats, Event, EventRecord, IcebergDatabases, Plan, Routing,
     CONTROL_VIEW, QUARANTINE_VIEW,
 };
 use crate::cipher::{self, Sealing};
@@ -89,6 +89,15 @@ pub(super) struct Batch {
     scratch: Scratch,
 }
 
+impl Drop for Batch {
+    /// Keeps the large buffers for the next batch ([`spare`]).
+    fn drop(&mut self) {
+        for buffer in [&mut self.lines, &mut self.keys, &mut self.id_text] {
+            spare::give(std::mem::take(buffer));
+        }
+    }
+}
+
 impl Batch {
     /// Answers every record of `event` as `plan` says, addressed as
     /// `routing` says; rejected records wait for [`Batch::seal_rejected`].
@@ -108,7 +117,7 @@ impl Batch {
             }
             _ => event.data.len() + event.data.len() / 4,
         };
-        let mut id_text = Vec::with_capacity(event.records.len() * 64);
+        let mut id_text = spare::take(event.records.len() * 64);
         let ids: Vec<Range<usize>> = event
             .records
             .iter()
@@ -125,9 +134,9 @@ impl Batch {
             answers: Vec::with_capacity(event.records.len()),
             id_text,
             ids,
-            lines: Vec::with_capacity(lines),
+            lines: spare::take(lines),
             // `"partitionKeys":{…}` of a sample row is about 85 bytes.
-            keys: Vec::with_capacity(event.records.len() * 96),
+            keys: spare::take(event.records.len() * 96),
             stats: BatchStats::default(),
             iceberg: matches!(routing, Routing::Iceberg(_)),
             routing: RoutingOwned::of(routing),

@@ -29,6 +29,7 @@
 mod batch;
 mod event;
 mod response;
+pub mod spare;
 
 use crate::guard::Tally;
 use crate::keys::{DataKey, DataKeyCache, WrapError};
@@ -245,6 +246,13 @@ pub struct BatchResult {
     pub quarantine_stream: bool,
     /// Counts.
     pub stats: BatchStats,
+}
+
+impl Drop for BatchResult {
+    /// Keeps the response's buffer for the next batch ([`spare`]).
+    fn drop(&mut self) {
+        spare::give(std::mem::take(&mut self.response));
+    }
 }
 
 impl BatchResult {

@@ -11,7 +11,7 @@
 //! the template's processor buffer keeps that out of reach.
 
 use super::batch::{quarantine_keys, Answer, Batch, Carried};
-use super::{BatchStats, Event, MAX_RESPONSE_BYTES};
+use super::{spare, BatchStats, Event, MAX_RESPONSE_BYTES};
 use crate::cipher::{self, Sealing};
 use crate::keys::{DataKey, DataKeyCache, WrapError};
 use crate::reason::Reason;
@@ -94,7 +94,7 @@ pub(super) fn write(
         + bundle.as_ref().map_or(0, |b| {
             carrier_len(ids[b.carrier].len(), b.line.len(), b.keys.len()) - minimal[b.carrier]
         });
-    let mut out = Vec::with_capacity(size);
+    let mut out = spare::take(size);
     out.extend_from_slice(OPEN);
     for (i, (answer, id)) in batch.answers.iter().zip(&ids).enumerate() {
         if i > 0 {
@@ -162,6 +162,7 @@ pub(super) fn write(
         );
     }
     stats.bytes_out = u64::try_from(out.len()).unwrap_or(u64::MAX);
+    spare::give(id_text);
     Ok((out, stats))
 }
 
