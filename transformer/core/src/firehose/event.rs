@@ -20,7 +20,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::BatchError;
+use super::{spare, BatchError};
 use crate::json::{JsonError, Scanner};
 
 /// Accepts base64 with or without padding, as producers differ.
@@ -87,8 +87,7 @@ impl Arena {
             .last()
             .is_some_and(|c| c.capacity() - c.len() >= at_most);
         if !fits {
-            self.chunks
-                .push(Vec::with_capacity(at_most.max(CHUNK_BYTES)));
+            self.chunks.push(spare::take(at_most.max(CHUNK_BYTES)));
         }
         let chunk = self.chunks.len() - 1;
         let bytes = &mut self.chunks[chunk];
@@ -111,6 +110,18 @@ impl Arena {
     /// Bytes held.
     pub(super) fn len(&self) -> usize {
         self.len
+    }
+}
+
+impl Drop for Arena {
+    /// Wipes the records' bytes (clear PII) and keeps the chunks for the
+    /// next event ([`spare`]). The wipe cannot be optimised away: the
+    /// chunk goes on to be shared with whichever event takes it.
+    fn drop(&mut self) {
+        for mut chunk in self.chunks.drain(..) {
+            chunk.fill(0);
+            spare::give(chunk);
+        }
     }
 }
 

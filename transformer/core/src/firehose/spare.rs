@@ -7,14 +7,14 @@
 //! the masked view, 2,500 in the encrypted one. Kept here between events,
 //! their pages stay mapped.
 //!
-//! Only buffers that never hold a record's clear bytes are kept (lines are
-//! masked or encrypted rows, or sealed records): the event's decoded data
-//! is not.
+//! The event's decoded records (clear PII) are wiped before their chunks
+//! are kept; the other buffers never hold a record's clear bytes (lines
+//! are masked or encrypted rows, or sealed records).
 
 use std::sync::{Mutex, MutexGuard};
 
 /// Buffers kept at most.
-const MAX_KEPT: usize = 8;
+const MAX_KEPT: usize = 16;
 /// Bytes of capacity kept at most, all buffers together.
 const MAX_KEPT_BYTES: usize = 32 * 1024 * 1024;
 
