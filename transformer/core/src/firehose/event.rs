@@ -488,6 +488,16 @@ mod tests {
     /// type): the reference the scanner's reader must agree with.
     type Expected = Option<(Option<String>, Vec<(String, (bool, Vec<u8>), Option<f64>)>)>;
 
+    /// A string member's text, `None` for `null`; `None` outside if it is
+    /// neither.
+    fn optional_text(value: serde_json::Value) -> Option<Option<String>> {
+        match value {
+            serde_json::Value::Null => Some(None),
+            serde_json::Value::String(text) => Some(Some(text)),
+            _ => None,
+        }
+    }
+
     fn expected(text: &str) -> Expected {
         use serde_json::Value;
         let value = |raw: &RawValue| serde_json::from_str::<Value>(raw.get()).unwrap();
@@ -496,9 +506,7 @@ mod tests {
         let mut records = None;
         for (name, raw) in &event {
             match (name.as_str(), value(raw)) {
-                ("deliveryStreamArn", Value::Null) => arn = None,
-                ("deliveryStreamArn", Value::String(text)) => arn = Some(text),
-                ("deliveryStreamArn", _) => return None,
+                ("deliveryStreamArn", value) => arn = optional_text(value)?,
                 ("records", Value::Array(_)) => {
                     records = Some(serde_json::from_str::<Vec<Members>>(raw.get()).ok()?);
                 }
@@ -511,9 +519,7 @@ mod tests {
             let (mut id, mut data, mut arrival) = (None, (false, Vec::new()), None);
             for (name, raw) in &record {
                 match (name.as_str(), value(raw)) {
-                    ("recordId", Value::Null) => id = None,
-                    ("recordId", Value::String(text)) => id = Some(text),
-                    ("recordId", _) => return None,
+                    ("recordId", value) => id = optional_text(value)?,
                     ("data", Value::String(text)) => {
                         let mut bytes = Vec::new();
                         data = if decode_base64(text.as_bytes(), &mut bytes) {
