@@ -166,6 +166,7 @@ impl<'de> Deserialize<'de> for Event {
         Event::parse(raw.get().as_bytes()).map_err(de::Error::custom)
     }
 }
+
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never the records' data: it is raw PII.
@@ -176,39 +177,40 @@ impl fmt::Debug for Event {
     }
 }
 
-/// Why an event was refused: what, and the byte where it was seen. Never
-/// any of the input's bytes.
+/// Why an event was refused: what, and the byte where it was seen when
+/// that is known. Never any of the input's bytes.
 #[derive(Debug)]
 struct Refusal {
-    what: Cow<'static, str>,
-    at: usize,
+    what: &'static str,
+    at: Option<usize>,
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.what, self.at)
+        f.write_str(self.what)?;
+        match self.at {
+            Some(at) => write!(f, " at byte {at}"),
+            None => Ok(()),
+        }
     }
 }
 
 impl From<JsonError> for Refusal {
     fn from(error: JsonError) -> Self {
-        let at = match error {
-            JsonError::Syntax(at) => at,
-            JsonError::TooDeep | JsonError::Utf8 => 0,
+        let (what, at) = match error {
+            JsonError::Syntax(at) => ("malformed JSON", Some(at)),
+            JsonError::TooDeep => ("JSON nested too deep", None),
+            JsonError::Utf8 => ("not UTF-8", None),
         };
-        // JsonError's messages name no input either.
-        Refusal {
-            what: Cow::Owned(error.to_string()),
-            at,
-        }
+        Refusal { what, at }
     }
 }
 
 /// Refuses the value the scanner is at because it is not `what`.
 fn refuse(scanner: &Scanner<'_>, what: &'static str) -> Refusal {
     Refusal {
-        what: Cow::Borrowed(what),
-        at: scanner.position(),
+        what,
+        at: Some(scanner.position()),
     }
 }
 
@@ -456,7 +458,21 @@ mod tests {
         ] {
             let e = Event::parse(bad.as_bytes()).unwrap_err().to_string();
             assert!(!e.contains("jdoe"), "{e}");
+            assert_eq!(e.matches(" at byte ").count(), 1, "{e}");
             assert!(e.starts_with("not a Firehose transformation event"), "{e}");
+        }
+        let deep = format!(
+            r#"{{"records":[],"x":{}{}}}"#,
+            "[".repeat(99),
+            "]".repeat(99)
+        );
+        let bad_utf8 = b"{\"records\":[],\"x\":\"\xff\"}";
+        for (bad, why) in [
+            (deep.as_bytes(), "JSON nested too deep"),
+            (&bad_utf8[..], "not UTF-8"),
+        ] {
+            let e = Event::parse(bad).unwrap_err().to_string();
+            assert_eq!(e, format!("not a Firehose transformation event ({why})"));
         }
     }
 
