@@ -388,27 +388,28 @@ pub(super) static NEEDS_ATTENTION: [bool; 256] = {
 /// The number of leading bytes of `bytes` that need no attention inside a
 /// JSON string ([`NEEDS_ATTENTION`]), or `None` if none does.
 ///
-/// Eight bytes at a time: in a little-endian word, `(x - 0x01…) & !x & 0x80…`
-/// flags the zero bytes and `(x - 0x20…) & !x & 0x80…` the bytes below 0x20;
-/// a borrow can only flag bytes *above* a true hit, so the lowest flag is
-/// always exact.
+/// Eight bytes at a time. In a little-endian word, `(y - n·0x01…) & !y &
+/// 0x80…` flags the bytes of `y` below `n` (for `n` ≤ 0x80); a borrow can
+/// only flag bytes *above* a true hit, so the lowest flag is always exact.
+/// Two such tests cover the three kinds of byte: `x ^ 0x02…` maps the
+/// control characters onto themselves and the quote (0x22) onto 0x20, and
+/// nothing else below 0x21; `x ^ 0x5C…` maps the backslash onto zero.
 pub(super) fn plain_len(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
-    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const QUOTE_TO_SPACE: u64 = u64::from_le_bytes([0x02; 8]);
+    const BELOW_BANG: u64 = u64::from_le_bytes([0x21; 8]);
     const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
-    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let x = u64::from_le_bytes(word);
-        let quote = x ^ QUOTES;
+        let low = x ^ QUOTE_TO_SPACE;
         let backslash = x ^ BACKSLASHES;
-        let hits = (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | x.wrapping_sub(SPACES) & !x)
+        let hits = (low.wrapping_sub(BELOW_BANG) & !low
+            | backslash.wrapping_sub(ONES) & !backslash)
             & HIGH;
         if hits != 0 {
             // At most 63 / 8; the cast cannot truncate.

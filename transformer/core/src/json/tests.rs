@@ -91,19 +91,22 @@ fn depth_is_bounded() {
 }
 
 #[test]
-fn plain_len_finds_the_first_byte_needing_attention() {
-    // Every position in and past the first word, every kind of byte
-    // around it, including bytes whose borrows could mislead.
-    for len in 0..20 {
-        for at in 0..=len {
-            for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
-                for fill in [b'a', 0x20, 0x21, 0x5d, 0x80, 0xa0, 0xff] {
-                    let mut bytes = vec![fill; len];
-                    if at < len {
-                        bytes[at] = stop;
-                    }
+fn plain_len_finds_the_first_byte_needing_attention_whatever_the_bytes() {
+    // Every byte value at every place of two words and a tail, amid the
+    // bytes next to the ones that need attention (where a borrow or a
+    // mapping could mislead), and after a byte that needs it.
+    let fills = [
+        0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+    ];
+    for fill in fills {
+        for byte in 0..=u8::MAX {
+            for at in 0..19 {
+                let mut bytes = [fill; 19];
+                bytes[at] = byte;
+                for len in [at + 1, 8, 16, 19] {
+                    let bytes = &bytes[..len.max(at + 1)];
                     let want = bytes.iter().position(|&b| NEEDS_ATTENTION[usize::from(b)]);
-                    assert_eq!(plain_len(&bytes), want, "{bytes:?}");
+                    assert_eq!(plain_len(bytes), want, "{bytes:?}");
                 }
             }
         }
