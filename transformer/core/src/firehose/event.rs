@@ -75,6 +75,9 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 #[derive(Default)]
 pub(super) struct Arena {
     chunks: Vec<Vec<u8>>,
+    /// For each chunk, how far writes may have reached: bytes a failed
+    /// decode wrote and took back (or left past the length) included.
+    reached: Vec<usize>,
     len: usize,
 }
 
@@ -88,10 +91,12 @@ impl Arena {
             .is_some_and(|c| c.capacity() - c.len() >= at_most);
         if !fits {
             self.chunks.push(spare::take(at_most.max(CHUNK_BYTES)));
+            self.reached.push(0);
         }
         let chunk = self.chunks.len() - 1;
         let bytes = &mut self.chunks[chunk];
         let start = bytes.len();
+        self.reached[chunk] = self.reached[chunk].max(start + at_most);
         write(bytes);
         self.len += bytes.len() - start;
         Span {
@@ -114,15 +119,25 @@ impl Arena {
 }
 
 impl Drop for Arena {
-    /// Wipes the records' bytes (clear PII) and keeps the chunks for the
-    /// next event ([`spare`]). The wipe cannot be optimised away: the
-    /// chunk goes on to be shared with whichever event takes it.
+    /// Wipes every byte a write may have reached (clear PII, also what a
+    /// failed decode left) and keeps the chunks for the next event
+    /// ([`spare`]). The wipe cannot be optimised away: the chunk goes on to
+    /// be shared with whichever event takes it.
     fn drop(&mut self) {
-        for mut chunk in self.chunks.drain(..) {
-            chunk.fill(0);
+        for (mut chunk, reached) in self.chunks.drain(..).zip(self.reached.drain(..)) {
+            wipe(&mut chunk, reached);
             spare::give(chunk);
         }
     }
+}
+
+/// Zeroes `chunk` up to `reached` bytes (or its length, if longer), past
+/// its length too, leaving that many zeroes in it.
+fn wipe(chunk: &mut Vec<u8>, reached: usize) {
+    // Within capacity: `Arena::append` had room for every write.
+    let reached = reached.min(chunk.capacity()).max(chunk.len());
+    chunk.fill(0);
+    chunk.resize(reached, 0);
 }
 
 impl Event {
@@ -417,6 +432,19 @@ mod tests {
             .collect();
         assert_eq!(ids, ["b\u{e9}", "c"], "the last id counts");
         assert!(Event::parse(br#"{"records":[{"recordId":"a","recordId":null}]}"#).is_err());
+    }
+
+    #[test]
+    fn a_wipe_reaches_what_was_taken_back_and_what_lies_past_the_length() {
+        let mut chunk = Vec::with_capacity(64);
+        chunk.extend_from_slice(b"jdoe@example.com");
+        chunk.truncate(4);
+        chunk.spare_capacity_mut()[20].write(b'!');
+        wipe(&mut chunk, 21);
+        assert_eq!(chunk, [0; 21]);
+        let mut longer = b"longer than reached".to_vec();
+        wipe(&mut longer, 3);
+        assert_eq!(longer, [0; 19], "never shorter than its length");
     }
 
     #[test]
