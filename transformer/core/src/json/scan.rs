@@ -20,8 +20,9 @@ pub struct Scanner<'a> {
     pub(super) pos: usize,
 }
 
-/// A member name as the scanner hands it to an object's callback: where its
-/// raw bytes start and end (quotes included), and whether it has escapes.
+/// A member name as the scanner hands it to an object's callback (or any
+/// string it passed): where its raw bytes start and end (quotes included),
+/// and whether it has escapes.
 pub struct Name {
     start: usize,
     end: usize,
@@ -91,7 +92,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The decoded text of a member name; borrowed unless it has escapes.
+    /// The decoded text of a member name (or string); borrowed unless it
+    /// has escapes.
     pub fn name_text(&self, name: &Name) -> Cow<'a, str> {
         let body = &self.text[name.start + 1..name.end - 1];
         if name.escaped {
@@ -244,12 +246,11 @@ impl<'a> Scanner<'a> {
     pub fn string_text(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let start = self.pos;
         let escaped = self.string()?;
-        let body = &self.text[start + 1..self.pos - 1];
-        Ok(if escaped {
-            decode_str(body)
-        } else {
-            Cow::Borrowed(body)
-        })
+        Ok(self.name_text(&Name {
+            start,
+            end: self.pos,
+            escaped,
+        }))
     }
 
     /// Reads a string value whose body its reader can vouch for without a
