@@ -381,8 +381,7 @@ pub(super) fn quarantine_keys(keys: &mut Vec<u8>, record: &EventRecord) -> Range
 fn arrival_date(record: &EventRecord) -> Option<String> {
     record
         .arrival_millis
-        .filter(|ms| ms.is_finite())
-        // Saturating float-to-int conversion; any value is safe here.
+        // Finite, and the float-to-int conversion saturates.
         .map(|ms| partition::date_from_millis(ms as i64))
 }
 

@@ -45,7 +45,8 @@ pub(super) struct EventRecord {
     /// Where its `recordId` is in [`Event::record_id`]'s text.
     record_id: Range<usize>,
     pub(super) data: Data,
-    /// `approximateArrivalTimestamp` when it is a number (milliseconds).
+    /// `approximateArrivalTimestamp` when it is a finite number
+    /// (milliseconds).
     pub(super) arrival_millis: Option<f64>,
 }
 

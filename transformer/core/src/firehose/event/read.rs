@@ -135,7 +135,11 @@ fn read_record(
             "approximateArrivalTimestamp" => {
                 let start = s.position();
                 s.value(3)?;
-                arrival = s.raw_since(start).parse::<f64>().ok();
+                arrival = s
+                    .raw_since(start)
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|millis| millis.is_finite());
             }
             _ => {
                 s.value(3)?;
