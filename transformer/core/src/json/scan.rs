@@ -332,8 +332,65 @@ impl<'a> Scanner<'a> {
     /// Validates a string at the current position, leaving the position
     /// after its closing quote; returns whether it holds escapes. The input
     /// is already known to be UTF-8.
+    ///
+    /// A string's first 16 bytes are read inline ([`Scanner::string_head`]):
+    /// most strings of a row (names, codes, dates) end within them, and for
+    /// those the general loop's setup would cost more than the scan itself.
+    #[inline(always)]
     pub(super) fn string(&mut self) -> Result<bool, JsonError> {
-        self.expect(b'"')?;
+        match self.string_head() {
+            Some((after, true)) => {
+                self.pos = after;
+                Ok(false)
+            }
+            Some((at, false)) => {
+                self.pos = at;
+                self.string_tail()
+            }
+            None => {
+                self.expect(b'"')?;
+                self.string_tail()
+            }
+        }
+    }
+
+    /// Reads up to 16 bytes of a string that starts here, two words of
+    /// [`attention`] with no loop: `(after, true)` if it ends within them
+    /// with no escape (`after` is past its closing quote); `(at, false)` if
+    /// [`Scanner::string_tail`] must go on from `at` (an escape or a control
+    /// character there, or a longer string); `None` if no string starts here
+    /// or the document ends within 17 bytes.
+    #[inline(always)]
+    fn string_head(&self) -> Option<(usize, bool)> {
+        let window = self.input.get(self.pos..self.pos + 17)?;
+        let (&quote, body) = window.split_first()?;
+        if quote != b'"' {
+            return None;
+        }
+        let (low, high) = body.split_at(8);
+        let low = attention(u64::from_le_bytes(low.try_into().ok()?));
+        let len = if low != 0 {
+            low.trailing_zeros() / 8
+        } else {
+            let high = attention(u64::from_le_bytes(high.try_into().ok()?));
+            if high == 0 {
+                return Some((self.pos + 17, false));
+            }
+            8 + high.trailing_zeros() / 8
+        };
+        // At most 15; the cast cannot truncate.
+        let len = len as usize;
+        Some(if body[len] == b'"' {
+            (self.pos + len + 2, true)
+        } else {
+            (self.pos + len + 1, false)
+        })
+    }
+
+    /// The general loop of [`Scanner::string`], from inside a string's body
+    /// that holds no escape before the current position.
+    #[inline(never)]
+    pub(super) fn string_tail(&mut self) -> Result<bool, JsonError> {
         let mut escaped = false;
         loop {
             // Skip the bytes that need no attention; this is the hot loop.
@@ -396,22 +453,12 @@ pub(super) static NEEDS_ATTENTION: [bool; 256] = {
 /// control characters onto themselves and the quote (0x22) onto 0x20, and
 /// nothing else below 0x21; `x ^ 0x5C…` maps the backslash onto zero.
 pub(super) fn plain_len(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
-    const QUOTE_TO_SPACE: u64 = u64::from_le_bytes([0x02; 8]);
-    const BELOW_BANG: u64 = u64::from_le_bytes([0x21; 8]);
-    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let low = x ^ QUOTE_TO_SPACE;
-        let backslash = x ^ BACKSLASHES;
-        let hits = (low.wrapping_sub(BELOW_BANG) & !low
-            | backslash.wrapping_sub(ONES) & !backslash)
-            & HIGH;
+        let hits = attention(u64::from_le_bytes(word));
         if hits != 0 {
             // At most 63 / 8; the cast cannot truncate.
             return Some(offset + (hits.trailing_zeros() / 8) as usize);
@@ -423,4 +470,19 @@ pub(super) fn plain_len(bytes: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| NEEDS_ATTENTION[usize::from(b)])
         .map(|p| offset + p)
+}
+
+/// The bytes of a little-endian word that need attention inside a JSON
+/// string ([`NEEDS_ATTENTION`]): the high bit of the lowest one is exact,
+/// those above it may be false (see [`plain_len`]); zero if there is none.
+#[inline(always)]
+fn attention(x: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTE_TO_SPACE: u64 = u64::from_le_bytes([0x02; 8]);
+    const BELOW_BANG: u64 = u64::from_le_bytes([0x21; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    let low = x ^ QUOTE_TO_SPACE;
+    let backslash = x ^ BACKSLASHES;
+    (low.wrapping_sub(BELOW_BANG) & !low | backslash.wrapping_sub(ONES) & !backslash) & HIGH
 }

@@ -114,6 +114,35 @@ fn plain_len_finds_the_first_byte_needing_attention_whatever_the_bytes() {
 }
 
 #[test]
+fn short_strings_read_inline_as_the_general_loop_reads_them() {
+    // A string of every length around the inline window (15 bytes and two
+    // words), with each kind of byte at each place, followed by tails that
+    // leave the window whole or cut it: the inline head and the general loop
+    // agree on the end, on escapes and on errors (which carry their place).
+    let specials = ["\"", "\\\"", "\\u00e9", "\\x", "\u{1}", "\t", "é", "a"];
+    for len in 0..20 {
+        for special in specials {
+            for at in 0..=len {
+                let body: String = (0..len)
+                    .map(|i| if i == at { special } else { "b" })
+                    .collect();
+                for tail in ["", "\"", ",\"k\":1}", "\"}                    "] {
+                    let document = format!("\"{body}{tail}");
+                    let mut inline = Scanner::new(document.as_bytes()).unwrap();
+                    let mut general = Scanner::new(document.as_bytes()).unwrap();
+                    let read = inline.string();
+                    let want = general.expect(b'"').and_then(|()| general.string_tail());
+                    assert_eq!(read, want, "{document:?}");
+                    if read.is_ok() {
+                        assert_eq!(inline.position(), general.position(), "{document:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn expanding_gives_the_nested_members_in_the_same_pass() {
     let doc = br#"{"a":{"x":1,"y\u0041":"s"},"b":[1],"c":null,"d":{}}"#;
     let (top, [a, b, c, d, e]) = parse_object_expanding(doc, ["a", "b", "c", "d", "e"]).unwrap();
