@@ -17,7 +17,7 @@ pub fn decode_string_body(body: &[u8]) -> Cow<'_, str> {
 
 /// [`decode_string_body`] of a body already known to be UTF-8.
 pub(super) fn decode_str(body: &str) -> Cow<'_, str> {
-    let Some(first_escape) = memchr::memchr(b'\\', body.as_bytes()) else {
+    let Some(first_escape) = find_backslash(body.as_bytes()) else {
         return Cow::Borrowed(body);
     };
     let bytes = body.as_bytes();
@@ -61,6 +61,37 @@ pub(super) fn decode_str(body: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Where the first backslash is. Most bodies are a few words long, where
+/// `memchr`'s call and setup cost more than a word-at-a-time scan.
+pub(super) fn find_backslash(bytes: &[u8]) -> Option<usize> {
+    const SHORT: usize = 32;
+    if bytes.len() > SHORT {
+        return memchr::memchr(b'\\', bytes);
+    }
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ BACKSLASHES;
+        // Zero bytes of `x` flag, exactly at the lowest (see `plain_len`).
+        let hits = x.wrapping_sub(ONES) & !x & HIGH;
+        if hits != 0 {
+            // At most 63 / 8; the cast cannot truncate.
+            return Some(offset + (hits.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\\')
+        .map(|p| offset + p)
 }
 
 fn hex4(body: &[u8], at: usize) -> u32 {

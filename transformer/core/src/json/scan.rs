@@ -126,7 +126,13 @@ impl<'a> Scanner<'a> {
         let mut members = Vec::with_capacity(8);
         self.object::<JsonError>(depth, |s, name| {
             let start = s.pos;
-            let kind = s.value(depth)?;
+            // Most values of a row are strings: read inline, no dispatch.
+            let kind = if s.peek() == Some(b'"') {
+                s.string()?;
+                Kind::String
+            } else {
+                s.value(depth)?
+            };
             members.push(s.member(&name, s.name_text(&name), start, kind));
             Ok(())
         })?;

@@ -1,6 +1,8 @@
 //! The scanner against what serde_json accepts and rejects, depth, the
-//! fast string scan, and the writers round-tripping.
+//! fast string scans (inline heads, backslash search), and the writers
+//! round-tripping.
 
+use super::decode::find_backslash;
 use super::scan::{plain_len, NEEDS_ATTENTION};
 use super::*;
 
@@ -111,6 +113,25 @@ fn plain_len_finds_the_first_byte_needing_attention_whatever_the_bytes() {
             }
         }
     }
+}
+
+#[test]
+fn find_backslash_finds_the_first_whatever_the_bytes() {
+    // Every byte value at every place, in bodies on both sides of the
+    // word-at-a-time limit, amid bytes next to the backslash, and after one.
+    for fill in [0x00, 0x5b, 0x5c, 0x5d, 0xdc, 0xff] {
+        for byte in 0..=u8::MAX {
+            for len in [1, 7, 8, 9, 16, 31, 32, 33, 40] {
+                for at in 0..len {
+                    let mut bytes = vec![fill; len];
+                    bytes[at] = byte;
+                    let want = bytes.iter().position(|&b| b == b'\\');
+                    assert_eq!(find_backslash(&bytes), want, "{bytes:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(find_backslash(b""), None);
 }
 
 #[test]
