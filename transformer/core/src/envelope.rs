@@ -24,7 +24,7 @@ pub enum DmsRecord<'a> {
         /// `table-name`, if present.
         table: Option<Cow<'a, str>>,
         /// The raw `timestamp` value, if present.
-        timestamp: Option<&'a [u8]>,
+        timestamp: Option<&'a str>,
     },
 }
 
@@ -46,7 +46,7 @@ pub struct DataRecord<'a> {
     pub table: Cow<'a, str>,
     /// The raw values of `operation`, `timestamp` and `transaction-id`
     /// (the first of each), as the flat shape writes them.
-    pub written_meta: [Option<&'a [u8]>; 3],
+    pub written_meta: [Option<&'a str>; 3],
 }
 
 /// The metadata members the flat shape writes, in the order of
@@ -139,7 +139,7 @@ pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
             Some(_) => Err(Reason::NotDms),
         }
     };
-    let raw = |known: usize| index.first[known].map(|i| metadata[i].raw.as_bytes());
+    let raw = |known: usize| index.first[known].map(|i| metadata[i].raw);
     let record_type = text(RECORD_TYPE)?.ok_or(Reason::NotDms)?;
     match record_type.as_ref() {
         "control" => {
@@ -230,9 +230,9 @@ mod tests {
         assert_eq!(
             d.written_meta,
             [
-                Some(&b"\"update\""[..]),
-                Some(&b"\"2026-01-02T03:04:05.000006Z\""[..]),
-                Some(&b"42"[..])
+                Some("\"update\""),
+                Some("\"2026-01-02T03:04:05.000006Z\""),
+                Some("42")
             ]
         );
 

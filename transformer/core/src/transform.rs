@@ -235,23 +235,17 @@ impl Transformer {
 }
 
 /// `YYYY-MM-DD` from a raw JSON string that starts with an ISO date.
-fn date_of(raw: &[u8]) -> Option<&str> {
+fn date_of(raw: &str) -> Option<&str> {
     let date = raw.get(1..11)?;
-    let ok = date.iter().enumerate().all(|(i, b)| match i {
-        4 | 7 => *b == b'-',
+    let ok = date.bytes().enumerate().all(|(i, b)| match i {
+        4 | 7 => b == b'-',
         _ => b.is_ascii_digit(),
     });
-    if ok {
-        std::str::from_utf8(date).ok()
-    } else {
-        None
-    }
+    ok.then_some(date)
 }
 
 /// The body of a raw JSON string without escapes.
-fn plain_string(raw: &[u8]) -> Option<&str> {
-    match raw {
-        [b'"', body @ .., b'"'] if !body.contains(&b'\\') => std::str::from_utf8(body).ok(),
-        _ => None,
-    }
+fn plain_string(raw: &str) -> Option<&str> {
+    let body = raw.strip_prefix('"')?.strip_suffix('"')?;
+    (!body.contains('\\')).then_some(body)
 }

@@ -146,6 +146,10 @@ impl<'a> Scanner<'a> {
     ///
     /// # Errors
     /// The first error of the object's syntax or of `on_member`.
+    // Always inlined: each caller's member loop then holds its callback and
+    // the name's inline string read (left to itself, the compiler's choice
+    // changed with unrelated edits, by up to 2 M instructions per event).
+    #[inline(always)]
     pub fn object<E: From<JsonError>>(
         &mut self,
         depth: usize,

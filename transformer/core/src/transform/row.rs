@@ -23,7 +23,7 @@ impl RowWriter<'_, '_, '_> {
         for ((_, name), raw) in envelope::WRITTEN_META.iter().zip(self.record.written_meta) {
             if let Some(raw) = raw {
                 field_name(name, &mut first, out);
-                json::write_raw_one_line(out, raw);
+                json::write_raw_one_line(out, raw.as_bytes());
             }
         }
         if let Some(before) = &self.record.before {
