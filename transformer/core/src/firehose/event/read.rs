@@ -135,11 +135,7 @@ fn read_record(
             "approximateArrivalTimestamp" => {
                 let start = s.position();
                 s.value(3)?;
-                arrival = s
-                    .raw_since(start)
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|millis| millis.is_finite());
+                arrival = arrival_millis(s.raw_since(start));
             }
             _ => {
                 s.value(3)?;
@@ -152,6 +148,25 @@ fn read_record(
         data: data.unwrap_or(Data::NotBase64(Span::default())),
         arrival_millis: arrival,
     })
+}
+
+/// A finite `approximateArrivalTimestamp` from its raw JSON. Firehose
+/// writes whole milliseconds, read without the float parser: up to 15
+/// digits are below 2^53, so the integer converts exactly, to the same
+/// value the parser gives.
+pub(super) fn arrival_millis(raw: &str) -> Option<f64> {
+    const EXACT_DIGITS: usize = 15;
+    if (1..=EXACT_DIGITS).contains(&raw.len()) {
+        let whole = raw.bytes().try_fold(0u64, |n, b| {
+            b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+        });
+        if let Some(whole) = whole {
+            // Below 10^15 < 2^53: exact.
+            #[expect(clippy::cast_precision_loss, reason = "exact below 2^53")]
+            return Some(whole as f64);
+        }
+    }
+    raw.parse::<f64>().ok().filter(|millis| millis.is_finite())
 }
 
 /// An optional string member, appended to `out`: its place there, or

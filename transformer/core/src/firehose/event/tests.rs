@@ -4,7 +4,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine as _;
 use proptest::prelude::*;
 
-use super::read::decode_base64;
+use super::read::{arrival_millis, decode_base64};
 use super::*;
 
 #[test]
@@ -272,5 +272,41 @@ proptest! {
         prop_assert_eq!(read(&text), expected(&text), "{}", text);
         let damaged = damaged(&text, at, byte, cut);
         prop_assert_eq!(read(&damaged), expected(&damaged), "{}", damaged);
+    }
+}
+
+#[test]
+fn arrival_times_read_as_the_float_parser_reads_them() {
+    let mut raws: Vec<String> = [
+        "0",
+        "1",
+        "1764288000000",
+        "999999999999999",
+        "1000000000000000",
+        "9007199254740993",
+        "18446744073709551616",
+        "1764288000000.5",
+        "1.7e12",
+        "-1764288000000",
+        "-0",
+        "1e999",
+        "",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut n = 7u64;
+    for _ in 0..10_000 {
+        n = n
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        raws.push((n >> (n % 40)).to_string());
+    }
+    for raw in &raws {
+        let want = raw.parse::<f64>().ok().filter(|m| m.is_finite());
+        assert_eq!(
+            arrival_millis(raw).map(f64::to_bits),
+            want.map(f64::to_bits),
+            "{raw}"
+        );
     }
 }
