@@ -86,7 +86,10 @@ impl MetaIndex {
     fn of(metadata: &[Member<'_>]) -> Self {
         let mut index = MetaIndex::default();
         for (i, member) in metadata.iter().enumerate() {
-            let Some(known) = PARSED_META.iter().position(|name| *name == member.name) else {
+            let Some(known) = PARSED_META
+                .iter()
+                .position(|name| json::name_eq(name.as_bytes(), member.name.as_bytes()))
+            else {
                 continue;
             };
             match index.first[known] {

@@ -11,6 +11,7 @@
 //! - `scan`: the validating scanner (also for callers that read a known
 //!   shape member by member), and the fast scan inside strings.
 //! - `decode`: a string's escapes resolved.
+//! - `name_eq`: short names compared in place.
 //! - `write`: string literals and members written back.
 //!
 //! Here, the parsed shapes and the entry points of the scanner.
@@ -18,6 +19,7 @@
 use std::borrow::Cow;
 
 mod decode;
+mod name_eq;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -25,6 +27,7 @@ mod write;
 
 use decode::decode_str;
 pub use decode::decode_string_body;
+pub use name_eq::name_eq;
 pub use scan::{Name, Scanner};
 pub use write::{write_members, write_raw_one_line, write_string, write_string_body};
 
@@ -122,7 +125,9 @@ pub fn parse_object_expanding<'a, const N: usize>(
     // as children of depth 1, exactly as `value` would.
     scanner.object::<JsonError>(1, |s, name| {
         let decoded = s.name_text(&name);
-        let slot = expand.iter().position(|e| *e == decoded);
+        let slot = expand
+            .iter()
+            .position(|e| name_eq(e.as_bytes(), decoded.as_bytes()));
         let start = s.pos;
         let kind = match slot {
             Some(i) if s.peek() == Some(b'{') => {

@@ -225,3 +225,24 @@ fn one_line_strips_only_insignificant_whitespace() {
     );
     assert_eq!(out, br#"{"a b":[1,2],"c\"":" x "}"#);
 }
+
+#[test]
+fn name_eq_is_slice_equality() {
+    // Every length around the word sizes, equal and with one byte changed
+    // at each place (by one bit, high or low), and lengths that differ.
+    for len in 0..70 {
+        let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        assert!(name_eq(&a, &a.clone()), "{len}");
+        for at in 0..len {
+            for flip in [0x01, 0x80] {
+                let mut b = a.clone();
+                b[at] ^= flip;
+                assert!(!name_eq(&a, &b), "{len} {at}");
+            }
+        }
+        let mut longer = a.clone();
+        longer.push(b'a');
+        assert!(!name_eq(&a, &longer), "{len}");
+        assert!(!name_eq(&longer, &a), "{len}");
+    }
+}

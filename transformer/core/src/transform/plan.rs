@@ -115,7 +115,7 @@ impl Layout {
         plan: impl FnOnce(&mut Vec<u8>) -> ColumnPlan,
     ) -> (ColumnPlan, &[u8]) {
         if let Some(known) = self.columns.get(position) {
-            if self.names[known.name.clone()] == *raw_name {
+            if crate::json::name_eq(&self.names[known.name.clone()], raw_name) {
                 return (known.plan, &self.aads[known.aad.clone()]);
             }
         }
