@@ -108,6 +108,7 @@ impl Layout {
     /// remembered, or made by `plan` (which writes the associated data into
     /// the buffer it is given) and remembered in place of what was there
     /// (and of the columns after it).
+    #[inline]
     pub(super) fn plan(
         &mut self,
         position: usize,
@@ -119,6 +120,18 @@ impl Layout {
                 return (known.plan, &self.aads[known.aad.clone()]);
             }
         }
+        self.plan_afresh(position, raw_name, plan)
+    }
+
+    /// [`Layout::plan`] of a column that differs from the one remembered
+    /// at `position` (or comes after the remembered ones).
+    #[inline(never)]
+    fn plan_afresh(
+        &mut self,
+        position: usize,
+        raw_name: &[u8],
+        plan: impl FnOnce(&mut Vec<u8>) -> ColumnPlan,
+    ) -> (ColumnPlan, &[u8]) {
         self.fresh_aad.clear();
         let made = plan(&mut self.fresh_aad);
         // What stays remembered before this column.
