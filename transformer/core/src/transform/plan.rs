@@ -182,8 +182,12 @@ pub(super) struct PlanCache {
     /// The plans of a table whose names are too long to keep, for one
     /// record at a time.
     oversized: TablePlans,
-    /// Reused to build lookup keys.
+    /// Reused to build lookup keys; holds the last one.
     key: Vec<u8>,
+    /// The index in `tables` of the table whose key `key` holds, if it is
+    /// kept: records of one table often come in runs (a full load, a
+    /// transaction), which then skip the hash lookup.
+    last: Option<usize>,
 }
 
 /// A table of a [`PlanCache`], from [`PlanCache::table`].
@@ -221,6 +225,13 @@ impl PlanCache {
                 transformer.shape,
             ));
         }
+        if let Some(at) = self.last.filter(|_| self.key_is(schema, table)) {
+            return TableSlot {
+                rules: self.tables[at].rules,
+                at: Some(at),
+            };
+        }
+        self.last = None;
         // Length-prefixed: names may hold any character.
         self.key.clear();
         self.key
@@ -228,6 +239,7 @@ impl PlanCache {
         self.key.extend_from_slice(schema.as_bytes());
         self.key.extend_from_slice(table.as_bytes());
         if let Some(&at) = self.index.get(self.key.as_slice()) {
+            self.last = Some(at);
             let rules = self.tables[at].rules;
             return TableSlot {
                 rules,
@@ -251,15 +263,28 @@ impl PlanCache {
             layouts: Default::default(),
         });
         self.index.insert(self.key.as_slice().into(), at);
+        self.last = Some(at);
         TableSlot {
             rules,
             at: Some(at),
         }
     }
 
+    /// Whether `key` is the lookup key of `schema.table`.
+    fn key_is(&self, schema: &str, table: &str) -> bool {
+        let Some((length, names)) = self.key.split_first_chunk::<8>() else {
+            return false;
+        };
+        u64::from_le_bytes(*length) == schema.len() as u64
+            && names.len() == schema.len() + table.len()
+            && crate::json::name_eq(&names[..schema.len()], schema.as_bytes())
+            && crate::json::name_eq(&names[schema.len()..], table.as_bytes())
+    }
+
     fn forget(&mut self) {
         self.index.clear();
         self.tables.clear();
+        self.last = None;
     }
 
     /// Takes the layout of `table`'s `place` out of the cache, for
