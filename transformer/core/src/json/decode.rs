@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use super::scan::first_flagged;
+
 /// Decodes the body of a validated JSON string (without its quotes).
 /// Lone surrogate escapes become U+FFFD.
 pub fn decode_string_body(body: &[u8]) -> Cow<'_, str> {
@@ -73,25 +75,13 @@ pub(super) fn find_backslash(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ BACKSLASHES;
-        // Zero bytes of `x` flag, exactly at the lowest (see `plain_len`).
-        let hits = x.wrapping_sub(ONES) & !x & HIGH;
-        if hits != 0 {
-            // At most 63 / 8; the cast cannot truncate.
-            return Some(offset + (hits.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\\')
-        .map(|p| offset + p)
+    // Zero bytes of `x ^ BACKSLASHES` flag, exactly at the lowest (see
+    // `plain_len`).
+    let backslashes = |x: u64| {
+        let x = x ^ BACKSLASHES;
+        x.wrapping_sub(ONES) & !x & HIGH
+    };
+    first_flagged(bytes, backslashes, |b| b == b'\\')
 }
 
 fn hex4(body: &[u8], at: usize) -> u32 {

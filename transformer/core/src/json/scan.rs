@@ -463,12 +463,25 @@ pub(super) static NEEDS_ATTENTION: [bool; 256] = {
 /// control characters onto themselves and the quote (0x22) onto 0x20, and
 /// nothing else below 0x21; `x ^ 0x5C…` maps the backslash onto zero.
 pub(super) fn plain_len(bytes: &[u8]) -> Option<usize> {
+    first_flagged(bytes, attention, |b| NEEDS_ATTENTION[usize::from(b)])
+}
+
+/// The place of the first byte of `bytes` that `flags` marks, eight bytes
+/// at a time: `flags` maps a little-endian word to the high bits of its
+/// marked bytes (exact at the lowest), `is_marked` says the same of one
+/// byte of the tail.
+#[inline(always)]
+pub(super) fn first_flagged(
+    bytes: &[u8],
+    flags: impl Fn(u64) -> u64,
+    is_marked: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let hits = attention(u64::from_le_bytes(word));
+        let hits = flags(u64::from_le_bytes(word));
         if hits != 0 {
             // At most 63 / 8; the cast cannot truncate.
             return Some(offset + (hits.trailing_zeros() / 8) as usize);
@@ -478,7 +491,7 @@ pub(super) fn plain_len(bytes: &[u8]) -> Option<usize> {
     chunks
         .remainder()
         .iter()
-        .position(|&b| NEEDS_ATTENTION[usize::from(b)])
+        .position(|&b| is_marked(b))
         .map(|p| offset + p)
 }
 
