@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::scan::first_flagged;
+use super::scan::{backslashes, first_flagged};
 
 /// Decodes the body of a validated JSON string (without its quotes).
 /// Lone surrogate escapes become U+FFFD.
@@ -72,15 +72,6 @@ pub(super) fn find_backslash(bytes: &[u8]) -> Option<usize> {
     if bytes.len() > SHORT {
         return memchr::memchr(b'\\', bytes);
     }
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
-    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
-    // Zero bytes of `x ^ BACKSLASHES` flag, exactly at the lowest (see
-    // `plain_len`).
-    let backslashes = |x: u64| {
-        let x = x ^ BACKSLASHES;
-        x.wrapping_sub(ONES) & !x & HIGH
-    };
     first_flagged(bytes, backslashes, |b| b == b'\\')
 }
 

@@ -369,7 +369,9 @@ impl<'a> Scanner<'a> {
     /// with no escape (`after` is past its closing quote); `(at, false)` if
     /// [`Scanner::string_tail`] must go on from `at` (an escape or a control
     /// character there, or a longer string); `None` if no string starts here
-    /// or the document ends within 17 bytes.
+    /// or the document ends within 17 bytes. (The two words are written out:
+    /// as a call of [`first_flagged`] they cost 0.2–0.5 M instructions more
+    /// per 3 MiB event.)
     #[inline(always)]
     fn string_head(&self) -> Option<(usize, bool)> {
         let window = self.input.get(self.pos..self.pos + 17)?;
@@ -500,12 +502,20 @@ pub(super) fn first_flagged(
 /// those above it may be false (see [`plain_len`]); zero if there is none.
 #[inline(always)]
 fn attention(x: u64) -> u64 {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     const QUOTE_TO_SPACE: u64 = u64::from_le_bytes([0x02; 8]);
     const BELOW_BANG: u64 = u64::from_le_bytes([0x21; 8]);
-    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
     let low = x ^ QUOTE_TO_SPACE;
-    let backslash = x ^ BACKSLASHES;
-    (low.wrapping_sub(BELOW_BANG) & !low | backslash.wrapping_sub(ONES) & !backslash) & HIGH
+    low.wrapping_sub(BELOW_BANG) & !low & HIGH | backslashes(x)
+}
+
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// The backslashes of a little-endian word, flagged as [`attention`] flags
+/// bytes (zero bytes of `x ^ 0x5C…`; exact at the lowest).
+#[inline(always)]
+pub(super) fn backslashes(x: u64) -> u64 {
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    let x = x ^ BACKSLASHES;
+    x.wrapping_sub(ONES) & !x & HIGH
 }
