@@ -127,6 +127,8 @@ impl<'a> Scanner<'a> {
         self.object::<JsonError>(depth, |s, name| {
             let start = s.pos;
             // Most values of a row are strings: read inline, no dispatch.
+            // (Inlining this test into `value` itself, for every caller,
+            // cost 0.3 M instructions more per 3 MiB event.)
             let kind = if s.peek() == Some(b'"') {
                 s.string()?;
                 Kind::String
