@@ -30,8 +30,9 @@
 //! the last answers overflow into a sealed bundle; the bench prints how
 //! many records it holds as `quarantined`).
 //!
-//! `CDCMASK_RUN_ONLY=<path>` runs one path five times and nothing else,
-//! for instruction counts (see [`run_only`]).
+//! `CDCMASK_RUN_ONLY=<path>` runs one path five times
+//! (`CDCMASK_RUN_TIMES=N`: N times) and nothing else, for instruction counts
+//! or `perf` (see [`run_only`]).
 //!
 //! `CDCMASK_WRITE_EVENT=/path/event.json cargo bench --bench transform`
 //! writes the event and exits without benchmarking, e.g. to measure the CLI:
@@ -197,7 +198,8 @@ fn handler(runtime: &tokio::runtime::Runtime, processor: &Processor, event: &[u8
 /// untimed, and nothing else after the event is built: for instruction
 /// counts under `valgrind --tool=callgrind`, which this shared machine's
 /// noise does not move (e.g. `callgrind_annotate --inclusive=yes` of
-/// `run_only`, one run per path).
+/// `run_only`, one run per path). `CDCMASK_RUN_TIMES=N` runs it N times
+/// instead, e.g. for `perf record`.
 #[inline(never)]
 fn run_only(
     path: &str,
@@ -206,7 +208,10 @@ fn run_only(
     floor: &mut Floor,
     event: &[u8],
 ) {
-    for _ in 0..5 {
+    let times = std::env::var("CDCMASK_RUN_TIMES")
+        .ok()
+        .map_or(5, |v| v.parse().expect("CDCMASK_RUN_TIMES is a count"));
+    for _ in 0..times {
         let len = match path {
             "floor" => floor.run(black_box(event)),
             "masked" => process(runtime, masked, black_box(event)).response.len(),
