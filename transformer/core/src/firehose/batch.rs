@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use super::response::Budget;
+use super::spare::Pool;
 use super::{
     iceberg_operation, spare, BatchStats, Event, EventRecord, IcebergDatabases, Plan, Routing,
     CONTROL_VIEW, QUARANTINE_VIEW,
@@ -89,12 +90,19 @@ pub(super) struct Batch {
     scratch: Scratch,
 }
 
+/// Answers of earlier batches, for the next ([`spare`]).
+static ANSWERS: Pool<Answer> = Pool::new();
+/// Where each record id is in a batch's `id_text`, kept the same way.
+pub(super) static ID_RANGES: Pool<Range<usize>> = Pool::new();
+
 impl Drop for Batch {
     /// Keeps the large buffers for the next batch ([`spare`]).
     fn drop(&mut self) {
         for buffer in [&mut self.lines, &mut self.keys, &mut self.id_text] {
             spare::give(std::mem::take(buffer));
         }
+        ANSWERS.give(std::mem::take(&mut self.answers));
+        ID_RANGES.give(std::mem::take(&mut self.ids));
     }
 }
 
@@ -118,20 +126,17 @@ impl Batch {
             _ => event.data.len() + event.data.len() / 4,
         };
         let mut id_text = spare::take(event.records.len() * 64);
-        let ids: Vec<Range<usize>> = event
-            .records
-            .iter()
-            .map(|r| {
-                let start = id_text.len();
-                json::write_string(&mut id_text, event.record_id(r));
-                start..id_text.len()
-            })
-            .collect();
+        let mut ids = ID_RANGES.take(event.records.len());
+        ids.extend(event.records.iter().map(|r| {
+            let start = id_text.len();
+            json::write_string(&mut id_text, event.record_id(r));
+            start..id_text.len()
+        }));
         // Iceberg view streams bundle nothing, and the quarantine stream
         // drops rows: both answer every record as it is.
         let mut budget = matches!(routing, Routing::S3).then(|| Budget::new(&ids));
         let mut batch = Batch {
-            answers: Vec::with_capacity(event.records.len()),
+            answers: ANSWERS.take(event.records.len()),
             id_text,
             ids,
             lines: spare::take(lines),

@@ -10,8 +10,9 @@
 //! `Dropped` and counted as lost (the stream still holds them for a replay);
 //! the template's processor buffer keeps that out of reach.
 
-use super::batch::{quarantine_keys, Answer, Batch, Carried};
-use super::{spare, BatchStats, Event, MAX_RESPONSE_BYTES};
+use super::batch::{quarantine_keys, Answer, Batch, Carried, ID_RANGES};
+use super::spare::{self, Pool};
+use super::{BatchStats, Event, MAX_RESPONSE_BYTES};
 use crate::cipher::{self, Sealing};
 use crate::keys::{DataKey, DataKeyCache, WrapError};
 use crate::reason::Reason;
@@ -38,6 +39,9 @@ struct Bundle {
     deflated: usize,
 }
 
+/// Per-record sizes of earlier responses, for the next ([`spare`]).
+static SIZES: Pool<usize> = Pool::new();
+
 /// Writes the response of `batch` (made from `event`), with an overflow
 /// bundle sealed under a key from `quarantine` if needed.
 ///
@@ -51,22 +55,27 @@ pub(super) fn write(
 ) -> Result<(Vec<u8>, BatchStats), WrapError> {
     let id_text = std::mem::take(&mut batch.id_text);
     let ids = std::mem::take(&mut batch.ids);
-    let full: Vec<usize> = batch
-        .answers
-        .iter()
-        .zip(&ids)
-        .map(|(answer, id)| full_len(answer, id.len()))
-        .collect();
-    let minimal: Vec<usize> = ids.iter().map(|id| minimal_len(id.len())).collect();
+    let mut full = SIZES.take(ids.len());
+    full.extend(
+        batch
+            .answers
+            .iter()
+            .zip(&ids)
+            .map(|(answer, id)| full_len(answer, id.len())),
+    );
+    let mut minimal = SIZES.take(ids.len());
+    minimal.extend(ids.iter().map(|id| minimal_len(id.len())));
     let frame = frame_len(ids.len());
     let mut stats = std::mem::take(&mut batch.stats);
 
     // `kept(k)`: answers before k in full, from k on minimal.
-    let mut prefix = vec![0usize; full.len() + 1];
+    let mut prefix = SIZES.take(full.len() + 1);
+    prefix.resize(full.len() + 1, 0);
     for (i, size) in full.iter().enumerate() {
         prefix[i + 1] = prefix[i] + size;
     }
-    let mut suffix = vec![0usize; minimal.len() + 1];
+    let mut suffix = SIZES.take(minimal.len() + 1);
+    suffix.resize(minimal.len() + 1, 0);
     for i in (0..minimal.len()).rev() {
         suffix[i] = suffix[i + 1] + minimal[i];
     }
@@ -163,6 +172,10 @@ pub(super) fn write(
     }
     stats.bytes_out = u64::try_from(out.len()).unwrap_or(u64::MAX);
     spare::give(id_text);
+    ID_RANGES.give(ids);
+    for sizes in [full, minimal, prefix, suffix] {
+        SIZES.give(sizes);
+    }
     Ok((out, stats))
 }
 

@@ -20,6 +20,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::spare::{self, Pool};
 use super::BatchError;
 
 mod arena;
@@ -59,6 +60,19 @@ pub(super) enum Data {
     /// record has no `data`).
     NotBase64(Span),
 }
+
+/// The records of earlier events, for the next ([`spare`]).
+static RECORDS: Pool<EventRecord> = Pool::new();
+
+impl Drop for Event {
+    /// Keeps the records and ids for the next event ([`spare`]); the
+    /// arena wipes and keeps the records' bytes itself.
+    fn drop(&mut self) {
+        RECORDS.give(std::mem::take(&mut self.records));
+        spare::give(std::mem::take(&mut self.ids).into_bytes());
+    }
+}
+
 impl Event {
     /// The `recordId` of `record`.
     pub(super) fn record_id(&self, record: &EventRecord) -> &str {

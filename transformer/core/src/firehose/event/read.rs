@@ -9,8 +9,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 
-use super::{Arena, Data, Event, EventRecord, Span};
-use crate::firehose::BatchError;
+use super::{Arena, Data, Event, EventRecord, Span, RECORDS};
+use crate::firehose::{spare, BatchError};
 use crate::json::{JsonError, Scanner};
 
 /// Accepts base64 with or without padding, as producers differ.
@@ -73,7 +73,9 @@ fn read_members(bytes: &[u8]) -> Result<Event, Refusal> {
     let mut delivery_stream_arn = None;
     let mut records = None;
     let mut data = Arena::default();
-    let mut ids = String::new();
+    // Room for a typical event's ids (56 characters for records of a few
+    // hundred bytes); both grow as needed, and are kept as grown.
+    let mut ids = String::from_utf8(spare::take(bytes.len() / 16)).unwrap_or_default();
     scanner.object(1, |s, name| {
         match s.name_text(&name).as_ref() {
             "deliveryStreamArn" => {
@@ -81,7 +83,10 @@ fn read_members(bytes: &[u8]) -> Result<Event, Refusal> {
                 delivery_stream_arn = read_text(s, &mut arn)?.map(|_| arn);
             }
             // A repeated member: the last one counts.
-            "records" => records = Some(read_records(s, &mut data, &mut ids)?),
+            "records" => {
+                let capacity = bytes.len() / 256;
+                records = Some(read_records(s, capacity, &mut data, &mut ids)?);
+            }
             _ => {
                 s.value(1)?;
             }
@@ -98,16 +103,18 @@ fn read_members(bytes: &[u8]) -> Result<Event, Refusal> {
 }
 
 /// The `records` array (depth 2), their data decoded into `arena` and
-/// their ids appended to `ids`.
+/// their ids appended to `ids`; room for `capacity` records is taken
+/// first.
 fn read_records(
     scanner: &mut Scanner<'_>,
+    capacity: usize,
     arena: &mut Arena,
     ids: &mut String,
 ) -> Result<Vec<EventRecord>, Refusal> {
     if scanner.peek() != Some(b'[') {
         return Err(refuse(scanner, "not records, an array"));
     }
-    let mut records = Vec::new();
+    let mut records = RECORDS.take(capacity);
     scanner.array(2, |s| {
         records.push(read_record(s, arena, ids)?);
         Ok::<_, Refusal>(())
