@@ -5,8 +5,6 @@
 //! format version 1, so existing joins keep working) and
 //! `domain ‖ 0x00 ‖ value` in a named one.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -80,12 +78,8 @@ impl TokenKey {
         mac.update(value);
         let digest = mac.finalize().into_bytes();
         out.extend_from_slice(self.prefix.as_bytes());
-        let start = out.len();
-        out.resize(start + 43, 0);
-        let written = URL_SAFE_NO_PAD
-            .encode_slice(digest, &mut out[start..])
-            .unwrap_or(0);
-        out.truncate(start + written);
+        // URL-safe, unpadded: the same text as the `base64` crate's, faster.
+        base64_simd::URL_SAFE_NO_PAD.encode_append(digest, out);
     }
 }
 
@@ -99,6 +93,9 @@ impl std::fmt::Debug for TokenKey {
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
     use super::*;
 
     #[test]
@@ -122,6 +119,17 @@ mod tests {
         let mut mac = Hmac::<Sha256>::new_from_slice(&[7u8; 32]).unwrap();
         mac.update(b"alice@example.com");
         assert_eq!(a[5..], URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+        for n in 0u16..512 {
+            let value = n.to_le_bytes().repeat(usize::from(n % 40));
+            let mut mac = Hmac::<Sha256>::new_from_slice(&[7u8; 32]).unwrap();
+            mac.update(&value);
+            let expected = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+            assert_eq!(
+                token(&key, &value)[5..],
+                expected,
+                "the base64 crate's text"
+            );
+        }
     }
 
     #[test]
