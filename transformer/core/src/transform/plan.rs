@@ -165,6 +165,8 @@ impl Layout {
 /// layouts of its rows and of its before-images.
 #[derive(Debug, Default)]
 struct TablePlans {
+    /// Its lookup key (see [`PlanCache::index`]).
+    key: Box<[u8]>,
     rules: Option<usize>,
     layouts: [Layout; 2],
 }
@@ -182,13 +184,16 @@ pub(super) struct PlanCache {
     /// The plans of a table whose names are too long to keep, for one
     /// record at a time.
     oversized: TablePlans,
-    /// Reused to build lookup keys; holds the last one.
+    /// Reused to build lookup keys.
     key: Vec<u8>,
-    /// The index in `tables` of the table whose key `key` holds, if it is
-    /// kept: records of one table often come in runs (a full load, a
-    /// transaction), which then skip the hash lookup.
-    last: Option<usize>,
+    /// The indexes in `tables` of the tables looked up last, the latest
+    /// first: records come in runs of a table (a full load) or from a few
+    /// tables in turn (a transaction), which then skip the hash lookup.
+    recent: [Option<usize>; RECENT_TABLES],
 }
+
+/// Tables a [`PlanCache`] finds without its hash lookup.
+const RECENT_TABLES: usize = 4;
 
 /// A table of a [`PlanCache`], from [`PlanCache::table`].
 #[derive(Debug, Clone, Copy)]
@@ -225,13 +230,18 @@ impl PlanCache {
                 transformer.shape,
             ));
         }
-        if let Some(at) = self.last.filter(|_| self.key_is(schema, table)) {
+        let recent = self
+            .recent
+            .iter()
+            .position(|at| at.is_some_and(|at| key_is(&self.tables[at].key, schema, table)));
+        if let Some(i) = recent {
+            self.recent[..=i].rotate_right(1);
+            let at = self.recent[0];
             return TableSlot {
-                rules: self.tables[at].rules,
-                at: Some(at),
+                rules: at.and_then(|at| self.tables[at].rules),
+                at,
             };
         }
-        self.last = None;
         // Length-prefixed: names may hold any character.
         self.key.clear();
         self.key
@@ -239,7 +249,7 @@ impl PlanCache {
         self.key.extend_from_slice(schema.as_bytes());
         self.key.extend_from_slice(table.as_bytes());
         if let Some(&at) = self.index.get(self.key.as_slice()) {
-            self.last = Some(at);
+            self.remember(at);
             let rules = self.tables[at].rules;
             return TableSlot {
                 rules,
@@ -249,6 +259,7 @@ impl PlanCache {
         let rules = transformer.policy.table_index(schema, table, lower);
         if schema.len() + table.len() > MAX_KEPT_NAME_BYTES {
             self.oversized = TablePlans {
+                key: Box::default(),
                 rules,
                 layouts: Default::default(),
             };
@@ -259,32 +270,28 @@ impl PlanCache {
         }
         let at = self.tables.len();
         self.tables.push(TablePlans {
+            key: self.key.as_slice().into(),
             rules,
             layouts: Default::default(),
         });
         self.index.insert(self.key.as_slice().into(), at);
-        self.last = Some(at);
+        self.remember(at);
         TableSlot {
             rules,
             at: Some(at),
         }
     }
 
-    /// Whether `key` is the lookup key of `schema.table`.
-    fn key_is(&self, schema: &str, table: &str) -> bool {
-        let Some((length, names)) = self.key.split_first_chunk::<8>() else {
-            return false;
-        };
-        u64::from_le_bytes(*length) == schema.len() as u64
-            && names.len() == schema.len() + table.len()
-            && crate::json::name_eq(&names[..schema.len()], schema.as_bytes())
-            && crate::json::name_eq(&names[schema.len()..], table.as_bytes())
+    /// Puts the table at `at` first among the recent ones.
+    fn remember(&mut self, at: usize) {
+        self.recent.rotate_right(1);
+        self.recent[0] = Some(at);
     }
 
     fn forget(&mut self) {
         self.index.clear();
         self.tables.clear();
-        self.last = None;
+        self.recent = [None; RECENT_TABLES];
     }
 
     /// Takes the layout of `table`'s `place` out of the cache, for
@@ -304,6 +311,17 @@ impl PlanCache {
             None => &mut self.oversized,
         }
     }
+}
+
+/// Whether `key` is the lookup key of `schema.table`.
+fn key_is(key: &[u8], schema: &str, table: &str) -> bool {
+    let Some((length, names)) = key.split_first_chunk::<8>() else {
+        return false;
+    };
+    u64::from_le_bytes(*length) == schema.len() as u64
+        && names.len() == schema.len() + table.len()
+        && crate::json::name_eq(&names[..schema.len()], schema.as_bytes())
+        && crate::json::name_eq(&names[schema.len()..], table.as_bytes())
 }
 
 #[cfg(test)]
