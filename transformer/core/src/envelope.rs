@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{self, Kind, Member};
+use crate::json::{self, Kind, Member, MemberVecs};
 use crate::reason::Reason;
 
 /// Largest record accepted (DMS caps a Kinesis message at 1 MiB).
@@ -47,6 +47,18 @@ pub struct DataRecord<'a> {
     /// The raw values of `operation`, `timestamp` and `transaction-id`
     /// (the first of each), as the flat shape writes them.
     pub written_meta: [Option<&'a str>; 3],
+}
+
+impl DataRecord<'_> {
+    /// Gives the record's member vectors to `vecs`, for the next record.
+    pub fn give_members(&mut self, vecs: &mut MemberVecs) {
+        for members in [&mut self.top, &mut self.data, &mut self.metadata] {
+            vecs.give(std::mem::take(members));
+        }
+        if let Some(before) = self.before.take() {
+            vecs.give(before);
+        }
+    }
 }
 
 /// The metadata members the flat shape writes, in the order of
@@ -101,19 +113,20 @@ impl MetaIndex {
     }
 }
 
-/// Parses one DMS record.
+/// Parses one DMS record, its member vectors taken from `vecs` (see
+/// [`DataRecord::give_members`]).
 ///
 /// # Errors
 /// The [`Reason`] the record cannot be processed: not JSON, too deep, too
 /// large, or not shaped like a DMS record.
-pub fn parse<'a>(input: &'a [u8]) -> Result<DmsRecord<'a>, Reason> {
+pub fn parse<'a>(input: &'a [u8], vecs: &mut MemberVecs) -> Result<DmsRecord<'a>, Reason> {
     if input.len() > MAX_RECORD_BYTES {
         return Err(Reason::TooLarge);
     }
     // One pass over the record: the members of `data`, `metadata` and the
     // before-image come with the top level.
     let (top, [data_members, metadata_members, before_members]) =
-        json::parse_object_expanding(input, ["data", "metadata", BEFORE_IMAGE_FIELD])?;
+        json::parse_object_expanding(input, ["data", "metadata", BEFORE_IMAGE_FIELD], vecs)?;
     let mut data = None;
     let mut metadata = None;
     let mut before = None;
@@ -221,7 +234,7 @@ mod tests {
     #[test]
     fn parses_data_and_control() {
         let rec = br#"{"data":{"id":1,"mail":"a@b.c"},"before-image":{"id":1},"metadata":{"timestamp":"2026-01-02T03:04:05.000006Z","record-type":"data","operation":"update","partition-key-type":"schema-table","schema-name":"dataset","table-name":"customer","transaction-id":42}}"#;
-        let DmsRecord::Data(d) = parse(rec).unwrap() else {
+        let DmsRecord::Data(d) = parse(rec, &mut MemberVecs::default()).unwrap() else {
             panic!("not data")
         };
         assert_eq!(
@@ -240,7 +253,10 @@ mod tests {
         );
 
         let ctl = br#"{"control":{"table-def":{}},"metadata":{"record-type":"control","operation":"create-table","schema-name":"","table-name":"awsdms_apply_exceptions"}}"#;
-        assert!(matches!(parse(ctl).unwrap(), DmsRecord::Control { .. }));
+        assert!(matches!(
+            parse(ctl, &mut MemberVecs::default()).unwrap(),
+            DmsRecord::Control { .. }
+        ));
     }
 
     #[test]
@@ -258,10 +274,15 @@ mod tests {
             (b"{\"data\":", Reason::InvalidJson),
             (b"\xff", Reason::InvalidUtf8),
         ] {
-            assert_eq!(parse(bad).unwrap_err(), reason, "{}", String::from_utf8_lossy(bad));
+            let refused = parse(bad, &mut MemberVecs::default()).unwrap_err();
+            assert_eq!(refused, reason, "{}", String::from_utf8_lossy(bad));
         }
         assert_eq!(
-            parse(&vec![b' '; MAX_RECORD_BYTES + 1]).unwrap_err(),
+            parse(
+                &vec![b' '; MAX_RECORD_BYTES + 1],
+                &mut MemberVecs::default()
+            )
+            .unwrap_err(),
             Reason::TooLarge
         );
     }

@@ -19,7 +19,7 @@ use row::{field_name, RowWriter};
 use crate::cipher::{self, Place};
 use crate::envelope::{self, DataRecord, DmsRecord};
 use crate::guard::Tally;
-use crate::json::{self, Kind, Member};
+use crate::json::{self, Kind, Member, MemberVecs};
 use crate::keys::{det, DataKey, DeterministicKey, TokenKey};
 use crate::mask;
 use crate::policy::{Action, GuardMode, Policy, TableRules, View, COLLISION_SUFFIX};
@@ -98,6 +98,8 @@ pub struct Scratch {
     guarded: Vec<String>,
     /// What the guard found, until the caller takes it.
     tally: Tally,
+    /// The member vectors of the records parsed before.
+    members: MemberVecs,
 }
 
 impl Scratch {
@@ -183,7 +185,7 @@ impl Transformer {
         out: &mut Vec<u8>,
         scratch: &mut Scratch,
     ) -> Outcome<'a> {
-        let record = match envelope::parse(input) {
+        let mut record = match envelope::parse(input, &mut scratch.members) {
             Ok(DmsRecord::Data(record)) => record,
             Ok(DmsRecord::Control {
                 schema,
@@ -218,6 +220,7 @@ impl Transformer {
             Shape::Flat => writer.flat(out),
             Shape::Envelope => writer.envelope(out),
         };
+        record.give_members(&mut scratch.members);
         if let Err(reason) = written {
             out.truncate(start);
             return Outcome::Rejected(reason);

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::cipher::{self, Sealing};
 use crate::envelope::{self, DmsRecord};
-use crate::json;
+use crate::json::{self, MemberVecs};
 use crate::keys::{DataKeyCache, WrapError};
 use crate::partition;
 use crate::policy::View;
@@ -219,7 +219,10 @@ impl Batch {
         let control = decoded
             && matches!(plan, Plan::Transform { .. })
             && may_be_control(original)
-            && matches!(envelope::parse(original), Ok(DmsRecord::Control { .. }));
+            && matches!(
+                envelope::parse(original, &mut MemberVecs::default()),
+                Ok(DmsRecord::Control { .. })
+            );
         if control {
             self.stats.dropped_control += 1;
             self.answers.push(Answer::Dropped { keys: 0..0 });

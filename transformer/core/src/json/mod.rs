@@ -11,6 +11,7 @@
 //! - `scan`: the validating scanner (also for callers that read a known
 //!   shape member by member), and the fast scan inside strings.
 //! - `decode`: a string's escapes resolved.
+//! - `member_vecs`: member vectors kept between documents.
 //! - `name_eq`: short names compared in place.
 //! - `write`: string literals and members written back.
 //!
@@ -19,6 +20,7 @@
 use std::borrow::Cow;
 
 mod decode;
+mod member_vecs;
 mod name_eq;
 mod scan;
 #[cfg(test)]
@@ -27,6 +29,7 @@ mod write;
 
 use decode::decode_str;
 pub use decode::decode_string_body;
+pub use member_vecs::MemberVecs;
 pub use name_eq::name_eq;
 pub use scan::{Name, Scanner};
 pub use write::{write_members, write_raw_one_line, write_string, write_string_body};
@@ -100,7 +103,7 @@ impl<'a> Member<'a> {
 /// [`JsonError`] if the input is not UTF-8, not well-formed, not an object, or
 /// too deep.
 pub fn parse_object(input: &[u8]) -> Result<Vec<Member<'_>>, JsonError> {
-    parse_object_expanding(input, []).map(|(top, [])| top)
+    parse_object_expanding(input, [], &mut MemberVecs::default()).map(|(top, [])| top)
 }
 
 /// Parses like [`parse_object`] and, in the same pass, splits the value of
@@ -109,7 +112,7 @@ pub fn parse_object(input: &[u8]) -> Result<Vec<Member<'_>>, JsonError> {
 /// again. A slot stays `None` when no member has that name or its value is
 /// not an object; if the name occurs more than once, the slot holds the
 /// members of the last one (callers that care reject duplicates by looking
-/// at the top-level members).
+/// at the top-level members). Every vector is taken from `vecs`.
 ///
 /// # Errors
 /// As [`parse_object`].
@@ -117,10 +120,11 @@ pub fn parse_object(input: &[u8]) -> Result<Vec<Member<'_>>, JsonError> {
 pub fn parse_object_expanding<'a, const N: usize>(
     input: &'a [u8],
     expand: [&str; N],
+    vecs: &mut MemberVecs,
 ) -> Result<(Vec<Member<'a>>, [Option<Vec<Member<'a>>>; N]), JsonError> {
     let mut scanner = Scanner::new(input)?;
-    let mut slots = [const { None }; N];
-    let mut top = Vec::with_capacity(8);
+    let mut slots: [Option<Vec<Member<'a>>>; N] = [const { None }; N];
+    let mut top = vecs.take();
     // The document's top level is depth 1; its members' values are scanned
     // as children of depth 1, exactly as `value` would.
     scanner.object::<JsonError>(1, |s, name| {
@@ -131,7 +135,11 @@ pub fn parse_object_expanding<'a, const N: usize>(
         let start = s.pos;
         let kind = match slot {
             Some(i) if s.peek() == Some(b'{') => {
-                slots[i] = Some(s.object_members(2)?);
+                let mut members = vecs.take();
+                s.object_members(2, &mut members)?;
+                if let Some(replaced) = slots[i].replace(members) {
+                    vecs.give(replaced);
+                }
                 Kind::Object
             }
             _ => s.value(1)?,
@@ -158,5 +166,7 @@ pub fn members<'a>(object: &Member<'a>) -> Result<Vec<Member<'a>>, JsonError> {
     };
     // The document's top level is depth 1, so this object's own members
     // may nest one level less than MAX_DEPTH allows; it was checked whole.
-    scanner.object_members(1)
+    let mut members = Vec::with_capacity(8);
+    scanner.object_members(1, &mut members)?;
+    Ok(members)
 }

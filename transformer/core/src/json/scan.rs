@@ -121,9 +121,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Parses `{ ... }` at the current position, collecting its members.
-    pub(super) fn object_members(&mut self, depth: usize) -> Result<Vec<Member<'a>>, JsonError> {
-        let mut members = Vec::with_capacity(8);
+    /// Parses `{ ... }` at the current position, appending its members to
+    /// `members`.
+    pub(super) fn object_members(
+        &mut self,
+        depth: usize,
+        members: &mut Vec<Member<'a>>,
+    ) -> Result<(), JsonError> {
         self.object::<JsonError>(depth, |s, name| {
             let start = s.pos;
             // Most values of a row are strings: read inline, no dispatch.
@@ -137,8 +141,7 @@ impl<'a> Scanner<'a> {
             };
             members.push(s.member(&name, s.name_text(&name), start, kind));
             Ok(())
-        })?;
-        Ok(members)
+        })
     }
 
     /// Parses `{ ... }` at the current position (`depth` deep). For each

@@ -166,7 +166,8 @@ fn short_strings_read_inline_as_the_general_loop_reads_them() {
 #[test]
 fn expanding_gives_the_nested_members_in_the_same_pass() {
     let doc = br#"{"a":{"x":1,"y\u0041":"s"},"b":[1],"c":null,"d":{}}"#;
-    let (top, [a, b, c, d, e]) = parse_object_expanding(doc, ["a", "b", "c", "d", "e"]).unwrap();
+    let (top, [a, b, c, d, e]) =
+        parse_object_expanding(doc, ["a", "b", "c", "d", "e"], &mut MemberVecs::default()).unwrap();
     assert_eq!(top.len(), 4);
     assert_eq!(top[0].raw, r#"{"x":1,"y\u0041":"s"}"#);
     assert_eq!(top[0].kind, Kind::Object);
@@ -187,10 +188,10 @@ fn expanding_gives_the_nested_members_in_the_same_pass() {
         "[".repeat(MAX_DEPTH - 2),
         "]".repeat(MAX_DEPTH - 2)
     );
-    assert!(parse_object_expanding(deep.as_bytes(), ["a"]).is_ok());
+    assert!(parse_object_expanding(deep.as_bytes(), ["a"], &mut MemberVecs::default()).is_ok());
     let deeper = deep.replacen('[', "[[", 1).replacen(']', "]]", 1);
     assert_eq!(
-        parse_object_expanding(deeper.as_bytes(), ["a"]).unwrap_err(),
+        parse_object_expanding(deeper.as_bytes(), ["a"], &mut MemberVecs::default()).unwrap_err(),
         JsonError::TooDeep
     );
     assert_eq!(
