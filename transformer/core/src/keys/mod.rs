@@ -18,9 +18,11 @@ pub mod wrap;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::rand_core::RngCore as _;
 use aes_gcm::aead::{AeadInPlace, KeyInit, OsRng};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::aes::Aes256Enc;
+use aes_gcm::{AesGcm, Nonce};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use zeroize::Zeroizing;
@@ -55,12 +57,17 @@ impl Purpose {
     }
 }
 
+/// AES-256-GCM over the encrypting half of AES alone: GCM never runs the
+/// block cipher backwards, so the decryption key schedule is neither
+/// computed nor held.
+type CellCipher = AesGcm<Aes256Enc, U12>;
+
 /// An AES-256-GCM data key in use, with its wrapped descriptor.
 ///
 /// The plaintext key exists only inside the cipher's key schedule, which is
 /// zeroized on drop.
 pub struct DataKey {
-    cipher: Aes256Gcm,
+    cipher: CellCipher,
     wrapped: String,
     nonces: Nonces,
 }
@@ -128,7 +135,7 @@ impl DataKey {
 
     fn with_nonces(plaintext: &Zeroizing<[u8; 32]>, wrapped: String, nonces: Nonces) -> Self {
         DataKey {
-            cipher: Aes256Gcm::new(plaintext.as_ref().into()),
+            cipher: CellCipher::new(plaintext.as_ref().into()),
             wrapped,
             nonces,
         }
