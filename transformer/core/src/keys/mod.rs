@@ -62,6 +62,12 @@ impl Purpose {
 /// computed nor held.
 type CellCipher = AesGcm<Aes256Enc, U12>;
 
+// The key schedule is wiped when a data key is dropped.
+const _: () = {
+    const fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<Aes256Enc>();
+};
+
 /// An AES-256-GCM data key in use, with its wrapped descriptor.
 ///
 /// The plaintext key exists only inside the cipher's key schedule, which is
