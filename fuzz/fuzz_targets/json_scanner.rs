@@ -73,17 +73,17 @@ pub fn check(data: &[u8]) {
                 // serde_json reads marker objects as other values.
                 return;
             }
-            let mut last: BTreeMap<&str, &json::Member<'_>> = BTreeMap::new();
+            let mut last: BTreeMap<String, &json::Member<'_>> = BTreeMap::new();
             for member in members {
-                last.insert(member.name.as_ref(), member);
+                last.insert(member.name().into_owned(), member);
             }
-            let names: Vec<&str> = last.keys().copied().collect();
+            let names: Vec<&str> = last.keys().map(String::as_str).collect();
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
             assert_eq!(names, keys, "member names");
             for (name, member) in last {
                 let raw: Value = serde_json::from_str(member.raw)
                     .unwrap_or_else(|e| panic!("raw bytes of {name:?} do not parse: {e}"));
-                assert_eq!(raw, map[name], "raw bytes of {name:?}");
+                assert_eq!(raw, map[&name], "raw bytes of {name:?}");
                 let kind = match &raw {
                     Value::Null => Kind::Null,
                     Value::Bool(_) => Kind::Bool,

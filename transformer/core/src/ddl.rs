@@ -24,8 +24,12 @@ pub fn unlisted_columns<'a>(
     let rules = policy.table_with(schema, table, &mut String::new());
     columns
         .into_iter()
-        .filter(|c| rules.and_then(|r| r.column(&lowercase(&c.name))).is_none())
-        .map(|c| c.name)
+        .filter(|c| {
+            rules
+                .and_then(|r| r.column(&lowercase(&c.name())))
+                .is_none()
+        })
+        .map(|c| c.name())
         .collect()
 }
 
@@ -41,7 +45,7 @@ fn table_def_columns(input: &[u8]) -> Option<Vec<Member<'_>>> {
 fn object<'a>(members: &[Member<'a>], name: &str) -> Option<&'a [u8]> {
     members
         .iter()
-        .find(|m| m.name == name && m.kind == Kind::Object)
+        .find(|m| m.name() == name && m.kind == Kind::Object)
         .map(|m| m.raw.as_bytes())
 }
 

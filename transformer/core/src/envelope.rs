@@ -98,9 +98,10 @@ impl MetaIndex {
     fn of(metadata: &[Member<'_>]) -> Self {
         let mut index = MetaIndex::default();
         for (i, member) in metadata.iter().enumerate() {
+            let decoded = member.name();
             let Some(known) = PARSED_META
                 .iter()
-                .position(|name| json::name_eq(name.as_bytes(), member.name.as_bytes()))
+                .position(|name| json::name_eq(name.as_bytes(), decoded.as_bytes()))
             else {
                 continue;
             };
@@ -131,7 +132,7 @@ pub fn parse<'a>(input: &'a [u8], vecs: &mut MemberVecs) -> Result<DmsRecord<'a>
     let mut metadata = None;
     let mut before = None;
     for member in &top {
-        let slot = match member.name.as_ref() {
+        let slot = match member.name().as_ref() {
             "data" => &mut data,
             "metadata" => &mut metadata,
             BEFORE_IMAGE_FIELD => &mut before,
@@ -211,7 +212,7 @@ pub fn write_control_line(input: &[u8], out: &mut Vec<u8>) {
         out,
         members
             .iter()
-            .filter(|m| CONTROL_LOG_MEMBERS.contains(&m.name.as_ref())),
+            .filter(|m| CONTROL_LOG_MEMBERS.contains(&m.name().as_ref())),
     );
 }
 

@@ -40,10 +40,10 @@ impl QuarantineRecord {
         let top = json::parse_object(line).map_err(|_| DecryptError::NotJson)?;
         let body = top
             .iter()
-            .find(|m| m.name == "_quarantine" && m.kind == Kind::Object)
+            .find(|m| m.name() == "_quarantine" && m.kind == Kind::Object)
             .ok_or(DecryptError::WrongKind("not a quarantine record"))?;
         let fields = json::members(body).map_err(|_| DecryptError::NotJson)?;
-        let member = |name: &str| fields.iter().find(|m| m.name == name);
+        let member = |name: &str| fields.iter().find(|m| m.name() == name);
         let text = |name: &str| {
             member(name)
                 .filter(|m| m.kind == Kind::String)

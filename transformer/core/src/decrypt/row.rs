@@ -22,7 +22,7 @@ impl<'a> EncryptedRow<'a> {
     /// record.
     pub fn parse(line: &'a [u8]) -> Result<Self, DecryptError> {
         let top = json::parse_object(line).map_err(|_| DecryptError::NotJson)?;
-        if top.iter().any(|m| m.name == "_quarantine") {
+        if top.iter().any(|m| m.name() == "_quarantine") {
             return Err(DecryptError::WrongKind(
                 "a quarantine record: use --quarantine",
             ));
@@ -30,7 +30,7 @@ impl<'a> EncryptedRow<'a> {
         // Flat rows always carry `_schema`; anything else is the envelope
         // shape. (A source column called `metadata` or `data` in a flat row
         // is data.)
-        let flat = top.iter().any(|m| m.name == "_schema");
+        let flat = top.iter().any(|m| m.name() == "_schema");
         let (schema, table, nested): (_, _, &'static [(&'static str, Place)]) = if flat {
             (
                 string_field(&top, "_schema"),
@@ -40,7 +40,7 @@ impl<'a> EncryptedRow<'a> {
         } else {
             let metadata = top
                 .iter()
-                .find(|m| m.name == "metadata" && m.kind == Kind::Object)
+                .find(|m| m.name() == "metadata" && m.kind == Kind::Object)
                 .map(|m| json::members(m).map_err(|_| DecryptError::NotJson))
                 .transpose()?
                 .unwrap_or_default();
@@ -95,7 +95,7 @@ impl<'a> EncryptedRow<'a> {
         out.push(b'{');
         let mut first = true;
         for member in &self.top {
-            if member.name == "_key" {
+            if member.name() == "_key" {
                 continue;
             }
             if !first {
@@ -105,10 +105,10 @@ impl<'a> EncryptedRow<'a> {
             let nested = self
                 .nested
                 .iter()
-                .find(|(name, _)| *name == member.name.as_ref())
+                .find(|(name, _)| *name == member.name().as_ref())
                 .map(|(_, place)| *place);
             if let (Kind::Object, Some(place)) = (member.kind, nested) {
-                out.extend_from_slice(member.raw_name);
+                out.extend_from_slice(member.raw_name.as_bytes());
                 out.push(b':');
                 let inner = json::members(member).map_err(|_| DecryptError::NotJson)?;
                 out.push(b'{');
@@ -140,7 +140,7 @@ struct Context<'p> {
 fn string_field<'a>(members: &[Member<'a>], name: &str) -> Option<Cow<'a, str>> {
     members
         .iter()
-        .find(|m| m.name == name && m.kind == Kind::String)
+        .find(|m| m.name() == name && m.kind == Kind::String)
         .map(Member::text)
 }
 
@@ -174,14 +174,15 @@ fn decrypt_member(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Result<(), DecryptError> {
-    let name = member.name.as_ref();
+    let decoded = member.name();
+    let name = decoded.as_ref();
     let renamed = name.strip_suffix(View::Encrypted.suffix());
     let text = (member.kind == Kind::String).then(|| member.text());
     let pass_through = |out: &mut Vec<u8>| {
         // A renamed protected null comes back under its original name.
         match (renamed, member.kind) {
             (Some(column), Kind::Null) => json::write_string(out, column),
-            _ => out.extend_from_slice(member.raw_name),
+            _ => out.extend_from_slice(member.raw_name.as_bytes()),
         }
         out.push(b':');
         json::write_raw_one_line(out, member.raw.as_bytes());

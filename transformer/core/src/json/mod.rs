@@ -69,21 +69,38 @@ pub enum Kind {
     Array,
 }
 
-/// One `"name": value` member of an object, borrowed from the input.
-#[derive(Debug, Clone)]
+/// One `"name": value` member of an object, borrowed from the input. It
+/// owns nothing (its name is decoded when asked for), so a vector of
+/// members is emptied without a pass over them.
+#[derive(Debug, Clone, Copy)]
 pub struct Member<'a> {
-    /// The member name, decoded (escapes resolved); the scanner borrows it
-    /// exactly when it has no escapes.
-    pub name: Cow<'a, str>,
     /// The member name exactly as written, quotes included.
-    pub raw_name: &'a [u8],
+    pub raw_name: &'a str,
     /// The value exactly as it appeared in the input (validated UTF-8).
     pub raw: &'a str,
     /// The value's type.
     pub kind: Kind,
+    /// Whether the name has escapes.
+    escaped: bool,
 }
 
 impl<'a> Member<'a> {
+    /// The member name, decoded (escapes resolved): borrowed exactly when
+    /// it has no escapes.
+    pub fn name(&self) -> Cow<'a, str> {
+        let body = &self.raw_name[1..self.raw_name.len() - 1];
+        if self.escaped {
+            decode_str(body)
+        } else {
+            Cow::Borrowed(body)
+        }
+    }
+
+    /// Whether the name has escapes (then [`Member::name`] allocates).
+    pub fn name_is_escaped(&self) -> bool {
+        self.escaped
+    }
+
     /// Decodes a string value (escapes resolved; borrowed exactly when it
     /// has none); other kinds give their literal text (`42`, `true`,
     /// `{"a":1}`).
@@ -144,7 +161,7 @@ pub fn parse_object_expanding<'a, const N: usize>(
             }
             _ => s.value(1)?,
         };
-        top.push(s.member(&name, decoded, start, kind));
+        top.push(s.member(&name, start, kind));
         Ok(())
     })?;
     scanner.end()?;

@@ -103,21 +103,15 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The member named `name` (decoded: `decoded`) whose value spans from
-    /// `value_start` to the current position.
+    /// The member named `name` whose value spans from `value_start` to the
+    /// current position.
     #[inline]
-    pub(super) fn member(
-        &self,
-        name: &Name,
-        decoded: Cow<'a, str>,
-        value_start: usize,
-        kind: Kind,
-    ) -> Member<'a> {
+    pub(super) fn member(&self, name: &Name, value_start: usize, kind: Kind) -> Member<'a> {
         Member {
-            name: decoded,
-            raw_name: &self.input[name.start..name.end],
+            raw_name: &self.text[name.start..name.end],
             raw: &self.text[value_start..self.pos],
             kind,
+            escaped: name.escaped,
         }
     }
 
@@ -139,7 +133,7 @@ impl<'a> Scanner<'a> {
             } else {
                 s.value(depth)?
             };
-            members.push(s.member(&name, s.name_text(&name), start, kind));
+            members.push(s.member(&name, start, kind));
             Ok(())
         })
     }

@@ -10,7 +10,7 @@ fn names(input: &str) -> Vec<(String, String, Kind)> {
     parse_object(input.as_bytes())
         .unwrap()
         .into_iter()
-        .map(|m| (m.name.into_owned(), m.raw.to_owned(), m.kind))
+        .map(|m| (m.name().into_owned(), m.raw.to_owned(), m.kind))
         .collect()
 }
 
@@ -176,11 +176,11 @@ fn expanding_gives_the_nested_members_in_the_same_pass() {
     assert_eq!(a.len(), 2);
     for (m, n) in a.iter().zip(&again) {
         assert_eq!(
-            (&m.name, m.raw_name, m.raw, m.kind),
-            (&n.name, n.raw_name, n.raw, n.kind)
+            (m.name(), m.raw_name, m.raw, m.kind),
+            (n.name(), n.raw_name, n.raw, n.kind)
         );
     }
-    assert_eq!(a[1].name, "yA");
+    assert_eq!(a[1].name(), "yA");
     assert!(b.is_none() && c.is_none() && e.is_none());
     assert!(d.unwrap().is_empty());
     let deep = format!(

@@ -47,7 +47,7 @@ pub fn write_members<'m, 'a: 'm>(
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(member.raw_name);
+        out.extend_from_slice(member.raw_name.as_bytes());
         out.push(b':');
         write_raw_one_line(out, member.raw.as_bytes());
     }

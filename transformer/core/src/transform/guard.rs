@@ -80,7 +80,7 @@ impl RowWriter<'_, '_, '_> {
         self.scratch.tally.add(
             &self.record.schema,
             &self.record.table,
-            &member.name,
+            &member.name(),
             detector,
             1,
         );
@@ -96,8 +96,10 @@ impl RowWriter<'_, '_, '_> {
         aad: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
-        if !self.scratch.guarded.iter().any(|n| *n == member.name) {
-            self.scratch.guarded.push(member.name.clone().into_owned());
+        if !self.scratch.guarded.iter().any(|n| *n == member.name()) {
+            self.scratch
+                .guarded
+                .push(member.name().clone().into_owned());
         }
         match self.transformer.view {
             View::Masked => {

@@ -44,7 +44,7 @@ impl RowWriter<'_, '_, '_> {
         out.push(b'{');
         let mut first = true;
         for member in &self.record.top {
-            match member.name.as_ref() {
+            match member.name().as_ref() {
                 "data" => {
                     field_name("data", &mut first, out);
                     self.object(&self.record.data, Place::Row, out)?;
@@ -79,7 +79,7 @@ impl RowWriter<'_, '_, '_> {
             self.record
                 .metadata
                 .iter()
-                .filter(|m| !(protected && m.name == "partition-key-value")),
+                .filter(|m| !(protected && m.name() == "partition-key-value")),
         );
     }
 
@@ -120,12 +120,12 @@ impl RowWriter<'_, '_, '_> {
                 out.push(b',');
             }
             *first = false;
-            let (plan, aad) = layout.plan(position, member.raw_name, |aad| {
+            let (plan, aad) = layout.plan(position, member.raw_name.as_bytes(), |aad| {
                 if self.transformer.view == View::Encrypted {
                     cipher::append_cell_aad(
                         &self.record.schema,
                         &self.record.table,
-                        &member.name,
+                        &member.name(),
                         place,
                         aad,
                     );
@@ -133,7 +133,7 @@ impl RowWriter<'_, '_, '_> {
                 ColumnPlan::new(
                     self.transformer,
                     self.rules,
-                    &member.name,
+                    &member.name(),
                     &mut self.scratch.name,
                 )
             });
@@ -169,7 +169,7 @@ impl RowWriter<'_, '_, '_> {
                 if plan.collides_unprotected {
                     write_name(member, COLLISION_SUFFIX, out);
                 } else {
-                    out.extend_from_slice(member.raw_name);
+                    out.extend_from_slice(member.raw_name.as_bytes());
                 }
                 out.push(b':');
                 if detected.is_some() && self.transformer.policy.guard_mode() == GuardMode::Protect
@@ -270,12 +270,11 @@ pub(super) fn looks_encrypted(member: &Member<'_>) -> bool {
 /// Writes `"<name><suffix>"`, the name as written when it has no escapes
 /// (then writing the decoded name would give the same bytes).
 pub(super) fn write_name(member: &Member<'_>, suffix: &str, out: &mut Vec<u8>) {
-    let raw = member.raw_name;
-    // The scanner borrows a name exactly when it has no escapes.
-    if let Cow::Borrowed(_) = member.name {
+    let raw = member.raw_name.as_bytes();
+    if !member.name_is_escaped() {
         out.extend_from_slice(&raw[..raw.len() - 1]);
     } else {
-        json::write_string(out, &member.name);
+        json::write_string(out, &member.name());
         out.pop();
     }
     out.extend_from_slice(suffix.as_bytes());
