@@ -1,6 +1,7 @@
 //! Member vectors kept from one document to the next, so that parsing a
 //! record allocates none (a record's `data`, `metadata` and top level are
-//! three vectors: a tenth of a record's cost in `malloc` and `free`).
+//! three vectors; allocated afresh, they were about 3 % of the masked
+//! view's time in `malloc` and `free`).
 
 use super::Member;
 
