@@ -93,7 +93,7 @@ pub(super) struct Batch {
 /// Answers of earlier batches, for the next ([`spare`]).
 static ANSWERS: Pool<Answer> = Pool::new();
 /// Where each record id is in a batch's `id_text`, kept the same way.
-pub(super) static ID_RANGES: Pool<Range<usize>> = Pool::new();
+static ID_RANGES: Pool<Range<usize>> = Pool::new();
 
 impl Drop for Batch {
     /// Keeps the large buffers for the next batch ([`spare`]).

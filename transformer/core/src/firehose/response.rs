@@ -10,7 +10,7 @@
 //! `Dropped` and counted as lost (the stream still holds them for a replay);
 //! the template's processor buffer keeps that out of reach.
 
-use super::batch::{quarantine_keys, Answer, Batch, Carried, ID_RANGES};
+use super::batch::{quarantine_keys, Answer, Batch, Carried};
 use super::spare::{self, Pool};
 use super::{BatchStats, Event, MAX_RESPONSE_BYTES};
 use crate::cipher::{self, Sealing};
@@ -53,14 +53,14 @@ pub(super) fn write(
     event: &Event,
     quarantine: &DataKeyCache,
 ) -> Result<(Vec<u8>, BatchStats), WrapError> {
-    let id_text = std::mem::take(&mut batch.id_text);
-    let ids = std::mem::take(&mut batch.ids);
+    // Borrowed: the batch keeps them for the next one when it is dropped.
+    let (id_text, ids) = (&batch.id_text, &batch.ids);
     let mut full = SIZES.take(ids.len());
     full.extend(
         batch
             .answers
             .iter()
-            .zip(&ids)
+            .zip(ids)
             .map(|(answer, id)| full_len(answer, id.len())),
     );
     let mut minimal = SIZES.take(ids.len());
@@ -90,7 +90,7 @@ pub(super) fn write(
         let sizes = Sizes {
             full: &full,
             minimal: &minimal,
-            ids: &ids,
+            ids,
             kept: &kept,
         };
         overflow(&batch, event, &sizes, first_overflow, quarantine)?
@@ -105,7 +105,7 @@ pub(super) fn write(
         });
     let mut out = spare::take(size);
     out.extend_from_slice(OPEN);
-    for (i, (answer, id)) in batch.answers.iter().zip(&ids).enumerate() {
+    for (i, (answer, id)) in batch.answers.iter().zip(ids).enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -171,8 +171,6 @@ pub(super) fn write(
         );
     }
     stats.bytes_out = u64::try_from(out.len()).unwrap_or(u64::MAX);
-    spare::give(id_text);
-    ID_RANGES.give(ids);
     for sizes in [full, minimal, prefix, suffix] {
         SIZES.give(sizes);
     }
