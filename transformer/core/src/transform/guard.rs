@@ -96,10 +96,9 @@ impl RowWriter<'_, '_, '_> {
         aad: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
-        if !self.scratch.guarded.iter().any(|n| *n == member.name()) {
-            self.scratch
-                .guarded
-                .push(member.name().clone().into_owned());
+        let name = member.name();
+        if !self.scratch.guarded.iter().any(|n| *n == name) {
+            self.scratch.guarded.push(name.into_owned());
         }
         match self.transformer.view {
             View::Masked => {
