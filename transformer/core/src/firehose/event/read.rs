@@ -73,8 +73,10 @@ fn read_members(bytes: &[u8]) -> Result<Event, Refusal> {
     let mut delivery_stream_arn = None;
     let mut records = None;
     let mut data = Arena::default();
-    // Room for a typical event's ids (56 characters for records of a few
-    // hundred bytes); both grow as needed, and are kept as grown.
+    // Room for a typical event's records (a few hundred bytes each) and
+    // their ids (56 characters each); both grow as needed, and are kept as
+    // grown.
+    let records_hint = bytes.len() / 256;
     let mut ids = String::from_utf8(spare::take(bytes.len() / 16)).unwrap_or_default();
     scanner.object(1, |s, name| {
         match s.name_text(&name).as_ref() {
@@ -83,10 +85,7 @@ fn read_members(bytes: &[u8]) -> Result<Event, Refusal> {
                 delivery_stream_arn = read_text(s, &mut arn)?.map(|_| arn);
             }
             // A repeated member: the last one counts.
-            "records" => {
-                let capacity = bytes.len() / 256;
-                records = Some(read_records(s, capacity, &mut data, &mut ids)?);
-            }
+            "records" => records = Some(read_records(s, records_hint, &mut data, &mut ids)?),
             _ => {
                 s.value(1)?;
             }
