@@ -18,12 +18,17 @@
 //!
 //! After the criterion groups (only under `cargo bench`), one line per view
 //! is printed, measured in the same run with interleaved timings
-//! (floor, masked, floor, encrypted, … after a warm-up), medians of 20:
-//! `view=masked MB/s=… floor_MB/s=… ratio=… loose_floor_MB/s=…
-//! loose_ratio=…` (MB = 10^6 bytes; criterion's own figures are in MiB/s;
-//! the loose floor is wave 1's, which issue 11 measures against, see
-//! `support/loose_floor.rs`), then one line per view comparing the handler
-//! path with the core path: `handler view=masked MB/s=… core_MB/s=… ratio=…`.
+//! (floor, masked, handler, floor, encrypted, handler, loose floor, … after
+//! a warm-up), medians of 40: `view=masked MB/s=… floor_MB/s=… ratio=…
+//! paired_ratio=… loose_floor_MB/s=… loose_ratio=…` (MB = 10^6 bytes;
+//! criterion's own figures are in MiB/s; the loose floor is wave 1's, which
+//! issue 11 measures against, see `support/loose_floor.rs`), then one line
+//! per view comparing the handler path with the core path: `handler
+//! view=masked MB/s=… core_MB/s=… ratio=… paired_ratio=…`. `ratio` divides
+//! the two medians; `paired_ratio` is the median of each round's ratio (the
+//! view against the floor timed just before it, the handler path against
+//! the core path just before it), which a change of load on a shared host
+//! between rounds does not move.
 //!
 //! `CDCMASK_EVENT_BYTES=N` builds an event of at most N bytes instead of
 //! 6 MiB (at 6 MiB the processor's response reaches the Lambda limit and
@@ -62,7 +67,7 @@ const EVENT_BYTES: usize = 6 * 1024 * 1024;
 /// Seed of the record generator.
 const SEED: u64 = 42;
 /// Timed iterations per view for the summary lines.
-const SUMMARY_ITERATIONS: usize = 20;
+const SUMMARY_ITERATIONS: usize = 40;
 
 fn main() {
     let max_len = std::env::var("CDCMASK_EVENT_BYTES")
@@ -450,53 +455,78 @@ fn summary(
     let mut floor_times = Vec::new();
     let mut loose = loose_floor::LooseFloor::default();
     let mut loose_times = Vec::new();
-    let mut masked_times = Vec::new();
-    let mut encrypted_times = Vec::new();
-    let mut handler_masked_times = Vec::new();
-    let mut handler_encrypted_times = Vec::new();
+    let mut views = [Rounds::default(), Rounds::default()];
     for round in 0..SUMMARY_ITERATIONS + 3 {
-        let f1 = time(&mut || floor.run(event));
-        let m = time(&mut || process(runtime, masked, event).response.len());
-        let hm = time(&mut || handler(runtime, masked, event).len());
-        let f2 = time(&mut || floor.run(event));
-        let e = time(&mut || process(runtime, encrypted, event).response.len());
-        let he = time(&mut || handler(runtime, encrypted, event).len());
+        for (view, processor) in views.iter_mut().zip([masked, encrypted]) {
+            let floor_time = time(&mut || floor.run(event));
+            let core_time = time(&mut || process(runtime, processor, event).response.len());
+            let handler_time = time(&mut || handler(runtime, processor, event).len());
+            // The first three rounds are the warm-up.
+            if round >= 3 {
+                floor_times.push(floor_time);
+                view.push(floor_time, core_time, handler_time);
+            }
+        }
         let l = time(&mut || loose.run(event));
-        // The first three rounds are the warm-up.
         if round >= 3 {
-            floor_times.extend([f1, f2]);
             loose_times.push(l);
-            masked_times.push(m);
-            encrypted_times.push(e);
-            handler_masked_times.push(hm);
-            handler_encrypted_times.push(he);
         }
     }
-    let mb_per_s = |times: &mut Vec<Duration>| {
-        times.sort();
-        let median = times[times.len() / 2].as_secs_f64();
-        event.len() as f64 / 1e6 / median
-    };
+    let mb_per_s = |times: &mut Vec<Duration>| event.len() as f64 / 1e6 / median(times);
     let floor_rate = mb_per_s(&mut floor_times);
     let loose_rate = mb_per_s(&mut loose_times);
-    for (name, times, handler_times) in [
-        ("masked", &mut masked_times, &mut handler_masked_times),
-        (
-            "encrypted",
-            &mut encrypted_times,
-            &mut handler_encrypted_times,
-        ),
-    ] {
-        let rate = mb_per_s(times);
+    for (name, view) in ["masked", "encrypted"].into_iter().zip(&mut views) {
+        let rate = mb_per_s(&mut view.core);
         println!(
-            "view={name} MB/s={rate:.1} floor_MB/s={floor_rate:.1} ratio={:.2} loose_floor_MB/s={loose_rate:.1} loose_ratio={:.2}",
+            "view={name} MB/s={rate:.1} floor_MB/s={floor_rate:.1} ratio={:.2} paired_ratio={:.2} loose_floor_MB/s={loose_rate:.1} loose_ratio={:.2}",
             rate / floor_rate,
+            median_f64(&mut view.core_per_floor),
             rate / loose_rate
         );
-        let handler_rate = mb_per_s(handler_times);
+        let handler_rate = mb_per_s(&mut view.handler);
         println!(
-            "handler view={name} MB/s={handler_rate:.1} core_MB/s={rate:.1} ratio={:.2}",
-            handler_rate / rate
+            "handler view={name} MB/s={handler_rate:.1} core_MB/s={rate:.1} ratio={:.2} paired_ratio={:.2}",
+            handler_rate / rate,
+            median_f64(&mut view.handler_per_core)
         );
     }
+}
+
+/// One view's timings in the summary, round by round.
+#[derive(Default)]
+struct Rounds {
+    /// The core path's times.
+    core: Vec<Duration>,
+    /// The handler path's times.
+    handler: Vec<Duration>,
+    /// Each round's speed of the core path over the floor's, timed just
+    /// before it: immune to the host's load changing between rounds.
+    core_per_floor: Vec<f64>,
+    /// Each round's speed of the handler path over the core path's.
+    handler_per_core: Vec<f64>,
+}
+
+impl Rounds {
+    /// Records one round: the floor, then the core path, then the handler
+    /// path, timed one after another.
+    fn push(&mut self, floor: Duration, core: Duration, handler: Duration) {
+        self.core_per_floor
+            .push(floor.as_secs_f64() / core.as_secs_f64());
+        self.handler_per_core
+            .push(core.as_secs_f64() / handler.as_secs_f64());
+        self.core.push(core);
+        self.handler.push(handler);
+    }
+}
+
+/// The median of `times`, in seconds.
+fn median(times: &mut [Duration]) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64()
+}
+
+/// The median of `values`.
+fn median_f64(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
