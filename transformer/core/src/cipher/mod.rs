@@ -15,8 +15,8 @@ use base64::Engine as _;
 use crate::keys::DataKey;
 
 pub use quarantine::{
-    decode_bundle, encode_bundle, quarantine_aad, quarantine_line, write_quarantine, BundleEntry,
-    BundleError, Sealing, BUNDLE_ENCODING, QUARANTINE_AAD_V1,
+    decode_bundle, encode_bundle, encode_bundle_before, quarantine_aad, quarantine_line,
+    write_quarantine, BundleEntry, BundleError, Sealing, BUNDLE_ENCODING, QUARANTINE_AAD_V1,
 };
 
 /// Prefix of an encrypted value: `enc2:<base64(nonce ‖ ciphertext ‖ tag)>`.

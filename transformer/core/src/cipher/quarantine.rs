@@ -5,11 +5,10 @@
 //! that did not fit a response sealed as one.
 
 use std::fmt;
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 
 use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, FlushCompress, Status};
 use zeroize::Zeroizing;
 
 use super::lp;
@@ -138,6 +137,16 @@ fn write_line(
 /// The plaintext of a bundle: raw DEFLATE (RFC 1951) of
 /// `lp(record id) ‖ lp(original bytes)` for each record, in order.
 pub fn encode_bundle(entries: &[(&str, &[u8])]) -> Zeroizing<Vec<u8>> {
+    encode_bundle_before(entries, &[])
+}
+
+/// The plaintext of a bundle of `entries` followed by the records of
+/// `tail`, itself a bundle from [`encode_bundle`]: it inflates to the same
+/// bytes as [`encode_bundle`] of all of them, without compressing `tail`'s
+/// records again. The blocks of `entries` end with a sync flush (an empty
+/// stored block, byte-aligned, not final), so `tail`'s blocks, which
+/// never refer back past their own start, follow as they are.
+pub fn encode_bundle_before(entries: &[(&str, &[u8])], tail: &[u8]) -> Zeroizing<Vec<u8>> {
     let mut concatenated = Zeroizing::new(Vec::with_capacity(
         entries
             .iter()
@@ -148,18 +157,61 @@ pub fn encode_bundle(entries: &[(&str, &[u8])]) -> Zeroizing<Vec<u8>> {
         lp(id.as_bytes(), &mut concatenated);
         lp(raw, &mut concatenated);
     }
-    // Room for DEFLATE's worst case (stored blocks), so that the buffer
-    // never reallocates and leaves an unzeroized copy behind.
+    // Room for DEFLATE's worst case (stored blocks) and the tail, so that
+    // the buffer is normally never moved (see `deflate_into`).
     let mut deflated = Zeroizing::new(Vec::with_capacity(
-        concatenated.len() + concatenated.len() / 16 + 64,
+        concatenated.len() + concatenated.len() / 16 + 64 + tail.len(),
     ));
-    // The fast level: the bundle is sealed on the response path, where
-    // time matters more than the last few percent of size.
-    let mut encoder = DeflateEncoder::new(&mut *deflated, Compression::fast());
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(&concatenated);
-    let _ = encoder.finish();
+    if tail.is_empty() {
+        deflate_into(&concatenated, FlushCompress::Finish, &mut deflated);
+    } else {
+        if !concatenated.is_empty() {
+            deflate_into(&concatenated, FlushCompress::Sync, &mut deflated);
+        }
+        grow_zeroized(&mut deflated, tail.len());
+        deflated.extend_from_slice(tail);
+    }
     deflated
+}
+
+/// Appends the raw DEFLATE of `input` to `out`, at the fast level (the
+/// bundle is sealed on the response path, where time matters more than the
+/// last few percent of size), ended by `flush`: `Finish` ends the stream,
+/// `Sync` leaves it open and byte-aligned.
+fn deflate_into(input: &[u8], flush: FlushCompress, out: &mut Zeroizing<Vec<u8>>) {
+    let mut compress = Compress::new(Compression::fast(), false);
+    loop {
+        let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
+        // Writes into `out`'s spare room only, never reallocating it.
+        let status = compress.compress_vec(&input[consumed.min(input.len())..], out, flush);
+        let all_in = compress.total_in() == input.len() as u64;
+        let done = match (status, flush) {
+            // Compressing bytes in memory does not fail.
+            (Err(_), _) => true,
+            (Ok(status), FlushCompress::Finish) => status == Status::StreamEnd,
+            // A flush is complete when it left room unused.
+            (Ok(_), _) => all_in && out.len() < out.capacity(),
+        };
+        if done {
+            return;
+        }
+        // Out of room (callers reserve DEFLATE's worst case, so normally
+        // never): at least double it.
+        let spare = out.capacity() - out.len();
+        grow_zeroized(out, spare + out.capacity().max(64));
+    }
+}
+
+/// Makes room for `more` bytes in `out` by moving it to a larger buffer
+/// when needed: the old one is wiped as it drops, where `Vec`'s own growth
+/// would free it with its bytes in clear.
+fn grow_zeroized(out: &mut Zeroizing<Vec<u8>>, more: usize) {
+    if out.capacity() - out.len() >= more {
+        return;
+    }
+    let mut larger = Zeroizing::new(Vec::with_capacity(out.len() + more.max(64)));
+    larger.extend_from_slice(out);
+    *out = larger;
 }
 
 /// One record of an opened bundle.
@@ -291,5 +343,83 @@ mod tests {
             decode_bundle(&encode_bundle(&[]), 1 << 20),
             Err(BundleError::Malformed)
         );
+    }
+
+    /// Bytes no DEFLATE can shrink much (a xorshift stream) and bytes it
+    /// shrinks a lot, so that streams span several blocks of both kinds.
+    fn varied_records() -> Vec<(String, Vec<u8>)> {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut noise = |len: usize| -> Vec<u8> {
+            (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state.to_le_bytes()[0]
+                })
+                .collect()
+        };
+        let mut records = Vec::new();
+        for i in 0..12 {
+            let raw = match i % 3 {
+                0 => noise(40_000),
+                1 => format!("{{\"id\":{i},\"name\":\"x\"}}")
+                    .repeat(2_000)
+                    .into_bytes(),
+                _ => Vec::new(),
+            };
+            records.push((format!("record-{i}"), raw));
+        }
+        records
+    }
+
+    fn opened(deflated: &[u8]) -> Vec<(String, Vec<u8>)> {
+        decode_bundle(deflated, 64 << 20)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.record_id, e.original.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn a_bundle_ending_with_an_encoded_tail_opens_as_all_its_records() {
+        let records = varied_records();
+        let entries: Vec<(&str, &[u8])> = records
+            .iter()
+            .map(|(id, raw)| (id.as_str(), raw.as_slice()))
+            .collect();
+        for split in 0..entries.len() {
+            let (head, tail) = entries.split_at(split);
+            let tail = encode_bundle(tail);
+            assert_eq!(
+                opened(&encode_bundle_before(head, &tail)),
+                records,
+                "split {split}"
+            );
+        }
+        // With no tail, the stream is the plain bundle.
+        assert_eq!(
+            encode_bundle_before(&entries, &[]).as_slice(),
+            encode_bundle(&entries).as_slice()
+        );
+    }
+
+    #[test]
+    fn deflate_into_a_full_buffer_moves_it_and_loses_nothing() {
+        let records = varied_records();
+        let input: Vec<u8> = records.iter().flat_map(|(_, raw)| raw.clone()).collect();
+        for flush in [FlushCompress::Finish, FlushCompress::Sync] {
+            let mut out = Zeroizing::new(Vec::new());
+            deflate_into(&input, flush, &mut out);
+            if flush == FlushCompress::Sync {
+                // A stored, final, empty block closes the open stream.
+                out.extend_from_slice(&[0x03, 0x00]);
+            }
+            let mut inflated = Vec::new();
+            DeflateDecoder::new(&out[..])
+                .read_to_end(&mut inflated)
+                .unwrap();
+            assert_eq!(inflated, input);
+        }
     }
 }

@@ -10,6 +10,8 @@
 //! `Dropped` and counted as lost (the stream still holds them for a replay);
 //! the template's processor buffer keeps that out of reach.
 
+use zeroize::Zeroizing;
+
 use super::batch::{quarantine_keys, Answer, Batch, Carried};
 use super::spare::{self, Pool};
 use super::{BatchStats, Event, MAX_RESPONSE_BYTES};
@@ -251,15 +253,20 @@ fn overflow(
         })
         .collect();
     let members_of = |from: usize, to: usize| (from..to).filter(|&i| is_member(i)).collect();
+    // The last records that overflow: they end every bundle the cut can
+    // make (it only moves back), so their DEFLATE is kept as its tail.
     let sample: Vec<usize> = {
         let mut taken = 0;
-        (first_overflow..n)
+        let mut sample: Vec<usize> = (first_overflow..n)
+            .rev()
             .filter(|&i| is_member(i))
             .take_while(|&i| {
                 taken += raw[i];
                 taken - raw[i] < RATIO_SAMPLE_BYTES
             })
-            .collect()
+            .collect();
+        sample.reverse();
+        sample
     };
     if sample.is_empty() {
         return Ok((first_overflow, n, None));
@@ -267,11 +274,13 @@ fn overflow(
     // One key for every attempt, counted for the records that overflow.
     let overflowing = (first_overflow..n).filter(|&i| is_member(i)).count();
     let key = quarantine.key_for(u64::try_from(overflowing).unwrap_or(u64::MAX))?;
-    let mut ratio = {
-        let entries = entries_of(event, &sample);
-        let deflated = cipher::encode_bundle(&entries).len();
-        (deflated as f64 / sample.iter().map(|&i| raw[i]).sum::<usize>() as f64) * 1.02
+    let tail = Tail {
+        deflated: cipher::encode_bundle(&entries_of(event, &sample)),
+        members: sample,
     };
+    let mut ratio = (tail.deflated.len() as f64
+        / tail.members.iter().map(|&i| raw[i]).sum::<usize>() as f64)
+        * 1.02;
     let wrapped = key.wrapped().len();
     let mut first_lost = n;
     // The carrier's partition keys, rendered again for each candidate.
@@ -309,7 +318,7 @@ fn overflow(
         let Some(&carrier) = members.first() else {
             return Ok((first_overflow, first_lost, None));
         };
-        let candidate = seal_bundle(event, &members, carrier, &key);
+        let candidate = seal_bundle(event, &members, carrier, &key, &tail);
         let total = (sizes.kept)(first_overflow) - sizes.minimal[carrier]
             + carrier_len(
                 sizes.ids[carrier].len(),
@@ -359,13 +368,30 @@ fn entries_of<'a>(event: &'a Event, members: &[usize]) -> Vec<(&'a str, &'a [u8]
         .collect()
 }
 
+/// The last records of the overflow and their DEFLATE, compressed once to
+/// estimate the ratio and reused as the end of the bundle.
+struct Tail {
+    /// Their indices, in order.
+    members: Vec<usize>,
+    /// Their bundle plaintext ([`cipher::encode_bundle`]).
+    deflated: Zeroizing<Vec<u8>>,
+}
+
 /// Seals the original bytes of `members` into one bundle line carried by
-/// `carrier`, under `key`.
-fn seal_bundle(event: &Event, members: &[usize], carrier: usize, key: &DataKey) -> Bundle {
-    let entries = entries_of(event, members);
-    let records = u64::try_from(entries.len()).unwrap_or(u64::MAX);
-    let plaintext = cipher::encode_bundle(&entries);
-    drop(entries);
+/// `carrier`, under `key`; if they end with `tail`'s records, its DEFLATE
+/// is reused for them.
+fn seal_bundle(
+    event: &Event,
+    members: &[usize],
+    carrier: usize,
+    key: &DataKey,
+    tail: &Tail,
+) -> Bundle {
+    let records = u64::try_from(members.len()).unwrap_or(u64::MAX);
+    let plaintext = match members.strip_suffix(&tail.members[..]) {
+        Some(head) => cipher::encode_bundle_before(&entries_of(event, head), &tail.deflated),
+        None => cipher::encode_bundle(&entries_of(event, members)),
+    };
     let mut line = Vec::new();
     cipher::write_quarantine(
         key,
