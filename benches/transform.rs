@@ -51,7 +51,7 @@ mod loose_floor;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cdc_mask_core::firehose::Event;
 use cdc_mask_core::View;
@@ -447,10 +447,11 @@ fn summary(
     floor: &mut Floor,
     event: &[u8],
 ) {
+    // Seconds.
     let time = |f: &mut dyn FnMut() -> usize| {
         let started = Instant::now();
         black_box(f());
-        started.elapsed()
+        started.elapsed().as_secs_f64()
     };
     let mut floor_times = Vec::new();
     let mut loose = loose_floor::LooseFloor::default();
@@ -472,7 +473,7 @@ fn summary(
             loose_times.push(l);
         }
     }
-    let mb_per_s = |times: &mut Vec<Duration>| event.len() as f64 / 1e6 / median(times);
+    let mb_per_s = |times: &mut Vec<f64>| event.len() as f64 / 1e6 / median(times);
     let floor_rate = mb_per_s(&mut floor_times);
     let loose_rate = mb_per_s(&mut loose_times);
     for (name, view) in ["masked", "encrypted"].into_iter().zip(&mut views) {
@@ -480,14 +481,14 @@ fn summary(
         println!(
             "view={name} MB/s={rate:.1} floor_MB/s={floor_rate:.1} ratio={:.2} paired_ratio={:.2} loose_floor_MB/s={loose_rate:.1} loose_ratio={:.2}",
             rate / floor_rate,
-            median_f64(&mut view.core_per_floor),
+            median(&mut view.core_per_floor),
             rate / loose_rate
         );
         let handler_rate = mb_per_s(&mut view.handler);
         println!(
             "handler view={name} MB/s={handler_rate:.1} core_MB/s={rate:.1} ratio={:.2} paired_ratio={:.2}",
             handler_rate / rate,
-            median_f64(&mut view.handler_per_core)
+            median(&mut view.handler_per_core)
         );
     }
 }
@@ -495,10 +496,10 @@ fn summary(
 /// One view's timings in the summary, round by round.
 #[derive(Default)]
 struct Rounds {
-    /// The core path's times.
-    core: Vec<Duration>,
-    /// The handler path's times.
-    handler: Vec<Duration>,
+    /// The core path's times, in seconds.
+    core: Vec<f64>,
+    /// The handler path's times, in seconds.
+    handler: Vec<f64>,
     /// Each round's speed of the core path over the floor's, timed just
     /// before it: immune to the host's load changing between rounds.
     core_per_floor: Vec<f64>,
@@ -509,24 +510,16 @@ struct Rounds {
 impl Rounds {
     /// Records one round: the floor, then the core path, then the handler
     /// path, timed one after another.
-    fn push(&mut self, floor: Duration, core: Duration, handler: Duration) {
-        self.core_per_floor
-            .push(floor.as_secs_f64() / core.as_secs_f64());
-        self.handler_per_core
-            .push(core.as_secs_f64() / handler.as_secs_f64());
+    fn push(&mut self, floor: f64, core: f64, handler: f64) {
+        self.core_per_floor.push(floor / core);
+        self.handler_per_core.push(core / handler);
         self.core.push(core);
         self.handler.push(handler);
     }
 }
 
-/// The median of `times`, in seconds.
-fn median(times: &mut [Duration]) -> f64 {
-    times.sort();
-    times[times.len() / 2].as_secs_f64()
-}
-
 /// The median of `values`.
-fn median_f64(values: &mut [f64]) -> f64 {
+fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }

@@ -209,7 +209,7 @@ fn grow_zeroized(out: &mut Zeroizing<Vec<u8>>, more: usize) {
     if out.capacity() - out.len() >= more {
         return;
     }
-    let mut larger = Zeroizing::new(Vec::with_capacity(out.len() + more.max(64)));
+    let mut larger = Zeroizing::new(Vec::with_capacity(out.len() + more));
     larger.extend_from_slice(out);
     *out = larger;
 }
