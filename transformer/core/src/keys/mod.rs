@@ -62,6 +62,16 @@ impl Purpose {
 /// computed nor held.
 type CellCipher = AesGcm<Aes256Enc, U12>;
 
+// On aarch64 (the Lambdas run on Graviton), `aes` and `polyval` use the
+// ARMv8 AES and PMULL instructions only when built with these flags
+// (.cargo/config.toml); without them every cell would be encrypted in
+// software, several times slower. RUSTFLAGS in the environment replaces
+// the configured flags, so a build that lost them stops here.
+#[cfg(all(target_arch = "aarch64", not(all(aes_armv8, polyval_armv8))))]
+compile_error!(
+    "aarch64 builds need `--cfg aes_armv8 --cfg polyval_armv8` in RUSTFLAGS (see .cargo/config.toml)"
+);
+
 // The key schedule is wiped when a data key is dropped.
 const _: () = {
     const fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
