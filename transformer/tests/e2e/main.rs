@@ -18,6 +18,7 @@ mod support;
 mod policy_lambda;
 mod transformer_lambda;
 
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,30 @@ use support::{Invocation, RuntimeApi};
 pub const TRANSFORMER_LAMBDA: &str = env!("CARGO_BIN_EXE_cdc-mask-lambda");
 /// The policy Lambda.
 pub const POLICY_LAMBDA: &str = env!("CARGO_BIN_EXE_cdc-mask-policy-lambda");
+
+/// The command that starts `binary`: itself, or the file of the same name
+/// in `CDCMASK_E2E_LAMBDA_DIR` when that is set (the zips' aarch64 builds,
+/// `scripts/e2e-arm64`), run through the program and arguments of
+/// `CDCMASK_E2E_RUNNER` when that is set (`qemu-aarch64 -L …`).
+fn command(binary: &str) -> Command {
+    let Some(dir) = std::env::var_os("CDCMASK_E2E_LAMBDA_DIR") else {
+        return Command::new(binary);
+    };
+    let name = Path::new(binary)
+        .file_name()
+        .expect("a binary has a file name");
+    let path = Path::new(&dir).join(name);
+    let runner = std::env::var("CDCMASK_E2E_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(path);
+            command
+        }
+        None => Command::new(path),
+    }
+}
 
 /// How long an invocation, or an init that must fail, may take.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -45,7 +70,7 @@ impl Lambda {
     pub fn start(binary: &str, env: &[(&str, String)]) -> Lambda {
         let api = RuntimeApi::start();
         let log = tempfile::NamedTempFile::new().unwrap();
-        let child = Command::new(binary)
+        let child = command(binary)
             .env_clear()
             .envs(api.lambda_env())
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
