@@ -332,3 +332,66 @@ async fn records_past_the_limit_are_bundled_and_control_records_still_dropped() 
             .count()
     );
 }
+
+/// A batch shares rendered partition keys between records of the same
+/// view, table and day: each record still gets its own, across more
+/// tables and days than a batch remembers, and records that alternate.
+#[tokio::test]
+async fn partition_keys_follow_each_records_table_and_day() {
+    let env = Env::new();
+    let record = |schema: &str, table: &str, day: u32, record_type: &str| {
+        let timestamp = if day == 0 {
+            // No date of its own: the arrival date (2025-11-28) counts.
+            String::new()
+        } else {
+            format!(r#""timestamp":"2026-11-{day:02}T09:15:03.000001Z","#)
+        };
+        format!(r#"{{"data":{{"id":1}},"metadata":{{{timestamp}"record-type":"{record_type}","operation":"insert","partition-key-type":"schema-table","schema-name":"{schema}","table-name":"{table}"}}}}"#).into_bytes()
+    };
+    let mut records = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..60u32 {
+        // Alternating tables and days, a control record among them, then
+        // a run of eleven tables (two named as above, in another schema,
+        // the first of them right after its namesake on the same day) that
+        // cycles through more entries than are remembered.
+        let (schema, table, day) = match i {
+            0..20 => (
+                "dataset",
+                ["customer", "orders", "odd.name"][i as usize % 3],
+                1 - i % 2,
+            ),
+            _ => (
+                "other",
+                [
+                    "a", "b", "c", "d", "e", "orders", "g", "h", "i", "customer", "k",
+                ][i as usize % 11],
+                1 + i % 4,
+            ),
+        };
+        let (view, record_type) = if i == 6 {
+            ("control", "control")
+        } else {
+            ("masked", "data")
+        };
+        records.push(record(schema, table, day, record_type));
+        let dt = if day == 0 {
+            "2025-11-28".to_owned()
+        } else {
+            format!("2026-11-{day:02}")
+        };
+        let table = table.replace('.', "%2E");
+        expected.push(json!({"view": view, "schema": schema, "table": table, "dt": dt}));
+    }
+    let records: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+    let answers = answers(
+        &env.processor(View::Masked, Shape::Flat).await,
+        &event(&records),
+    )
+    .await;
+    let keys: Vec<&Value> = answers
+        .iter()
+        .map(|a| &a["metadata"]["partitionKeys"])
+        .collect();
+    assert_eq!(keys, expected.iter().collect::<Vec<_>>());
+}

@@ -87,7 +87,62 @@ pub(super) struct Batch {
     routing: RoutingOwned,
     /// Original bytes of rejected records (zeroized once sealed).
     originals: Vec<u8>,
+    recent_keys: RecentKeys,
     scratch: Scratch,
+}
+
+/// How many distinct partition keys a batch remembers ([`RecentKeys`]).
+const RECENT_KEYS: usize = 8;
+
+/// The partition keys a batch rendered last, by what they were rendered
+/// from: a batch's rows come from a few tables on a few days, and answers
+/// with the same keys share their bytes in the keys arena instead of each
+/// rendering its own.
+#[derive(Default)]
+struct RecentKeys {
+    entries: Vec<RenderedKeys>,
+    /// The entry to replace next once all are taken.
+    oldest: usize,
+}
+
+/// Partition keys in the keys arena, and the view, raw table names and
+/// date they were rendered from.
+struct RenderedKeys {
+    view: &'static str,
+    schema: String,
+    table: String,
+    date: String,
+    keys: Range<usize>,
+}
+
+impl RecentKeys {
+    fn find(&self, view: &str, route: &Route<'_>, date: &str) -> Option<Range<usize>> {
+        self.entries
+            .iter()
+            .find(|e| {
+                e.date == date
+                    && e.table == route.table
+                    && e.schema == route.schema
+                    && e.view == view
+            })
+            .map(|e| e.keys.clone())
+    }
+
+    fn remember(&mut self, view: &'static str, route: &Route<'_>, date: &str, keys: Range<usize>) {
+        let entry = RenderedKeys {
+            view,
+            schema: route.schema.as_ref().to_owned(),
+            table: route.table.as_ref().to_owned(),
+            date: date.to_owned(),
+            keys,
+        };
+        if self.entries.len() < RECENT_KEYS {
+            self.entries.push(entry);
+        } else {
+            self.entries[self.oldest] = entry;
+            self.oldest = (self.oldest + 1) % RECENT_KEYS;
+        }
+    }
 }
 
 /// Answers of earlier batches, for the next ([`spare`]).
@@ -146,6 +201,7 @@ impl Batch {
             iceberg: matches!(routing, Routing::Iceberg(_)),
             routing: RoutingOwned::of(routing),
             originals: Vec::new(),
+            recent_keys: RecentKeys::default(),
             scratch: Scratch::default(),
         };
         let mut spent = false;
@@ -293,9 +349,16 @@ impl Batch {
         self.stats.quarantine(reason, 1);
     }
 
-    /// Renders `{"view":…,"schema":…,"table":…,"dt":…}` into the keys arena;
-    /// the date is the change's own, else the record's arrival date.
-    fn render_keys(&mut self, view: &str, route: &Route<'_>, record: &EventRecord) -> Range<usize> {
+    /// Renders `{"view":…,"schema":…,"table":…,"dt":…}` into the keys arena,
+    /// or gives those of an earlier record of the same view, table and day
+    /// ([`RecentKeys`]); the date is the change's own, else the record's
+    /// arrival date.
+    fn render_keys(
+        &mut self,
+        view: &'static str,
+        route: &Route<'_>,
+        record: &EventRecord,
+    ) -> Range<usize> {
         let fallback;
         let date = match route.date {
             Some(date) => date,
@@ -304,6 +367,9 @@ impl Batch {
                 fallback.as_deref().unwrap_or(partition::UNKNOWN)
             }
         };
+        if let Some(keys) = self.recent_keys.find(view, route, date) {
+            return keys;
+        }
         let start = self.keys.len();
         write_keys(
             &mut self.keys,
@@ -312,7 +378,9 @@ impl Batch {
             &partition::segment(&route.table),
             date,
         );
-        start..self.keys.len()
+        let keys = start..self.keys.len();
+        self.recent_keys.remember(view, route, date, keys.clone());
+        keys
     }
 
     /// Seals every rejected record under a quarantine key and turns its
