@@ -6,6 +6,10 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = cdc_mask_router::cli::Cli::parse();
+    if let Err(e) = cdc_mask_transformer::cpu::check() {
+        eprintln!("cdc-mask: {e}");
+        return ExitCode::FAILURE;
+    }
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

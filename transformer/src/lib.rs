@@ -2,6 +2,7 @@
 //! keys and the policy come from, the Lambda binaries, and their settings.
 //!
 //! # Layout
+//! - [`cpu`]: the CPU instructions the build requires, checked at start.
 //! - [`aws`]: the one place AWS clients are made (shared config, read
 //!   timeout, retry counting, errors as one line).
 //! - [`keys`]: data-key providers (KMS, local keyring), their caches, the
@@ -16,6 +17,7 @@
 //! - [`lambda`]: what the Lambda binaries share (logging, handler, metrics).
 
 pub mod aws;
+pub mod cpu;
 pub mod findings_store;
 pub mod keys;
 #[cfg(feature = "lambda")]

@@ -13,6 +13,9 @@ use lambda_runtime::{service_fn, Error, LambdaEvent, Runtime};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda::init_logging();
+    if let Err(e) = cdc_mask_transformer::cpu::check() {
+        lambda::exit_at_init(&e);
+    }
     let settings = SettingsBuilder::from_env(|name| std::env::var(name).ok()).build();
     let processor = match settings {
         Ok(settings) => settings.processor().await,
