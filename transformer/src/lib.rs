@@ -2,9 +2,9 @@
 //! keys and the policy come from, the Lambda binaries, and their settings.
 //!
 //! # Layout
-//! - [`cpu`]: the CPU instructions the build requires, checked at start.
 //! - [`aws`]: the one place AWS clients are made (shared config, read
 //!   timeout, retry counting, errors as one line).
+//! - [`cpu`]: the CPU instructions the build requires, checked at start.
 //! - [`keys`]: data-key providers (KMS, local keyring), their caches, the
 //!   token key from Secrets Manager.
 //! - [`policy_source`]: where the policy is read from (file, S3), conditionally.
