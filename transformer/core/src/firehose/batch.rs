@@ -184,7 +184,7 @@ impl Batch {
         let mut ids = ID_RANGES.take(event.records.len());
         ids.extend(event.records.iter().map(|r| {
             let start = id_text.len();
-            json::write_string(&mut id_text, event.record_id(r));
+            event.write_record_id(r, &mut id_text);
             start..id_text.len()
         }));
         // Iceberg view streams bundle nothing, and the quarantine stream

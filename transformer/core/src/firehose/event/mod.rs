@@ -22,6 +22,7 @@ use serde_json::value::RawValue;
 
 use super::spare::{self, Pool};
 use super::BatchError;
+use crate::json;
 
 mod arena;
 mod read;
@@ -45,6 +46,9 @@ pub struct Event {
 pub(super) struct EventRecord {
     /// Where its `recordId` is in [`Event::record_id`]'s text.
     record_id: Range<usize>,
+    /// Whether the `recordId` came without escapes (so its text holds
+    /// nothing a JSON string must escape).
+    record_id_plain: bool,
     pub(super) data: Data,
     /// `approximateArrivalTimestamp` when it is a finite number
     /// (milliseconds).
@@ -77,6 +81,20 @@ impl Event {
     /// The `recordId` of `record`.
     pub(super) fn record_id(&self, record: &EventRecord) -> &str {
         self.ids.get(record.record_id.clone()).unwrap_or_default()
+    }
+
+    /// Appends the `recordId` of `record` as a JSON string: as it came
+    /// when it had no escapes (the same bytes [`json::write_string`]
+    /// gives, without its scan), else escaped again.
+    pub(super) fn write_record_id(&self, record: &EventRecord, out: &mut Vec<u8>) {
+        let id = self.record_id(record);
+        if record.record_id_plain {
+            out.push(b'"');
+            out.extend_from_slice(id.as_bytes());
+            out.push(b'"');
+        } else {
+            json::write_string(out, id);
+        }
     }
 
     /// The original bytes of `record`: its decoded `data`, or the JSON text

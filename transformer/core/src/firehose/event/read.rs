@@ -131,12 +131,20 @@ fn read_record(
         return Err(refuse(scanner, "not a record, an object"));
     }
     let mut record_id = None;
+    let mut record_id_plain = false;
     let mut data = None;
     let mut arrival = None;
     scanner.object(3, |s, name| {
         match s.name_text(&name).as_ref() {
             // A repeated id: the last one counts (`null` as none).
-            "recordId" => record_id = read_text(s, ids)?,
+            "recordId" => {
+                let start = s.position();
+                record_id = read_text(s, ids)?;
+                // Escapes always take more bytes than what they stand for.
+                record_id_plain = record_id
+                    .as_ref()
+                    .is_some_and(|id| id.len() + 2 == s.position() - start);
+            }
             "data" => data = Some(read_data(s, arena)?),
             "approximateArrivalTimestamp" => {
                 let start = s.position();
@@ -151,6 +159,7 @@ fn read_record(
     })?;
     Ok(EventRecord {
         record_id: record_id.ok_or_else(|| refuse(scanner, "a record without a recordId"))?,
+        record_id_plain,
         data: data.unwrap_or(Data::NotBase64(Span::default())),
         arrival_millis: arrival,
     })

@@ -186,6 +186,13 @@ fn read(text: &str) -> Expected {
         .map(|r| {
             let (decoded, bytes) = event.original(r);
             let id = event.record_id(r).to_owned();
+            // Written back as a JSON string: the bytes of an escaping
+            // writer, whether the id came with escapes or without.
+            let mut written = Vec::new();
+            event.write_record_id(r, &mut written);
+            let mut escaped = Vec::new();
+            crate::json::write_string(&mut escaped, &id);
+            assert_eq!(written, escaped, "{id:?}");
             (id, (decoded, bytes.to_vec()), r.arrival_millis)
         })
         .collect();
@@ -198,6 +205,7 @@ fn record_strategy() -> impl Strategy<Value = String> {
         "[a-zA-Z0-9]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
         any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap()),
         Just(r#""\u00e9\"\\""#.to_owned()),
+        Just(r#""a\/b\u0041\t""#.to_owned()),
         Just("null".to_owned()),
         Just("7".to_owned()),
     ];
