@@ -168,6 +168,9 @@ struct TablePlans {
     /// Its lookup key (see [`PlanCache::index`]).
     key: Box<[u8]>,
     rules: Option<usize>,
+    /// What the flat shape writes of its names at the end of each row
+    /// ([`table_fields`]); empty in the envelope shape.
+    fields: Box<[u8]>,
     layouts: [Layout; 2],
 }
 
@@ -261,6 +264,7 @@ impl PlanCache {
             self.oversized = TablePlans {
                 key: Box::default(),
                 rules,
+                fields: table_fields(transformer.shape, schema, table),
                 layouts: Default::default(),
             };
             return TableSlot { rules, at: None };
@@ -272,6 +276,7 @@ impl PlanCache {
         self.tables.push(TablePlans {
             key: self.key.as_slice().into(),
             rules,
+            fields: table_fields(transformer.shape, schema, table),
             layouts: Default::default(),
         });
         self.index.insert(self.key.as_slice().into(), at);
@@ -305,12 +310,35 @@ impl PlanCache {
         self.plans_of(table).layouts[place as usize] = layout;
     }
 
+    /// `,"_schema":…,"_table":…` of `table` ([`table_fields`]).
+    pub(super) fn fields(&self, table: TableSlot) -> &[u8] {
+        match table.at {
+            Some(at) => &self.tables[at].fields,
+            None => &self.oversized.fields,
+        }
+    }
+
     fn plans_of(&mut self, table: TableSlot) -> &mut TablePlans {
         match table.at {
             Some(at) => &mut self.tables[at],
             None => &mut self.oversized,
         }
     }
+}
+
+/// `,"_schema":"…","_table":"…"` of `schema.table` (decoded names, as JSON
+/// strings), which the flat shape writes at the end of every row of the
+/// table: made once per table. Empty in the envelope shape.
+fn table_fields(shape: Shape, schema: &str, table: &str) -> Box<[u8]> {
+    if shape != Shape::Flat {
+        return Box::default();
+    }
+    let mut fields = Vec::with_capacity(24 + schema.len() + table.len());
+    fields.extend_from_slice(b",\"_schema\":");
+    crate::json::write_string(&mut fields, schema);
+    fields.extend_from_slice(b",\"_table\":");
+    crate::json::write_string(&mut fields, table);
+    fields.into_boxed_slice()
 }
 
 /// Whether `key` is the lookup key of `schema.table`.

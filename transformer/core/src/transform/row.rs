@@ -30,10 +30,10 @@ impl RowWriter<'_, '_, '_> {
             field_name("_before", &mut first, out);
             self.object(before, Place::Before, out)?;
         }
-        field_name("_schema", &mut first, out);
-        write_decoded(out, &self.record.schema);
-        field_name("_table", &mut first, out);
-        write_decoded(out, &self.record.table);
+        // The leading comma only after another field.
+        let fields = self.scratch.plans.fields(self.table);
+        let skip = usize::from(std::mem::take(&mut first));
+        out.extend_from_slice(fields.get(skip..).unwrap_or_default());
         self.guarded_field(&mut first, out);
         self.key_field(&mut first, out);
         out.extend_from_slice(b"}\n");
@@ -281,22 +281,9 @@ pub(super) fn write_name(member: &Member<'_>, suffix: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Writes a string the scanner decoded ([`Member::text`]) as a JSON string:
-/// as it was written when the scanner borrowed it (it had no escapes, so
-/// it holds no quote, backslash or control character), else escaped.
-#[expect(clippy::ptr_arg, reason = "whether it is borrowed is what counts")]
-fn write_decoded(out: &mut Vec<u8>, text: &Cow<'_, str>) {
-    match text {
-        Cow::Borrowed(plain) => {
-            out.push(b'"');
-            out.extend_from_slice(plain.as_bytes());
-            out.push(b'"');
-        }
-        Cow::Owned(decoded) => json::write_string(out, decoded),
-    }
-}
-
-/// Writes `,"name":` (or without the comma for the first field).
+/// Writes `,"name":` (or without the comma for the first field). Inlined:
+/// its callers' names are constants, copied without a call.
+#[inline(always)]
 pub(super) fn field_name(name: &str, first: &mut bool, out: &mut Vec<u8>) {
     if !*first {
         out.push(b',');
