@@ -82,6 +82,9 @@ pub struct Member<'a> {
     pub kind: Kind,
     /// Whether the name has escapes.
     escaped: bool,
+    /// Whether the value is a string the scanner saw to have no escapes
+    /// (false when it did not look: then [`Member::text`] does).
+    plain_string: bool,
 }
 
 impl<'a> Member<'a> {
@@ -106,6 +109,7 @@ impl<'a> Member<'a> {
     /// `{"a":1}`).
     pub fn text(&self) -> Cow<'a, str> {
         match self.kind {
+            Kind::String if self.plain_string => Cow::Borrowed(&self.raw[1..self.raw.len() - 1]),
             // The scanner validated the string, so decoding cannot fail.
             Kind::String => decode_str(&self.raw[1..self.raw.len() - 1]),
             _ => Cow::Borrowed(self.raw),
@@ -161,7 +165,7 @@ pub fn parse_object_expanding<'a, const N: usize>(
             }
             _ => s.value(1)?,
         };
-        top.push(s.member(&name, start, kind));
+        top.push(s.member(&name, start, kind, false));
         Ok(())
     })?;
     scanner.end()?;

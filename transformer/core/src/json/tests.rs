@@ -201,6 +201,31 @@ fn expanding_gives_the_nested_members_in_the_same_pass() {
 }
 
 #[test]
+fn string_values_decode_alike_whether_the_scanner_saw_their_escapes_or_not() {
+    // Each escape at each place of strings around the inline window: the
+    // members of `o` come from the scanner's member loop (which tells
+    // `text` a string had no escapes), `top` from the top level (which
+    // does not), and both decode as serde_json does.
+    for len in 0..40 {
+        for special in ["\\u0041", "\\\"", "\\n", "\\/", "é", "a"] {
+            for at in 0..=len {
+                let body: String = (0..len)
+                    .map(|i| if i == at { special } else { "b" })
+                    .collect();
+                let value = format!("\"{body}\"");
+                let doc = format!(r#"{{"top":{value},"o":{{"k":{value}}}}}"#);
+                let want: String = serde_json::from_str(&value).unwrap();
+                let (top, [o]) =
+                    parse_object_expanding(doc.as_bytes(), ["o"], &mut MemberVecs::default())
+                        .unwrap();
+                assert_eq!(top[0].text(), want, "{doc}");
+                assert_eq!(o.unwrap()[0].text(), want, "{doc}");
+            }
+        }
+    }
+}
+
+#[test]
 fn write_string_round_trips() {
     for s in [
         "plain",
