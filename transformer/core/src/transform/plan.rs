@@ -83,15 +83,19 @@ impl ColumnPlan {
 }
 
 /// The plans of one row layout: the names as written, one after the other
-/// in `names`, each with its plan and the associated data of its encrypted
-/// values (in `aads`; empty in the masked view).
+/// in `names`, each with its plan, the associated data of its encrypted
+/// values (in `aads`; empty in the masked view) and its name as the row
+/// writes it (in `heads`).
 #[derive(Debug, Default)]
 pub(super) struct Layout {
     names: Vec<u8>,
     aads: Vec<u8>,
+    heads: Vec<u8>,
     columns: Vec<PlannedColumn>,
     /// The associated data of the column planned last.
     fresh_aad: Vec<u8>,
+    /// The head of the column planned last.
+    fresh_head: Vec<u8>,
 }
 
 /// One column of a [`Layout`].
@@ -99,25 +103,40 @@ pub(super) struct Layout {
 struct PlannedColumn {
     name: Range<usize>,
     aad: Range<usize>,
+    head: Range<usize>,
     plan: ColumnPlan,
+}
+
+/// A column's plan, as a [`Layout`] gives it.
+pub(super) struct Planned<'l> {
+    pub(super) plan: ColumnPlan,
+    /// The associated data of its encrypted values.
+    pub(super) aad: &'l [u8],
+    /// What the row writes before its value: `"name":`, renamed as the
+    /// policy says.
+    pub(super) head: &'l [u8],
 }
 
 impl Layout {
     /// The plan of the column at `position` whose name is written
-    /// `raw_name`, and the associated data of its encrypted values:
-    /// remembered, or made by `plan` (which writes the associated data into
-    /// the buffer it is given) and remembered in place of what was there
-    /// (and of the columns after it).
+    /// `raw_name`: remembered, or made by `plan` (which writes the
+    /// associated data and the head into the buffers it is given, in that
+    /// order) and remembered in place of what was there (and of the
+    /// columns after it).
     #[inline]
     pub(super) fn plan(
         &mut self,
         position: usize,
         raw_name: &[u8],
-        plan: impl FnOnce(&mut Vec<u8>) -> ColumnPlan,
-    ) -> (ColumnPlan, &[u8]) {
+        plan: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> ColumnPlan,
+    ) -> Planned<'_> {
         if let Some(known) = self.columns.get(position) {
             if crate::json::name_eq(&self.names[known.name.clone()], raw_name) {
-                return (known.plan, &self.aads[known.aad.clone()]);
+                return Planned {
+                    plan: known.plan,
+                    aad: &self.aads[known.aad.clone()],
+                    head: &self.heads[known.head.clone()],
+                };
             }
         }
         self.plan_afresh(position, raw_name, plan)
@@ -130,34 +149,50 @@ impl Layout {
         &mut self,
         position: usize,
         raw_name: &[u8],
-        plan: impl FnOnce(&mut Vec<u8>) -> ColumnPlan,
-    ) -> (ColumnPlan, &[u8]) {
+        plan: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> ColumnPlan,
+    ) -> Planned<'_> {
         self.fresh_aad.clear();
-        let made = plan(&mut self.fresh_aad);
+        self.fresh_head.clear();
+        let made = plan(&mut self.fresh_aad, &mut self.fresh_head);
         // What stays remembered before this column.
-        let (name_start, aad_start) = self
-            .columns
-            .get(position)
-            .map_or((self.names.len(), self.aads.len()), |stale| {
-                (stale.name.start, stale.aad.start)
-            });
+        let (name_start, aad_start, head_start) = self.columns.get(position).map_or(
+            (self.names.len(), self.aads.len(), self.heads.len()),
+            |stale| (stale.name.start, stale.aad.start, stale.head.start),
+        );
         let remembered = position <= self.columns.len()
             && position < MAX_COLUMNS
-            && name_start + aad_start + raw_name.len() + self.fresh_aad.len() <= MAX_LAYOUT_BYTES;
+            && name_start
+                + aad_start
+                + head_start
+                + raw_name.len()
+                + self.fresh_aad.len()
+                + self.fresh_head.len()
+                <= MAX_LAYOUT_BYTES;
         if !remembered {
-            return (made, &self.fresh_aad);
+            return Planned {
+                plan: made,
+                aad: &self.fresh_aad,
+                head: &self.fresh_head,
+            };
         }
         self.names.truncate(name_start);
         self.aads.truncate(aad_start);
+        self.heads.truncate(head_start);
         self.columns.truncate(position);
         self.aads.extend_from_slice(&self.fresh_aad);
+        self.heads.extend_from_slice(&self.fresh_head);
         self.names.extend_from_slice(raw_name);
         self.columns.push(PlannedColumn {
             name: name_start..self.names.len(),
             aad: aad_start..self.aads.len(),
+            head: head_start..self.heads.len(),
             plan: made,
         });
-        (made, &self.aads[aad_start..])
+        Planned {
+            plan: made,
+            aad: &self.aads[aad_start..],
+            head: &self.heads[head_start..],
+        }
     }
 }
 
@@ -527,20 +562,25 @@ mod bounds {
         let aad = vec![7u8; 20_000];
         for position in 0..10 {
             let name = format!("\"column{position}\"");
-            let (_, given) = layout.plan(position, name.as_bytes(), |out| {
+            let given = layout.plan(position, name.as_bytes(), |out, head| {
                 out.extend_from_slice(&aad);
+                head.extend_from_slice(name.as_bytes());
                 plan()
             });
-            assert_eq!(given, &aad[..], "column {position}");
-            assert!(layout.names.len() + layout.aads.len() <= MAX_LAYOUT_BYTES);
+            assert_eq!(given.aad, &aad[..], "column {position}");
+            assert_eq!(given.head, name.as_bytes(), "column {position}");
+            assert!(
+                layout.names.len() + layout.aads.len() + layout.heads.len() <= MAX_LAYOUT_BYTES
+            );
         }
         // Three columns fit; the others are planned every time.
         assert_eq!(layout.columns.len(), 3);
         let mut planned = false;
-        let (_, given) = layout.plan(1, b"\"column1\"", |_| {
+        let given = layout.plan(1, b"\"column1\"", |_, _| {
             planned = true;
             plan()
         });
-        assert!(!planned && given == &aad[..], "a remembered column");
+        assert!(!planned && given.aad == &aad[..], "a remembered column");
+        assert_eq!(given.head, b"\"column1\"");
     }
 }

@@ -2,7 +2,7 @@
 //! then `_op`, `_ts`, … ) and the DMS envelope, each protected value
 //! masked or encrypted where it sits and renamed as the policy says.
 
-use super::plan::{ColumnPlan, TableSlot};
+use super::plan::{ColumnPlan, Planned, TableSlot};
 use super::*;
 
 pub(super) struct RowWriter<'t, 'r, 'a> {
@@ -120,7 +120,7 @@ impl RowWriter<'_, '_, '_> {
                 out.push(b',');
             }
             *first = false;
-            let (plan, aad) = layout.plan(position, member.raw_name.as_bytes(), |aad| {
+            let planned = layout.plan(position, member.raw_name.as_bytes(), |aad, head| {
                 if self.transformer.view == View::Encrypted {
                     cipher::append_cell_aad(
                         &self.record.schema,
@@ -130,14 +130,16 @@ impl RowWriter<'_, '_, '_> {
                         aad,
                     );
                 }
-                ColumnPlan::new(
+                let plan = ColumnPlan::new(
                     self.transformer,
                     self.rules,
                     &member.name(),
                     &mut self.scratch.name,
-                )
+                );
+                write_head(self.transformer, self.rules, member, &plan, head);
+                plan
             });
-            written = self.column(member, &plan, aad, out);
+            written = self.column(member, &planned, out);
             if written.is_err() {
                 break;
             }
@@ -146,19 +148,17 @@ impl RowWriter<'_, '_, '_> {
         written
     }
 
-    /// Writes `"name":value` for one column, protected as the policy says;
-    /// `aad` is the associated data of its encrypted values.
+    /// Writes `"name":value` for one column, protected as its plan says.
     pub(super) fn column(
         &mut self,
         member: &Member<'_>,
-        plan: &ColumnPlan,
-        aad: &[u8],
+        planned: &Planned<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Reason> {
+        let Planned { plan, aad, head } = *planned;
         let view = self.transformer.view;
-        let flat = self.transformer.shape == Shape::Flat;
-        let rules = self.rules;
-        let rule = rules.zip(plan.rule).map(|(r, i)| r.rule_at(i));
+        let rule = self.rules.zip(plan.rule).map(|(r, i)| r.rule_at(i));
+        out.extend_from_slice(head);
         let action = match rule.map(|r| r.action(view)) {
             Some(Action::Keep) | None => {
                 let detected = if rule.is_none() {
@@ -166,12 +166,6 @@ impl RowWriter<'_, '_, '_> {
                 } else {
                     None
                 };
-                if plan.collides_unprotected {
-                    write_name(member, COLLISION_SUFFIX, out);
-                } else {
-                    out.extend_from_slice(member.raw_name.as_bytes());
-                }
-                out.push(b':');
                 if detected.is_some() && self.transformer.policy.guard_mode() == GuardMode::Protect
                 {
                     return self.protect(member, aad, out);
@@ -186,15 +180,6 @@ impl RowWriter<'_, '_, '_> {
             }
             Some(action) => action,
         };
-        let renamed = rule.is_some_and(|r| r.rename);
-        let suffix = if renamed { view.suffix() } else { "" };
-        let collides = flat && !renamed && plan.reserved;
-        write_name(
-            member,
-            if collides { COLLISION_SUFFIX } else { suffix },
-            out,
-        );
-        out.push(b':');
         if member.kind == Kind::Null {
             // Nothing to hide in a null; keeping it lets analysts count them.
             out.extend_from_slice(b"null");
@@ -265,6 +250,37 @@ pub(super) fn looks_encrypted(member: &Member<'_>) -> bool {
     }
     let text = member.text();
     cipher::is_complete_enc(&text) || det::is_well_formed(&text)
+}
+
+/// Writes what a row writes before the value of the column `member` whose
+/// plan is `plan`: `"name":`, renamed with the view's suffix where the
+/// policy says, or with [`COLLISION_SUFFIX`] where the name would collide
+/// with one the transformer writes.
+fn write_head(
+    transformer: &Transformer,
+    rules: Option<&TableRules>,
+    member: &Member<'_>,
+    plan: &ColumnPlan,
+    out: &mut Vec<u8>,
+) {
+    let view = transformer.view;
+    match rules.zip(plan.rule).map(|(r, i)| r.rule_at(i)) {
+        Some(rule) if !matches!(rule.action(view), Action::Keep) => {
+            let collides = transformer.shape == Shape::Flat && !rule.rename && plan.reserved;
+            let suffix = if collides {
+                COLLISION_SUFFIX
+            } else if rule.rename {
+                view.suffix()
+            } else {
+                ""
+            };
+            write_name(member, suffix, out);
+        }
+        // Kept: as it came, unless it would collide.
+        _ if plan.collides_unprotected => write_name(member, COLLISION_SUFFIX, out),
+        _ => out.extend_from_slice(member.raw_name.as_bytes()),
+    }
+    out.push(b':');
 }
 
 /// Writes `"<name><suffix>"`, the name as written when it has no escapes
