@@ -56,12 +56,22 @@ pub fn write_members<'m, 'a: 'm>(
 
 /// Appends a raw, validated JSON value on one line: values that span lines
 /// (pretty-printed objects or arrays) lose their insignificant whitespace,
-/// everything else is copied byte for byte.
+/// everything else is copied byte for byte. Inlined: most values are
+/// scalars, copied where the caller is.
+#[inline]
 pub fn write_raw_one_line(out: &mut Vec<u8>, raw: &[u8]) {
     // Only an object or an array can span lines: a string cannot hold a
     // raw line break, and the other values are one token each.
-    let container = matches!(raw.first(), Some(b'{' | b'['));
-    if !container || memchr::memchr2(b'\n', b'\r', raw).is_none() {
+    if matches!(raw.first(), Some(b'{' | b'[')) {
+        write_container_one_line(out, raw);
+    } else {
+        out.extend_from_slice(raw);
+    }
+}
+
+/// [`write_raw_one_line`] of an object or an array.
+fn write_container_one_line(out: &mut Vec<u8>, raw: &[u8]) {
+    if memchr::memchr2(b'\n', b'\r', raw).is_none() {
         out.extend_from_slice(raw);
         return;
     }
