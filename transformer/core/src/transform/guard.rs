@@ -62,14 +62,11 @@ impl RowWriter<'_, '_, '_> {
         let (bytes, is_number): (Cow<'_, [u8]>, bool) = match member.kind {
             Kind::Null | Kind::Bool => return None,
             Kind::Number => (Cow::Borrowed(member.raw.as_bytes()), true),
-            Kind::String => {
-                let body = &member.raw.as_bytes()[1..member.raw.len() - 1];
-                if memchr::memchr(b'\\', body).is_none() {
-                    (Cow::Borrowed(body), false)
-                } else {
-                    (Cow::Owned(member.text().into_owned().into_bytes()), false)
-                }
-            }
+            // Borrowed unless it has escapes (which the scanner saw).
+            Kind::String => match member.text() {
+                Cow::Borrowed(text) => (Cow::Borrowed(text.as_bytes()), false),
+                Cow::Owned(text) => (Cow::Owned(text.into_bytes()), false),
+            },
             // Nested JSON is scanned as its text.
             Kind::Object | Kind::Array => (Cow::Borrowed(member.raw.as_bytes()), false),
         };
