@@ -309,11 +309,9 @@ impl<'a> Scanner<'a> {
     }
 
     pub(super) fn digits(&mut self) -> usize {
-        let start = self.pos;
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
-        self.pos - start
+        let len = digit_len(&self.input[self.pos..]);
+        self.pos += len;
+        len
     }
 
     pub(super) fn number(&mut self) -> Result<(), JsonError> {
@@ -472,6 +470,28 @@ pub(super) static NEEDS_ATTENTION: [bool; 256] = {
 /// nothing else below 0x21; `x ^ 0x5C…` maps the backslash onto zero.
 pub(super) fn plain_len(bytes: &[u8]) -> Option<usize> {
     first_flagged(bytes, attention, |b| NEEDS_ATTENTION[usize::from(b)])
+}
+
+/// The number of leading ASCII digits of `bytes`, eight bytes at a time
+/// (timestamps in milliseconds have 13).
+pub(super) fn digit_len(bytes: &[u8]) -> usize {
+    first_flagged(bytes, non_digits, |b| !b.is_ascii_digit()).unwrap_or(bytes.len())
+}
+
+/// The bytes of a little-endian word that are not ASCII digits, flagged
+/// as [`attention`] flags bytes (exact at the lowest). A digit, 0x30 to
+/// 0x39, is the only byte whose high nibble is 3 both as it is and plus 6;
+/// a carry out of a byte (from 0xFA up, itself flagged) can only mislead
+/// the bytes above it.
+#[inline(always)]
+fn non_digits(x: u64) -> u64 {
+    const HIGH_NIBBLES: u64 = u64::from_le_bytes([0xF0; 8]);
+    const THREES: u64 = u64::from_le_bytes([0x30; 8]);
+    const SIXES: u64 = u64::from_le_bytes([0x06; 8]);
+    const LOW_SEVEN: u64 = u64::from_le_bytes([0x7F; 8]);
+    let off = ((x & HIGH_NIBBLES) ^ THREES) | ((x.wrapping_add(SIXES) & HIGH_NIBBLES) ^ THREES);
+    // The high bit of each nonzero byte, with no carry between bytes.
+    ((off & LOW_SEVEN).wrapping_add(LOW_SEVEN) | off) & HIGH
 }
 
 /// The place of the first byte of `bytes` that `flags` marks, eight bytes

@@ -3,7 +3,7 @@
 //! round-tripping.
 
 use super::decode::find_backslash;
-use super::scan::{plain_len, NEEDS_ATTENTION};
+use super::scan::{digit_len, plain_len, NEEDS_ATTENTION};
 use super::*;
 
 fn names(input: &str) -> Vec<(String, String, Kind)> {
@@ -109,6 +109,41 @@ fn plain_len_finds_the_first_byte_needing_attention_whatever_the_bytes() {
                     let bytes = &bytes[..len.max(at + 1)];
                     let want = bytes.iter().position(|&b| NEEDS_ATTENTION[usize::from(b)]);
                     assert_eq!(plain_len(bytes), want, "{bytes:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn digit_len_counts_the_leading_digits_whatever_the_bytes() {
+    // Every byte value at every place of two words and a tail, amid
+    // digits and the bytes next to them (where a carry or a nibble could
+    // mislead).
+    let fills = [
+        b'0',
+        b'5',
+        b'9',
+        b'/',
+        b':',
+        b'6',
+        0x39 + 0x06,
+        0xfa,
+        0xff,
+        0x00,
+    ];
+    for fill in fills {
+        for byte in 0..=u8::MAX {
+            for at in 0..19 {
+                let mut bytes = [fill; 19];
+                bytes[at] = byte;
+                for len in [at + 1, 8, 16, 19] {
+                    let bytes = &bytes[..len.max(at + 1)];
+                    let want = bytes
+                        .iter()
+                        .position(|b| !b.is_ascii_digit())
+                        .unwrap_or(bytes.len());
+                    assert_eq!(digit_len(bytes), want, "{bytes:?}");
                 }
             }
         }
