@@ -92,23 +92,17 @@ fn depth_is_bounded() {
     assert!(parse_object(ok.as_bytes()).is_ok());
 }
 
-#[test]
-fn plain_len_finds_the_first_byte_needing_attention_whatever_the_bytes() {
-    // Every byte value at every place of two words and a tail, amid the
-    // bytes next to the ones that need attention (where a borrow or a
-    // mapping could mislead), and after a byte that needs it.
-    let fills = [
-        0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
-    ];
-    for fill in fills {
+/// Calls `check` with every byte value at every place of two words and a
+/// tail, amid each of `fills`, cut at every length a word scan treats
+/// differently.
+fn every_byte_at_every_place(fills: &[u8], check: impl Fn(&[u8])) {
+    for &fill in fills {
         for byte in 0..=u8::MAX {
             for at in 0..19 {
                 let mut bytes = [fill; 19];
                 bytes[at] = byte;
                 for len in [at + 1, 8, 16, 19] {
-                    let bytes = &bytes[..len.max(at + 1)];
-                    let want = bytes.iter().position(|&b| NEEDS_ATTENTION[usize::from(b)]);
-                    assert_eq!(plain_len(bytes), want, "{bytes:?}");
+                    check(&bytes[..len.max(at + 1)]);
                 }
             }
         }
@@ -116,10 +110,22 @@ fn plain_len_finds_the_first_byte_needing_attention_whatever_the_bytes() {
 }
 
 #[test]
+fn plain_len_finds_the_first_byte_needing_attention_whatever_the_bytes() {
+    // Amid the bytes next to the ones that need attention (where a borrow
+    // or a mapping could mislead), and after a byte that needs it.
+    let fills = [
+        0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+    ];
+    every_byte_at_every_place(&fills, |bytes| {
+        let want = bytes.iter().position(|&b| NEEDS_ATTENTION[usize::from(b)]);
+        assert_eq!(plain_len(bytes), want, "{bytes:?}");
+    });
+}
+
+#[test]
 fn digit_len_counts_the_leading_digits_whatever_the_bytes() {
-    // Every byte value at every place of two words and a tail, amid
-    // digits and the bytes next to them (where a carry or a nibble could
-    // mislead).
+    // Amid digits and the bytes next to them (where a carry or a nibble
+    // could mislead).
     let fills = [
         b'0',
         b'5',
@@ -132,22 +138,13 @@ fn digit_len_counts_the_leading_digits_whatever_the_bytes() {
         0xff,
         0x00,
     ];
-    for fill in fills {
-        for byte in 0..=u8::MAX {
-            for at in 0..19 {
-                let mut bytes = [fill; 19];
-                bytes[at] = byte;
-                for len in [at + 1, 8, 16, 19] {
-                    let bytes = &bytes[..len.max(at + 1)];
-                    let want = bytes
-                        .iter()
-                        .position(|b| !b.is_ascii_digit())
-                        .unwrap_or(bytes.len());
-                    assert_eq!(digit_len(bytes), want, "{bytes:?}");
-                }
-            }
-        }
-    }
+    every_byte_at_every_place(&fills, |bytes| {
+        let want = bytes
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(bytes.len());
+        assert_eq!(digit_len(bytes), want, "{bytes:?}");
+    });
 }
 
 #[test]
