@@ -25,7 +25,7 @@ const MAX_KEPT_NAME_BYTES: usize = 1024;
 /// Columns remembered per layout; later ones are planned every time.
 const MAX_COLUMNS: usize = 1024;
 
-/// Bytes of names and associated data remembered per layout. The
+/// Bytes of names, heads and associated data remembered per layout. The
 /// associated data repeats the schema and table names for every column, so
 /// without a bound a record with long names and many columns would hold
 /// their product; columns past it are planned every time. With
