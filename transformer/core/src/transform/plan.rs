@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::{Shape, Transformer};
 use crate::cipher::Place;
 use crate::guard::{Context, Guard};
-use crate::policy::{lowercase, Policy, TableRules, View, RESERVED_NAMES};
+use crate::policy::{lowercase, ColumnRule, Policy, TableRules, View, RESERVED_NAMES};
 
 /// Tables whose layouts are kept before the cache starts over (table names
 /// come from the records, so input cannot grow it without bound).
@@ -79,6 +79,11 @@ impl ColumnPlan {
             collides_unprotected,
             context,
         }
+    }
+
+    /// Its rule among `rules`, the rules of the table it was planned for.
+    pub(super) fn rule_in<'r>(&self, rules: Option<&'r TableRules>) -> Option<&'r ColumnRule> {
+        rules.zip(self.rule).map(|(r, i)| r.rule_at(i))
     }
 }
 

@@ -157,7 +157,7 @@ impl RowWriter<'_, '_, '_> {
     ) -> Result<(), Reason> {
         let Planned { plan, aad, head } = *planned;
         let view = self.transformer.view;
-        let rule = self.rules.zip(plan.rule).map(|(r, i)| r.rule_at(i));
+        let rule = plan.rule_in(self.rules);
         out.extend_from_slice(head);
         let action = match rule.map(|r| r.action(view)) {
             Some(Action::Keep) | None => {
@@ -264,7 +264,7 @@ fn write_head(
     out: &mut Vec<u8>,
 ) {
     let view = transformer.view;
-    match rules.zip(plan.rule).map(|(r, i)| r.rule_at(i)) {
+    match plan.rule_in(rules) {
         Some(rule) if !matches!(rule.action(view), Action::Keep) => {
             let collides = transformer.shape == Shape::Flat && !rule.rename && plan.reserved;
             let suffix = if collides {
@@ -285,7 +285,7 @@ fn write_head(
 
 /// Writes `"<name><suffix>"`, the name as written when it has no escapes
 /// (then writing the decoded name would give the same bytes).
-pub(super) fn write_name(member: &Member<'_>, suffix: &str, out: &mut Vec<u8>) {
+fn write_name(member: &Member<'_>, suffix: &str, out: &mut Vec<u8>) {
     let raw = member.raw_name.as_bytes();
     if !member.name_is_escaped() {
         out.extend_from_slice(&raw[..raw.len() - 1]);
